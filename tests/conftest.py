@@ -1,0 +1,39 @@
+"""Test set-up: the shared real photos, a private FACEDEMO_HOME, weights in place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(
+    os.environ.get("FACEDEMO_DEMO_DATA") or REPO.parent / "shared" / "datasets" / "deepface-testset"
+).resolve()
+
+# Set before facedemo is imported anywhere, so every module sees the same places.
+os.environ["FACEDEMO_DEMO_DATA"] = str(SHARED_DATA)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def facedemo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh FACEDEMO_HOME for the whole session: a cold store, no stray runs."""
+    home = tmp_path_factory.mktemp("facedemo-home")
+    os.environ["FACEDEMO_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared deepface test set (61 labelled photos of 13 people)."""
+    if not (SHARED_DATA / "identities.csv").is_file():
+        pytest.fail(f"The shared data set is missing at {SHARED_DATA}; set FACEDEMO_DEMO_DATA.")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_images(shared_data: Path) -> Path:
+    """Folder of the shared photos."""
+    return shared_data / "images"
