@@ -45,6 +45,16 @@ def runs_dir() -> Path:
     return Path(configured).expanduser() if configured else home() / "runs"
 
 
+def datasets_dir() -> Path:
+    """Unpacked uploads (zips), one folder per content hash."""
+    return home() / "datasets"
+
+
+def lfw_data_home() -> Path:
+    """scikit-learn's ``data_home`` for the LFW download."""
+    return home() / "scikit_learn_data"
+
+
 def demo_data_dir() -> Path:
     """Folder of the demo identity set (``FACEDEMO_DEMO_DATA``, else a download target)."""
     configured = os.environ.get("FACEDEMO_DEMO_DATA")

