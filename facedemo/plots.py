@@ -1,0 +1,345 @@
+"""Plotly figures for the pages: plain data or an ``Analysis`` in, ``go.Figure`` out.
+
+Same-person pairs are always drawn in ``SAME_PERSON_COLOUR`` and different-person pairs in
+``DIFFERENT_PERSON_COLOUR`` (a green and a red from the Okabe-Ito palette, which stay apart
+for colour-blind readers); the threshold is always a dashed ``THRESHOLD_COLOUR`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import ArrayLike
+from scipy.stats import norm
+
+from facedemo.thresholds import Analysis, DetCurve, Metrics, PrCurve, RocCurve
+
+SAME_PERSON = "same person"
+DIFFERENT_PERSON = "different person"
+SAME_PERSON_COLOUR = "#009E73"
+DIFFERENT_PERSON_COLOUR = "#D55E00"
+THRESHOLD_COLOUR = "#333333"
+CURVE_COLOUR = "#0072B2"
+CHANCE_COLOUR = "#999999"
+
+# Probit axes of the DET figure, showing the rates of useful operating points (DET_RANGE,
+# ticks in %); rates of 0 or 1 are drawn at DET_CLIP, off the shown range, not at infinity.
+DET_RANGE = (0.0005, 0.5)
+DET_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
+DET_CLIP = 1e-6
+
+# Bars of the settings compared: Okabe-Ito colours other than the two kinds of pair.
+SETTING_COLOURS = ("#0072B2", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+
+# Columns of a comparison row (besides "setting") and how the figure names them.
+COMPARISON_METRICS = {"auc": "AUC", "eer": "EER", "best_accuracy": "best accuracy"}
+
+CURVE_POINTS = 2000
+
+
+def distance_histogram(
+    distances: Analysis | tuple[ArrayLike, ArrayLike],
+    threshold: float | None = None,
+    bins: int = 60,
+) -> go.Figure:
+    """Overlaid histograms of same-person and different-person distances on shared bins,
+    each as a % of its own kind (the kinds differ wildly in size), with the threshold line.
+
+    ``distances`` is an ``Analysis`` or a pair ``(same_person, different_person)``. Counts
+    come from ``searchsorted`` on the sorted distances, so the cost does not grow with the
+    number of pairs once they are sorted.
+    """
+    if isinstance(distances, Analysis):
+        positive, negative = distances.positive_distances, distances.negative_distances
+    else:
+        positive, negative = (np.sort(np.asarray(d, dtype=np.float32)) for d in distances)
+    low = min(float(d[0]) for d in (positive, negative) if d.size)
+    high = max(float(d[-1]) for d in (positive, negative) if d.size)
+    if high == low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1, dtype=np.float32)
+    centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    figure = go.Figure()
+    for name, colour, values in (
+        (SAME_PERSON, SAME_PERSON_COLOUR, positive),
+        (DIFFERENT_PERSON, DIFFERENT_PERSON_COLOUR, negative),
+    ):
+        cuts = values.searchsorted(edges, side="left")
+        cuts[-1] = values.size  # the last bin includes its right edge, as np.histogram
+        counts = np.diff(cuts)
+        figure.add_bar(
+            x=centres,
+            y=100 * counts / max(values.size, 1),
+            width=widths,
+            customdata=counts,
+            name=name,
+            marker_color=colour,
+            opacity=0.6,
+            hovertemplate=f"%{{customdata:,}} {name} pairs<br>distance %{{x:.3f}}<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="overlay",
+        bargap=0,
+        xaxis_title="distance",
+        yaxis_title="% of pairs of that kind",
+        legend_title_text="pairs",
+    )
+    if threshold is not None:
+        _threshold_line(figure, threshold)
+    return figure
+
+
+def roc_figure(curve: RocCurve, point: Metrics | None = None) -> go.Figure:
+    """ROC curve with the chance diagonal and, if given, the point of the current threshold."""
+    figure = _curve_figure(
+        curve.fpr,
+        curve.tpr,
+        curve.thresholds,
+        names=("FAR", "TAR"),
+        trace_name=f"ROC, AUC {curve.auc:.3f}",
+        point=None if point is None else (point.far, point.recall, point.threshold),
+    )
+    figure.add_scatter(x=[0, 1], y=[0, 1], **_chance_line("chance"))
+    figure.update_layout(
+        xaxis_title="false accept rate (FAR, FPR)",
+        yaxis_title="true accept rate (TAR, TPR, recall)",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1.02],
+    )
+    return figure
+
+
+def det_figure(curve: DetCurve, point: Metrics | None = None) -> go.Figure:
+    """DET curve on probit axes (normal deviates, ticks in %), where a good engine is a
+    straight line near the origin; the diagonal marks equal error rates."""
+    figure = _curve_figure(
+        curve.far,
+        curve.frr,
+        curve.thresholds,
+        names=("FAR", "FRR"),
+        trace_name="DET",
+        point=None if point is None else (point.far, point.frr, point.threshold),
+        transform=_probit,
+    )
+    ends = _probit(np.array(DET_RANGE))
+    figure.add_scatter(x=ends, y=ends, **_chance_line("FAR = FRR"))
+    ticks = {
+        "tickvals": _probit(np.array(DET_TICKS)),
+        "ticktext": [f"{tick * 100:g} %" for tick in DET_TICKS],
+        "tickangle": 0,
+        "range": list(ends),
+    }
+    figure.update_layout(
+        xaxis={"title": "false accept rate (FAR)", **ticks},
+        yaxis={"title": "false reject rate (FRR)", **ticks},
+    )
+    return figure
+
+
+def pr_figure(curve: PrCurve, point: Metrics | None = None) -> go.Figure:
+    """Precision-recall curve; the dotted line is the precision of accepting every pair."""
+    figure = _curve_figure(
+        curve.recall,
+        curve.precision,
+        curve.thresholds,
+        names=("recall", "precision"),
+        trace_name=f"PR, AP {curve.average_precision:.3f}",
+        point=None if point is None else (point.recall, point.precision, point.threshold),
+    )
+    everyone = float(curve.precision[-1])
+    figure.add_scatter(x=[0, 1], y=[everyone, everyone], **_chance_line("accept everyone"))
+    figure.update_layout(
+        xaxis_title="recall (TAR)",
+        yaxis_title="precision",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1.02],
+    )
+    return figure
+
+
+def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
+    """The confusion matrix as an annotated heatmap: truth in rows, verdict in columns, cells
+    shaded by their share of the row so the rarer kind of pair stays readable."""
+    counts = metrics.confusion_matrix
+    share = counts / counts.sum(axis=1, keepdims=True)
+    kinds = [DIFFERENT_PERSON, SAME_PERSON]
+    outcomes = [["true reject", "false accept"], ["false reject", "true accept"]]
+    text = [
+        [
+            f"{outcomes[row][column]}<br>{counts[row, column]:,}<br>"
+            f"{share[row, column]:.1%} of {kinds[row]} pairs"
+            for column in range(2)
+        ]
+        for row in range(2)
+    ]
+    figure = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=kinds,
+            y=kinds,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(
+        title=f"Threshold {metrics.threshold:.3f}",
+        xaxis_title="predicted (verdict)",
+        yaxis={"title": "actual (truth)", "autorange": "reversed"},
+    )
+    return figure
+
+
+def distance_gauge(
+    distance: float, threshold: float, max_distance: float | None = None
+) -> go.Figure:
+    """One pair's distance as a marker on a distance axis: the green zone up to the threshold
+    means "same person", the red zone beyond it "different person"."""
+    same = distance <= threshold
+    low = min(0.0, distance)
+    high = max(max_distance or 2 * threshold, 1.1 * distance, threshold)
+    if high <= low:
+        high = low + 1.0
+    figure = go.Figure()
+    for name, colour, start, end in (
+        (SAME_PERSON, SAME_PERSON_COLOUR, low, threshold),
+        (DIFFERENT_PERSON, DIFFERENT_PERSON_COLOUR, threshold, high),
+    ):
+        figure.add_vrect(
+            x0=start,
+            x1=end,
+            fillcolor=colour,
+            opacity=0.35,
+            line_width=0,
+            annotation_text=name,
+            annotation_position="bottom left" if name == SAME_PERSON else "bottom right",
+        )
+    _threshold_line(figure, threshold)
+    figure.add_scatter(
+        x=[distance],
+        y=[0],
+        mode="markers+text",
+        marker={"symbol": "diamond", "size": 18, "color": THRESHOLD_COLOUR},
+        text=[f"distance {distance:.3f}"],
+        textposition="top center",
+        name="this pair",
+        showlegend=False,
+        hoverinfo="skip",
+    )
+    verdict, sign = (SAME_PERSON, "≤") if same else (DIFFERENT_PERSON, ">")
+    figure.update_layout(
+        title=f"{verdict.capitalize()}: distance {distance:.3f} {sign} threshold {threshold:.3f}",
+        xaxis={"title": "distance", "range": [low, high]},
+        yaxis={"visible": False, "range": [-1, 1.5]},
+        height=200,
+        margin={"t": 50, "b": 40, "l": 20, "r": 20},
+    )
+    return figure
+
+
+def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Grouped bars comparing engine settings: one group per metric, one bar per setting.
+
+    Each row holds a ``"setting"`` name and the fractions named in ``COMPARISON_METRICS``
+    (``auc``, ``eer``, ``best_accuracy``).
+    """
+    figure = go.Figure()
+    for index, row in enumerate(rows):
+        values = [row[key] for key in COMPARISON_METRICS]
+        figure.add_bar(
+            x=list(COMPARISON_METRICS.values()),
+            y=values,
+            name=str(row["setting"]),
+            marker_color=SETTING_COLOURS[index % len(SETTING_COLOURS)],
+            text=[f"{value:.1%}" for value in values],
+            textposition="outside",
+        )
+    figure.update_layout(
+        barmode="group",
+        yaxis={"title": "value", "tickformat": ".0%", "range": [0, 1.1]},
+        legend_title_text="setting",
+    )
+    return figure
+
+
+def _curve_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    thresholds: np.ndarray,
+    *,
+    names: tuple[str, str],
+    trace_name: str,
+    point: tuple[float, float, float] | None,
+    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+) -> go.Figure:
+    """A curve of two rates (drawn through ``transform``), thinned for the browser, with a
+    hover naming the threshold and both rates, and the current threshold's point."""
+    shown_x, shown_y = transform(x), transform(y)
+    keep = _thinned(shown_x, shown_y)
+    hover = (
+        f"threshold %{{customdata[0]:.3f}}<br>{names[0]} %{{customdata[1]:.2%}}"
+        f"<br>{names[1]} %{{customdata[2]:.2%}}<extra></extra>"
+    )
+    figure = go.Figure()
+    figure.add_scatter(
+        x=shown_x[keep],
+        y=shown_y[keep],
+        customdata=np.column_stack([thresholds[keep], x[keep], y[keep]]),
+        mode="lines",
+        name=trace_name,
+        line={"color": CURVE_COLOUR, "width": 2},
+        hovertemplate=hover,
+    )
+    if point is not None:
+        rate_x, rate_y, threshold = point
+        figure.add_scatter(
+            x=transform(np.array([rate_x])),
+            y=transform(np.array([rate_y])),
+            customdata=[[threshold, rate_x, rate_y]],
+            mode="markers",
+            name=f"threshold {threshold:.3f}",
+            marker={"color": THRESHOLD_COLOUR, "size": 12, "symbol": "circle"},
+            hovertemplate=hover,
+        )
+    return figure
+
+
+def _thinned(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of about ``CURVE_POINTS`` points spread evenly along the drawn line, so long
+    curves stay light in the browser but keep their bends."""
+    if x.size <= CURVE_POINTS:
+        return np.arange(x.size)
+    steps = np.hypot(np.diff(x.astype(np.float64)), np.diff(y.astype(np.float64)))
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    keep = along.searchsorted(np.linspace(0.0, along[-1], CURVE_POINTS))
+    return np.unique(np.append(keep, x.size - 1))
+
+
+def _probit(rates: np.ndarray) -> np.ndarray:
+    """Normal deviate of each rate; 0 and 1 become finite deviates just off the axes."""
+    return norm.ppf(np.clip(rates, DET_CLIP, 1 - DET_CLIP))
+
+
+def _chance_line(name: str) -> dict[str, Any]:
+    return {
+        "mode": "lines",
+        "name": name,
+        "line": {"color": CHANCE_COLOUR, "dash": "dot"},
+        "hoverinfo": "skip",
+    }
+
+
+def _threshold_line(figure: go.Figure, threshold: float) -> None:
+    figure.add_vline(
+        x=threshold,
+        line={"color": THRESHOLD_COLOUR, "dash": "dash", "width": 2},
+        annotation_text=f"threshold {threshold:.3f}",
+        annotation_position="top right",
+    )

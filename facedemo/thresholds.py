@@ -1,0 +1,373 @@
+"""Threshold analysis of labelled pair distances: metrics at any threshold, curves, suggestions.
+
+A pair is accepted as "same person" when its distance is at most the threshold. ``analyse``
+sorts the distances once and, like scikit-learn's ``confusion_matrix_at_thresholds`` (the former
+``_binary_clf_curve``), turns the labels into cumulative counts of accepted same-person pairs
+(true accepts) and accepted different-person pairs (false accepts) at every distinct distance.
+Every curve and suggestion is a few lines on those counts; a slider move is two
+``searchsorted`` calls on the sorted positive and negative distances.
+
+Distances are kept as float32 and a threshold is rounded to the nearest float32 before the
+comparison, as numpy's ``distances <= threshold`` does; rounding to nearest keeps order, so a
+pair whose original (float64) distance is within the threshold is always accepted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import entr
+from sklearn.metrics import auc
+
+from facedemo.errors import DatasetError, SettingError
+
+# Precision when nothing is accepted (no true and no false accepts). scikit-learn's
+# precision_recall_curve starts its curve at precision 1 for recall 0; we use the same value
+# for the metrics at a single threshold so the marked point always lies on the PR curve.
+PRECISION_WHEN_NOTHING_ACCEPTED = 1.0
+
+DEFAULT_TARGET_FAR = 0.001
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Counts and rates at one threshold; "positive" means a same-person pair.
+
+    ``recall`` is the true accept rate (TPR), ``far`` the false accept rate (FPR), ``frr`` the
+    false reject rate (FNR). ``precision`` is ``PRECISION_WHEN_NOTHING_ACCEPTED`` when nothing
+    is accepted.
+    """
+
+    threshold: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    far: float
+    frr: float
+    specificity: float
+
+    @classmethod
+    def from_counts(
+        cls, threshold: float, tp: int, fp: int, positives: int, negatives: int
+    ) -> Metrics:
+        """Metrics from the accepted counts and the class sizes (both at least one)."""
+        fn = positives - tp
+        tn = negatives - fp
+        accepted = tp + fp
+        return cls(
+            threshold=threshold,
+            tp=tp,
+            fp=fp,
+            tn=tn,
+            fn=fn,
+            precision=tp / accepted if accepted else PRECISION_WHEN_NOTHING_ACCEPTED,
+            recall=tp / positives,
+            f1=2 * tp / (tp + accepted + fn),
+            accuracy=(tp + tn) / (positives + negatives),
+            far=fp / negatives,
+            frr=fn / positives,
+            specificity=tn / negatives,
+        )
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        """scikit-learn's layout: rows are the truth, columns the verdict, different person
+        first: ``[[tn, fp], [fn, tp]]``."""
+        return np.array([[self.tn, self.fp], [self.fn, self.tp]])
+
+
+@dataclass(frozen=True, eq=False)
+class RocCurve:
+    """False accept rate against true accept rate, thresholds ascending from ``-inf``."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    auc: float
+
+
+@dataclass(frozen=True, eq=False)
+class DetCurve:
+    """False accept rate against false reject rate, trimmed as scikit-learn's ``det_curve``:
+    from the last threshold with no false accept to the first with no false reject."""
+
+    far: np.ndarray
+    frr: np.ndarray
+    thresholds: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PrCurve:
+    """Precision against recall; the first point (threshold ``-inf``) is recall 0, precision 1."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    thresholds: np.ndarray
+    average_precision: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A threshold worth trying, why (``name``, ``label``) and how it does (``metrics``)."""
+
+    name: str
+    label: str
+    threshold: float
+    metrics: Metrics
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Sorted distances of one labelled pair set and the cumulative counts built from them.
+
+    ``thresholds`` starts with ``-inf`` (nobody accepted), then every distinct distance in
+    ascending order; ``true_accepts[i]`` / ``false_accepts[i]`` count the same-person /
+    different-person pairs with distance ``<= thresholds[i]``. Built by ``analyse``.
+    """
+
+    positive_distances: np.ndarray
+    negative_distances: np.ndarray
+    thresholds: np.ndarray
+    true_accepts: np.ndarray
+    false_accepts: np.ndarray
+    positive_mean: float
+    positive_std: float
+    negative_mean: float
+    negative_std: float
+
+    @property
+    def positives(self) -> int:
+        """Number of same-person pairs."""
+        return self.positive_distances.size
+
+    @property
+    def negatives(self) -> int:
+        """Number of different-person pairs."""
+        return self.negative_distances.size
+
+    def at(self, threshold: float) -> Metrics:
+        """Metrics when pairs with distance ``<= threshold`` are accepted; O(log n)."""
+        limit = _as_float32(threshold)
+        tp = int(self.positive_distances.searchsorted(limit, side="right"))
+        fp = int(self.negative_distances.searchsorted(limit, side="right"))
+        return Metrics.from_counts(float(threshold), tp, fp, self.positives, self.negatives)
+
+    def _rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """True and false accept rates at every threshold, in float64."""
+        return self.true_accepts / self.positives, self.false_accepts / self.negatives
+
+    def roc(self) -> RocCurve:
+        """The ROC curve at every distinct distance (no points dropped) and its area."""
+        tpr, fpr = self._rates()
+        return RocCurve(_f32(fpr), _f32(tpr), self.thresholds, auc(fpr, tpr))
+
+    def det(self) -> DetCurve:
+        """The DET curve as rates; drawing it on probit axes is the plot's job."""
+        tpr, fpr = self._rates()
+        first = int(self.false_accepts.searchsorted(0, side="right")) - 1
+        last = int(self.true_accepts.searchsorted(self.positives, side="left"))
+        rows = slice(first, last + 1)
+        return DetCurve(_f32(fpr[rows]), _f32(1.0 - tpr[rows]), self.thresholds[rows])
+
+    def pr(self) -> PrCurve:
+        """The precision-recall curve and its average precision (step integral, as sklearn)."""
+        tp, accepted = self.true_accepts, self.true_accepts + self.false_accepts
+        precision = np.full(tp.shape, PRECISION_WHEN_NOTHING_ACCEPTED)
+        np.divide(tp, accepted, out=precision, where=accepted > 0)
+        recall = tp / self.positives
+        average_precision = float(np.sum(np.diff(recall) * precision[1:]))
+        return PrCurve(_f32(precision), _f32(recall), self.thresholds, average_precision)
+
+    def eer(self) -> tuple[float, float]:
+        """Equal error rate and its threshold, read off the straight line between the two
+        curve points where the false accept rate first reaches the false reject rate."""
+        tpr, fpr = self._rates()
+        gap = fpr - (1.0 - tpr)  # -1 at -inf, rises to 1 at the largest distance
+        i = int(np.argmax(gap >= 0))
+        share = -gap[i - 1] / (gap[i] - gap[i - 1])
+        rate = fpr[i - 1] + share * (fpr[i] - fpr[i - 1])
+        # Below the smallest distance there is no finite threshold to interpolate from.
+        low = self.thresholds[i - 1] if i > 1 else self.thresholds[i]
+        threshold = float(low) + share * (float(self.thresholds[i]) - float(low))
+        return float(rate), float(threshold)
+
+    def _step_thresholds(self) -> np.ndarray:
+        """One float32 threshold per entry of ``thresholds`` that gets exactly that entry's
+        counts: just below the smallest distance for ``-inf``, the midpoint to the next distinct
+        distance (kept below it when the two are neighbouring float32 values), and the largest
+        distance itself for the last entry."""
+        edges = self.thresholds
+        below = np.nextafter(edges[1:], np.float32(-np.inf))
+        middle = ((edges[1:-1].astype(np.float64) + edges[2:]) / 2).astype(np.float32)
+        return np.concatenate([below[:1], np.minimum(middle, below[1:]), edges[-1:]])
+
+    def _information_gain(self) -> np.ndarray:
+        """Information gain (bits) of splitting the pairs at each entry of ``thresholds``."""
+        tp, fp = self.true_accepts, self.false_accepts
+        left, total = tp + fp, self.positives + self.negatives
+        right = total - left
+        entropy_left = _entropy(tp, left)
+        entropy_right = _entropy(self.positives - tp, right)
+        entropy_all = _entropy(np.array(self.positives), np.array(total))
+        return entropy_all - (left * entropy_left + right * entropy_right) / total
+
+    def suggestions(self, target_far: float = DEFAULT_TARGET_FAR) -> list[Suggestion]:
+        """The notebook's thresholds and a few optimal ones, each with its metrics.
+
+        ``sigma1..3``: same-person mean plus k population standard deviations (ddof=0).
+        ``c45``: the split a C4.5 tree would put at its root on the distance alone: the midpoint
+        between neighbouring distinct distances with the largest information gain (C4.5's gain
+        ratio only chooses between attributes; its MDL correction is the same for every split
+        of one attribute, so it does not move the split).
+        ``max_f1``, ``max_accuracy``: the best of every distinct outcome, placed midway to the
+        next distance; the lowest threshold wins a tie.
+        ``eer``: where false accepts and false rejects are equally likely (see ``eer``).
+        ``far_target``: the highest threshold whose false accept rate is at most
+        ``target_far``, i.e. the most same-person pairs accepted within that budget; placed
+        midway between the last distance it accepts and the different-person distance that
+        would break the budget.
+        """
+        if not 0.0 <= target_far <= 1.0:
+            raise SettingError(
+                f"The target false accept rate must be within 0 and 1, not {target_far}."
+            )
+        steps = self._step_thresholds()
+        tp, fp = self.true_accepts, self.false_accepts
+        gain = self._information_gain()
+        c45 = 1 + int(np.argmax(gain[1:-1])) if gain.size > 2 else gain.size - 1
+        f1 = 2 * tp / (tp + fp + self.positives)
+        accuracy = (tp + self.negatives - fp) / (self.positives + self.negatives)
+        within_budget = int(np.searchsorted(self._rates()[1], target_far, side="right")) - 1
+        chosen = [
+            *(
+                (
+                    f"sigma{k}",
+                    f"{k}σ above same-person mean",
+                    self.positive_mean + k * self.positive_std,
+                )
+                for k in (1, 2, 3)
+            ),
+            ("c45", "C4.5 entropy split", steps[c45]),
+            ("max_f1", "Best F1", steps[int(np.argmax(f1))]),
+            ("max_accuracy", "Best accuracy", steps[int(np.argmax(accuracy))]),
+            ("eer", "Equal error rate", self.eer()[1]),
+            (
+                "far_target",
+                f"Highest threshold with FAR ≤ {target_far * 100:g} %",
+                steps[within_budget],
+            ),
+        ]
+        return [
+            Suggestion(name, label, float(threshold), self.at(float(threshold)))
+            for name, label, threshold in chosen
+        ]
+
+
+def analyse(distances: ArrayLike, labels: ArrayLike) -> Analysis:
+    """Sort labelled pair distances once (label 1 or True: same person) into an ``Analysis``."""
+    distances, is_same = _checked(distances, labels)
+    positive, negative = np.sort(distances[is_same]), np.sort(distances[~is_same])
+    # numpy's stable sort (timsort) finds the two sorted runs and merges them in linear time:
+    # several times faster than one argsort of all pairs, with the same order of distances.
+    merged = np.concatenate([positive, negative])
+    order = np.argsort(merged, kind="stable")
+    distances, is_same = merged[order], order < positive.size
+    last_of_each = np.append(np.flatnonzero(np.diff(distances)), distances.size - 1)
+    true_accepts = np.cumsum(is_same)[last_of_each]
+    false_accepts = last_of_each + 1 - true_accepts
+    return Analysis(
+        positive_distances=_frozen(positive),
+        negative_distances=_frozen(negative),
+        thresholds=_frozen(np.append(np.float32(-np.inf), distances[last_of_each])),
+        true_accepts=_frozen(np.append(0, true_accepts)),
+        false_accepts=_frozen(np.append(0, false_accepts)),
+        positive_mean=float(positive.mean(dtype=np.float64)),
+        positive_std=float(positive.std(dtype=np.float64)),
+        negative_mean=float(negative.mean(dtype=np.float64)),
+        negative_std=float(negative.std(dtype=np.float64)),
+    )
+
+
+def results_table(
+    analysis: Analysis, thresholds: Iterable[float | Suggestion]
+) -> list[dict[str, str | float]]:
+    """The notebook's results table, one row per threshold or suggestion, rates as fractions."""
+    rows = []
+    for item in thresholds:
+        if isinstance(item, Suggestion):
+            name, metrics = item.label, item.metrics
+        else:
+            name, metrics = f"{item:.4g}", analysis.at(item)
+        rows.append(
+            {
+                "name": name,
+                "threshold": metrics.threshold,
+                "precision": metrics.precision,
+                "recall": metrics.recall,
+                "f1": metrics.f1,
+                "accuracy": metrics.accuracy,
+                "far": metrics.far,
+                "frr": metrics.frr,
+            }
+        )
+    return rows
+
+
+def _checked(distances: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Distances as float32 and labels as bool, or a DatasetError saying what is wrong."""
+    distances, labels = np.asarray(distances), np.asarray(labels)
+    if distances.ndim != 1 or labels.ndim != 1:
+        raise DatasetError("Distances and labels must each be a flat list, one value per pair.")
+    if distances.size != labels.size:
+        raise DatasetError(
+            f"There are {distances.size} distances but {labels.size} labels; "
+            "each pair needs exactly one of each."
+        )
+    if distances.dtype.kind not in "iuf" or labels.dtype.kind not in "biuf":
+        raise DatasetError("Distances and labels must be numbers.")
+    with np.errstate(over="ignore"):
+        distances = distances.astype(np.float32)
+    if not np.isfinite(distances).all():
+        raise DatasetError("Some distances are missing or infinite; remove those pairs first.")
+    is_same = labels == 1
+    if not (is_same | (labels == 0)).all():
+        raise DatasetError("Labels must be 1 (same person) or 0 (different person).")
+    if is_same.all() or not is_same.any():
+        raise DatasetError(
+            "The pairs need at least one same-person and one different-person pair "
+            "to choose a threshold."
+        )
+    return distances, is_same
+
+
+def _as_float32(threshold: float) -> np.float32:
+    """The threshold rounded to float32 (beyond float32's range: an infinity)."""
+    if math.isnan(threshold):
+        raise SettingError("The threshold must be a number.")
+    with np.errstate(over="ignore"):
+        return np.float32(threshold)
+
+
+def _entropy(positives: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Binary entropy in bits of groups with these sizes; 0 for an empty group."""
+    share = np.divide(positives, total, out=np.zeros(np.shape(total)), where=total > 0)
+    return (entr(share) + entr(1.0 - share)) / math.log(2)
+
+
+def _f32(values: np.ndarray) -> np.ndarray:
+    return _frozen(values.astype(np.float32))
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """The array made read-only, so a frozen dataclass holding it is really frozen."""
+    values.setflags(write=False)
+    return values
