@@ -1,0 +1,91 @@
+"""Widgets the pages share: the engine settings and error display.
+
+Not a page itself: ``app.py`` lists the pages with ``st.navigation``.
+Settings are kept under their own session keys (not the widgets' keys) so they
+survive a visit to a page that does not draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+
+from facedemo import faces
+from facedemo.errors import FaceDemoError
+
+T = TypeVar("T")
+
+
+def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
+    """A selectbox whose choice lives in ``st.session_state[key]`` across pages."""
+    current = st.session_state.get(key, default)
+    index = options.index(current) if current in options else options.index(default)
+    choice = st.selectbox(label, options, index=index, key=f"{key}__widget", **kwargs)
+    st.session_state[key] = choice
+    return choice
+
+
+def _offline_label(check: Callable[[str], faces.Availability]) -> Callable[[str], str]:
+    def label(name: str) -> str:
+        return name if check(name).offline else f"{name} (needs a download)"
+
+    return label
+
+
+def engine_picker(container=st.sidebar) -> faces.Engine:
+    """Model, detector, metric and alignment, defaulting to the most accurate offline set."""
+    default = faces.DEFAULT_ENGINE
+    with container:
+        st.subheader("Engine")
+        model = persistent_select(
+            "Recognition model",
+            list(faces.MODEL_WEIGHTS),
+            "engine_model",
+            default.model,
+            format_func=_offline_label(faces.model_availability),
+            help="The network that turns a face into an embedding (a list of numbers).",
+        )
+        detector = persistent_select(
+            "Face detector",
+            list(faces.DETECTOR_WEIGHTS),
+            "engine_detector",
+            default.detector,
+            format_func=_offline_label(faces.detector_availability),
+            help="Finds the faces in a photo. 'skip' uses the whole photo as the face.",
+        )
+        alignment = persistent_select(
+            "Alignment",
+            list(faces.ALIGNMENTS),
+            "engine_alignment",
+            default.alignment,
+            format_func=lambda name: faces.ALIGNMENTS[name].split(" (")[0],
+            help="How the face is turned and cropped before the model sees it.",
+        )
+        metric = persistent_select(
+            "Distance metric",
+            list(faces.METRICS),
+            "engine_metric",
+            default.metric,
+            help="How two embeddings are compared: smaller means more alike.",
+        )
+    return faces.Engine(model, detector, metric, alignment)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a :class:`FaceDemoError` as ``st.error`` and stop this run; bugs still raise."""
+    try:
+        yield
+    except FaceDemoError as error:
+        st.error(str(error))
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)...")
+def prepared(engine: faces.Engine) -> faces.Engine:
+    """Build the engine's model and detector once per server process."""
+    faces.prepare(engine)
+    return engine
