@@ -11,10 +11,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from facedemo import config, faces
+from facedemo import config, datasets, evaluation, faces
+from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
 
 
@@ -80,11 +82,118 @@ def _register_verify(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_verify)
 
 
+def _progress_bar(done: int, total: int, name: str) -> None:
+    """Progress on stderr (stdout stays clean for --json): a live bar on a terminal."""
+    if sys.stderr.isatty():
+        filled = round(30 * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        bar = f"[{'#' * filled:<30}] {done}/{total} {name[:40]:<40}"
+        print(f"\rembedding {bar}", end=end, file=sys.stderr, flush=True)
+    elif done >= total:
+        print(f"embedded {total} images", file=sys.stderr)
+
+
+def _study(args: argparse.Namespace) -> evaluation.PairStudy:
+    source = Path(args.dataset)
+    if source.suffix.lower() == ".csv" and source.is_file():
+        table = datasets.load_pairs_csv(source)
+        return evaluation.study_pairs_table(table, args.column or table.distance_columns[0])
+    dataset = datasets.open_dataset(args.dataset, _progress_bar)
+    return evaluation.study_dataset(
+        dataset, engine_from(args), progress=_progress_bar, max_negatives=args.max_negatives
+    )
+
+
+def _thresholds(args: argparse.Namespace) -> int:
+    study = _study(args)
+    summary = study.summary(args.target_far)
+    if args.out:
+        default = next(s["threshold"] for s in summary["suggestions"] if s["name"] == "max_f1")
+        study.pairs_frame(args.threshold if args.threshold is not None else default).to_csv(
+            args.out, index=False
+        )
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(
+        f"{summary['dataset']}: {summary['positives']} same-person and {summary['negatives']} "
+        f"different-person pairs ({summary['engine']})"
+    )
+    print(
+        f"AUC {summary['auc']:.4f}   EER {summary['eer'] * 100:.2f} % "
+        f"at {summary['eer_threshold']:.4f}"
+    )
+    print(f"{'suggestion':<14}{'threshold':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'acc':>8}")
+    for s in summary["suggestions"]:
+        print(
+            f"{s['name']:<14}{s['threshold']:>10.4f}{s['precision']:>11.3f}"
+            f"{s['recall']:>8.3f}{s['f1']:>8.3f}{s['accuracy']:>8.3f}"
+        )
+    for failure in summary["failed_images"]:
+        print(f"no face: {failure['file']} ({failure['reason']})")
+    return 0
+
+
+def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "thresholds", help="every pair of a data set: AUC, EER and threshold suggestions"
+    )
+    parser.add_argument(
+        "dataset",
+        help="a folder (identities.csv, one folder per person or LFW names), a .zip, "
+        "'demo', 'lfw', or a pairs .csv with precomputed distances",
+    )
+    add_engine_options(parser)
+    parser.add_argument("--column", help="distance column of a pairs CSV (default: the first)")
+    parser.add_argument(
+        "--max-negatives",
+        type=int,
+        default=None,
+        help="sample this many different-person pairs (default: all)",
+    )
+    parser.add_argument(
+        "--target-far",
+        type=float,
+        default=0.001,
+        help="false accept rate for the far_target suggestion",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="decision threshold for --out (default: the max-F1 suggestion)",
+    )
+    parser.add_argument("--out", help="write every pair with distance and decision to this CSV")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_thresholds)
+
+
+def _embed(args: argparse.Namespace) -> int:
+    dataset = datasets.open_dataset(args.dataset, _progress_bar)
+    result = EmbeddingStore().embed_paths(dataset.paths, engine_from(args), _progress_bar)
+    print(
+        f"{len(dataset)} images: {result.computed} embedded now, {result.reused} from the "
+        f"store, {len(result.failures)} without a face"
+    )
+    return 0
+
+
+def _register_embed(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("embed", help="fill the embedding store for a data set")
+    parser.add_argument("dataset", help="a folder, a .zip, 'demo' or 'lfw'")
+    add_engine_options(parser)
+    parser.set_defaults(handler=_embed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every sub-command registered."""
     parser = argparse.ArgumentParser(prog="python -m facedemo", description=__doc__.split("\n")[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    registrars: list[Callable[[argparse._SubParsersAction], None]] = [_register_verify]
+    registrars: list[Callable[[argparse._SubParsersAction], None]] = [
+        _register_verify,
+        _register_thresholds,
+        _register_embed,
+    ]
     for register in registrars:
         register(subparsers)
     return parser

@@ -632,3 +632,19 @@ def sample_paths(
     rank_in_identity = np.arange(len(labels)) - np.searchsorted(sorted_labels, sorted_labels)
     chosen = order[rank_in_identity < per_identity][:limit]
     return tuple((dataset.identities[i], dataset.paths[i]) for i in chosen)
+
+
+# --- one name for any source ----------------------------------------------------------------
+
+
+def open_dataset(source: str | Path, progress: Progress | None = None) -> IdentityDataset:
+    """``demo``, ``lfw``, a ``.zip`` file or a folder in any layout above, as a data set."""
+    text = str(source)
+    if text == "demo":
+        return demo_dataset(progress)
+    if text == "lfw":
+        return load_lfw()
+    path = Path(text).expanduser()
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return load_zip_dataset(path)
+    return load_identity_dataset(path)

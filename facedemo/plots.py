@@ -233,7 +233,7 @@ def distance_gauge(
         showlegend=False,
         hoverinfo="skip",
     )
-    verdict, sign = (SAME_PERSON, "≤") if same else (DIFFERENT_PERSON, ">")
+    verdict, sign = ("same person", "≤") if same else ("different people", ">")
     figure.update_layout(
         title=f"{verdict.capitalize()}: distance {distance:.3f} {sign} threshold {threshold:.3f}",
         xaxis={"title": "distance", "range": [low, high]},
@@ -343,3 +343,17 @@ def _threshold_line(figure: go.Figure, threshold: float) -> None:
         annotation_text=f"threshold {threshold:.3f}",
         annotation_position="top right",
     )
+
+
+def images_per_identity_figure(images_per_identity: Mapping[str, int]) -> go.Figure:
+    """How many people have 1, 2, 3 ... photos: what a data set's pairs are made of."""
+    counts = np.bincount(np.fromiter(images_per_identity.values(), dtype=np.int64))
+    photos = np.flatnonzero(counts)
+    figure = go.Figure(go.Bar(x=photos, y=counts[photos], marker_color=SAME_PERSON_COLOUR))
+    figure.update_layout(
+        xaxis={"title": "photos per person", "dtick": 1},
+        yaxis={"title": "people"},
+        height=260,
+        margin={"t": 10, "b": 40},
+    )
+    return figure

@@ -1,9 +1,311 @@
-"""Threshold explorer (being built): every pair of an identity data set and the threshold."""
+"""Threshold explorer: every pair of an identity data set, live, and the threshold to defend."""
 
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("Threshold explorer")
-st.info(
-    "Coming next: every same-person and different-person pair of a data set, live "
-    "histograms of their distances and a threshold slider with every metric."
+from facedemo import datasets, evaluation, faces, images, plots, thresholds
+from facedemo.embeddings import EmbeddingStore
+from pages.common import engine_picker, prepared, user_errors
+
+SOURCES = (
+    "Demo set",
+    "Folder on the server",
+    "Upload a zip",
+    "LFW (needs internet)",
+    "Pairs CSV with distances",
 )
+THRESHOLD_KEY = "explorer_threshold"
+THUMBNAIL_SIDE = 160
+STUDIES_KEPT = 8
+
+
+@st.cache_resource(show_spinner=False)
+def embedding_store() -> EmbeddingStore:
+    """One store per server: every session and page shares the embeddings on disk."""
+    return EmbeddingStore()
+
+
+@st.cache_resource(show_spinner=False)
+def studies() -> OrderedDict:
+    """Pair studies by (data set, engine, sample size), shared by every session.
+
+    A plain dict rather than a cached function, so the progress bar drawn while a
+    study is computed is not replayed by Streamlit's cache.
+    """
+    return OrderedDict()
+
+
+def study_of(dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int):
+    """The pair study, computed once per server with a progress bar, the last few kept."""
+    key = (dataset.name, str(dataset.root), dataset.paths, engine, max_negatives)
+    cache = studies()
+    if key not in cache:
+        bar, report = progress_reporter("Embedding each photo once")
+        cache[key] = evaluation.study_dataset(
+            dataset, engine, embedding_store(), report, max_negatives=max_negatives
+        )
+        bar.empty()
+        while len(cache) > STUDIES_KEPT:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
+def cached_zip(name: str, size: int, _data: bytes) -> datasets.IdentityDataset:
+    return datasets.load_zip_dataset(_data, Path(name).stem)
+
+
+@st.cache_resource(show_spinner="Reading LFW (downloads about 200 MB the first time)...")
+def cached_lfw(min_faces: int) -> datasets.IdentityDataset:
+    return datasets.load_lfw(min_faces)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def thumbnail(path: str) -> np.ndarray:
+    return images.downscale(images.load_image(path), THUMBNAIL_SIDE)[0]
+
+
+def progress_reporter(label: str):
+    """A progress bar and the callback that moves it."""
+    bar = st.progress(0.0, text=label)
+
+    def report(done: int, total: int, name: str) -> None:
+        bar.progress(done / max(total, 1), text=f"{label} {done}/{total} · {name}")
+
+    return bar, report
+
+
+def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTable | None:
+    """The data set the user picked, or None until they have given one."""
+    if source == "Demo set":
+        bar, report = progress_reporter("Downloading the demo photos")
+        dataset = datasets.demo_dataset(report)
+        bar.empty()
+        return dataset
+    if source == "Folder on the server":
+        folder = st.text_input(
+            "Folder",
+            key="explorer_folder",
+            help="identities.csv (file,identity), one sub-folder per person, "
+            "or LFW-style names such as Ada_Lovelace_0001.jpg.",
+        )
+        return datasets.load_identity_dataset(folder) if folder else None
+    if source == "Upload a zip":
+        uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="explorer_zip")
+        return cached_zip(uploaded.name, uploaded.size, uploaded.getvalue()) if uploaded else None
+    if source == "LFW (needs internet)":
+        min_faces = st.number_input("At least this many photos per person", 2, 100, 10)
+        if not st.button("Load LFW", key="explorer_lfw"):
+            return None
+        return cached_lfw(int(min_faces))
+    uploaded = st.file_uploader(
+        "Pairs CSV",
+        type=["csv"],
+        key="explorer_pairs_csv",
+        help="file_x,file_y,decision,distance (decision Yes/No), or one distance column "
+        "per model and metric like face-recognition-pivot.csv.",
+    )
+    return datasets.load_pairs_csv(uploaded.getvalue()) if uploaded else None
+
+
+def show_overview(dataset: datasets.IdentityDataset) -> None:
+    summary = datasets.overview(dataset)
+    with st.expander(
+        f"Data set: {summary.identities} people, {summary.images} photos, "
+        f"{summary.positive_pairs:,} same-person and {summary.negative_pairs:,} "
+        "different-person pairs"
+    ):
+        st.plotly_chart(
+            plots.images_per_identity_figure(summary.images_per_identity), key="per_identity"
+        )
+        if summary.single_image_identities:
+            st.caption(
+                f"{len(summary.single_image_identities)} people have one photo: they appear "
+                "only in different-person pairs."
+            )
+        samples = datasets.sample_paths(dataset, per_identity=1, limit=12)
+        for column, (identity, path) in zip(st.columns(6) * 2, samples, strict=False):
+            column.image(thumbnail(str(path)), caption=identity.replace("_", " "))
+
+
+def set_threshold(value: float) -> None:
+    st.session_state[THRESHOLD_KEY] = float(value)
+
+
+def suggestion_buttons(suggestions: list[thresholds.Suggestion]) -> None:
+    st.caption("Suggested thresholds (click to use):")
+    for column, suggestion in zip(st.columns(len(suggestions)), suggestions, strict=True):
+        column.button(
+            f"{suggestion.name}\n{suggestion.threshold:.4f}",
+            key=f"suggest_{suggestion.name}",
+            help=suggestion.label,
+            on_click=set_threshold,
+            args=(suggestion.threshold,),
+            width="stretch",
+        )
+
+
+def threshold_slider(study: evaluation.PairStudy, engine: faces.Engine) -> float:
+    low = float(min(study.analysis.positive_distances[0], study.analysis.negative_distances[0]))
+    high = float(max(study.analysis.positive_distances[-1], study.analysis.negative_distances[-1]))
+    if THRESHOLD_KEY not in st.session_state or not low <= st.session_state[THRESHOLD_KEY] <= high:
+        default = faces.default_threshold(engine.model, engine.metric)
+        set_threshold(min(max(default, low), high))
+    return st.slider(
+        "Threshold: same person if distance ≤",
+        low,
+        high,
+        key=THRESHOLD_KEY,
+        step=(high - low) / 1000,
+        format="%.4f",
+    )
+
+
+def show_metrics(metrics: thresholds.Metrics) -> None:
+    names = ("precision", "recall", "f1", "accuracy", "far", "frr")
+    labels = ("Precision", "Recall", "F1", "Accuracy", "FAR", "FRR")
+    for column, name, label in zip(st.columns(len(names)), names, labels, strict=True):
+        column.metric(label, f"{getattr(metrics, name):.2%}")
+
+
+def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds.Metrics) -> None:
+    threshold = metrics.threshold
+    wrong = study.misclassified(threshold, limit=12)
+    st.subheader(f"Misclassified pairs at {threshold:.4f}: {metrics.fp + metrics.fn}")
+    if wrong.empty:
+        st.success("Every pair is decided correctly at this threshold.")
+        return
+    if not isinstance(dataset, datasets.IdentityDataset):
+        st.dataframe(wrong, hide_index=True)
+        return
+    for _, row in wrong.iterrows():
+        kind = "same person judged different" if row.same_person else "strangers judged same"
+        left, right, text = st.columns([1, 1, 3])
+        left.image(thumbnail(str(dataset.root / row.file_x)), caption=row.file_x)
+        right.image(thumbnail(str(dataset.root / row.file_y)), caption=row.file_y)
+        text.markdown(
+            f"**distance {row.distance:.4f}** — {kind}  \n"
+            f"{row.identity_x.replace('_', ' ')} · {row.identity_y.replace('_', ' ')}"
+        )
+
+
+@st.fragment
+def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) -> None:
+    """Everything the slider drives; a fragment, so a slider move re-runs only this."""
+    analysis = study.analysis
+    suggestions = analysis.suggestions()
+    suggestion_buttons(suggestions)
+    threshold = threshold_slider(study, engine)
+    metrics = analysis.at(threshold)
+    show_metrics(metrics)
+    left, right = st.columns([2, 1])
+    left.plotly_chart(plots.distance_histogram(analysis, threshold), key="histogram")
+    right.plotly_chart(plots.confusion_matrix_figure(metrics), key="confusion")
+    roc, det, pr = st.tabs(["ROC", "DET", "Precision-recall"])
+    roc.plotly_chart(plots.roc_figure(analysis.roc(), metrics), key="roc")
+    det.plotly_chart(plots.det_figure(analysis.det(), metrics), key="det")
+    pr.plotly_chart(plots.pr_figure(analysis.pr(), metrics), key="pr")
+    eer, eer_threshold = analysis.eer()
+    st.caption(f"AUC {analysis.roc().auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f}")
+
+    st.subheader("Thresholds compared")
+    table = pd.DataFrame(thresholds.results_table(analysis, [*suggestions, threshold]))
+    st.dataframe(table, hide_index=True)
+    downloads = st.columns(3)
+    downloads[0].download_button(
+        "Pairs with distances (CSV)",
+        study.pairs_frame(threshold).to_csv(index=False),
+        file_name=f"{study.name}-pairs.csv",
+        mime="text/csv",
+        key="download_pairs",
+    )
+    downloads[1].download_button(
+        "Thresholds table (CSV)",
+        table.to_csv(index=False),
+        file_name=f"{study.name}-thresholds.csv",
+        mime="text/csv",
+        key="download_table",
+    )
+    if downloads[2].button("Use this threshold on the Verify page", key="carry_threshold"):
+        st.session_state["carried_threshold"] = {"threshold": threshold, "engine": engine.label}
+        st.success(f"The Verify page now uses {threshold:.4f} for {engine.label}.")
+    show_misclassified(study, dataset, metrics)
+
+
+def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> None:
+    with st.expander("Compare engine settings on this data set"):
+        candidates = {
+            faces.Engine(engine.model, detector, engine.metric, alignment).label: faces.Engine(
+                engine.model, detector, engine.metric, alignment
+            )
+            for detector in ("opencv", "dlib", "mtcnn")
+            for alignment in faces.ALIGNMENTS
+            if faces.detector_availability(detector).offline
+        }
+        chosen = st.multiselect(
+            "Settings",
+            list(candidates),
+            key="compare_settings",
+            default=[
+                engine.label,
+                faces.Engine(engine.model, "opencv", engine.metric, "detector").label,
+            ],
+        )
+        if st.button("Compare", key="compare_run") and chosen:
+            bar, report = progress_reporter("Embedding")
+            table = evaluation.compare_engines(
+                dataset, [candidates[label] for label in chosen], embedding_store(), report
+            )
+            bar.empty()
+            st.dataframe(table, hide_index=True)
+            st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")
+
+
+st.title("Threshold explorer")
+st.caption(
+    "Every same-person and every different-person pair of a data set. Move the threshold "
+    "and watch who gets in: strangers accepted (FAR) against real matches rejected (FRR)."
+)
+engine = engine_picker()
+source = st.radio("Data set", SOURCES, key="explorer_source", horizontal=True)
+max_negatives = st.sidebar.number_input(
+    "Sample different-person pairs above",
+    10_000,
+    100_000_000,
+    5_000_000,
+    step=1_000_000,
+    key="explorer_max_negatives",
+    help="Beyond this many, a seeded sample of different-person pairs is used.",
+)
+
+with user_errors():
+    dataset = choose_dataset(source)
+    if dataset is None:
+        st.info("Choose a data set to start.")
+        st.stop()
+    if isinstance(dataset, datasets.PairsTable):
+        column = st.selectbox("Distance column", dataset.distance_columns, key="explorer_column")
+        study = evaluation.study_pairs_table(dataset, column)
+    else:
+        show_overview(dataset)
+        prepared(engine)
+        study = study_of(dataset, engine, int(max_negatives))
+
+st.caption(
+    f"{study.analysis.positives:,} same-person and {study.analysis.negatives:,} "
+    f"different-person pairs · {study.engine_label} · {study.embedded_now} photos embedded "
+    f"now, {study.embedded_before} reused · {study.seconds:.1f} s"
+)
+if study.failed_images:
+    with st.expander(f"{len(study.failed_images)} photos gave no face and are left out"):
+        st.dataframe(pd.DataFrame(study.failed_images, columns=["file", "why"]), hide_index=True)
+threshold_panel(study, dataset, engine)
+if isinstance(dataset, datasets.IdentityDataset):
+    compare_panel(dataset, engine)

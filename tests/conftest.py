@@ -37,3 +37,14 @@ def shared_data() -> Path:
 def shared_images(shared_data: Path) -> Path:
     """Folder of the shared photos."""
     return shared_data / "images"
+
+
+@pytest.fixture(scope="session")
+def shared_study(shared_data: Path):
+    """The shared set under the default engine, embedded once for the whole session.
+
+    It also leaves the session's embedding store warm for the pages and the CLI.
+    """
+    from facedemo import datasets, evaluation
+
+    return evaluation.study_dataset(datasets.load_identity_dataset(shared_data))

@@ -1,0 +1,153 @@
+"""Every pair of the shared set: counts, accuracy, suggestions, failures, CSV and CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from facedemo import datasets, evaluation, faces
+from facedemo.__main__ import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_pair_of_the_shared_set(shared_study: evaluation.PairStudy) -> None:
+    assert (shared_study.analysis.positives, shared_study.analysis.negatives) == (140, 1690)
+    assert shared_study.failed_images == ()
+    assert len(shared_study.distances) == 1830
+    np.testing.assert_array_equal(
+        shared_study.same, shared_study.identity_x == shared_study.identity_y
+    )
+
+
+def test_default_engine_is_as_accurate_as_measured(shared_study: evaluation.PairStudy) -> None:
+    # Measured here: dlib chips give AUC 0.9999 and 99.9 % best accuracy on this set.
+    assert shared_study.analysis.roc().auc > 0.999
+    best = {s.name: s for s in shared_study.analysis.suggestions()}["max_accuracy"]
+    assert best.metrics.accuracy > 0.995
+
+
+def test_suggestions_reproduce_the_notebook_study(shared_study: evaluation.PairStudy) -> None:
+    analysis = shared_study.analysis
+    positive = shared_study.distances[shared_study.same].astype(np.float64)
+    by_name = {s.name: s for s in analysis.suggestions()}
+    for k in (1, 2, 3):
+        expected = positive.mean() + k * positive.std()
+        assert by_name[f"sigma{k}"].threshold == pytest.approx(expected, rel=1e-5)
+    # Higher sigma: more same-person pairs accepted, never fewer.
+    recalls = [by_name[f"sigma{k}"].metrics.recall for k in (1, 2, 3)]
+    assert recalls == sorted(recalls)
+    assert by_name["sigma2"].metrics.precision == 1.0
+
+
+def test_misclassified_pairs_are_really_wrong(shared_study: evaluation.PairStudy) -> None:
+    threshold = 0.05
+    wrong = shared_study.misclassified(threshold, limit=1000)
+    metrics = shared_study.analysis.at(threshold)
+    assert len(wrong) == metrics.fp + metrics.fn > 0
+    assert ((wrong.distance <= threshold) != wrong.same_person).all()
+    assert list(wrong.margin) == sorted(wrong.margin, reverse=True)
+
+
+def test_pairs_csv_export_round_trips(shared_study: evaluation.PairStudy, tmp_path: Path) -> None:
+    path = tmp_path / "pairs.csv"
+    shared_study.pairs_frame(0.07).to_csv(path, index=False)
+    frame = pd.read_csv(path)
+    assert len(frame) == 1830 and frame.same_person.sum() == 140
+    assert (frame.decision_same == (frame.distance <= 0.07)).all()
+
+
+def test_images_without_a_face_are_listed_not_dropped(shared_images: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "people"
+    for person, names in {"Angelina": ["img1.jpg", "img2.jpg"], "Jennifer": ["img3.jpg"]}.items():
+        (folder / person).mkdir(parents=True)
+        for name in names:
+            (folder / person / name).symlink_to(shared_images / name)
+    noise = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(folder / "Jennifer" / "noise.png")
+    study = evaluation.study_dataset(datasets.load_identity_dataset(folder))
+    assert [file for file, _ in study.failed_images] == ["Jennifer/noise.png"]
+    assert "No face" in study.failed_images[0][1]
+    assert (study.analysis.positives, study.analysis.negatives) == (1, 2)
+
+
+def test_pivot_csv_study_reproduces_its_columns(shared_data: Path) -> None:
+    raw = pd.read_csv(shared_data / "face-recognition-pivot.csv")
+    table = datasets.load_pairs_csv(shared_data / "face-recognition-pivot.csv")
+    study = evaluation.study_pairs_table(table, "Facenet_cosine")
+    yes = raw.loc[raw.decision == "Yes", "Facenet_cosine"]
+    assert study.analysis.positives == len(yes)
+    assert study.analysis.positive_mean == pytest.approx(yes.mean(), rel=1e-5)
+
+
+def test_engines_compared_on_a_small_set(shared_data: Path) -> None:
+    full = datasets.load_identity_dataset(shared_data)
+    keep = [i for i, who in enumerate(full.identities) if who in set(full.identity_names[:3])]
+    small = datasets.IdentityDataset(
+        "three people",
+        full.root,
+        tuple(full.paths[i] for i in keep),
+        tuple(full.identities[i] for i in keep),
+    )
+    engines = [faces.DEFAULT_ENGINE, faces.Engine(alignment="detector")]
+    table = evaluation.compare_engines(small, engines)
+    assert list(table.setting) == [engine.label for engine in engines]
+    assert table.auc.between(0.5, 1.0).all() and table.best_accuracy.between(0.5, 1.0).all()
+    assert table.auc[0] >= table.auc[1]  # dlib chips separate these people at least as well
+
+
+def test_thresholds_cli_json(
+    shared_study: evaluation.PairStudy, shared_data: Path, tmp_path
+) -> None:
+    out = tmp_path / "pairs.csv"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facedemo",
+            "thresholds",
+            str(shared_data),
+            "--json",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert completed.returncode == 0, completed.stderr
+    answer = json.loads(completed.stdout)
+    assert (answer["positives"], answer["negatives"]) == (140, 1690)
+    assert answer["auc"] == pytest.approx(shared_study.analysis.roc().auc)
+    assert 0 <= answer["eer"] < 0.02
+    assert answer["failed_images"] == []
+    names = {s["name"] for s in answer["suggestions"]}
+    assert {"sigma1", "sigma2", "sigma3", "c45", "max_f1", "eer"} <= names
+    for suggestion in answer["suggestions"]:
+        assert {"threshold", "precision", "recall", "f1", "accuracy"} <= set(suggestion)
+    assert len(pd.read_csv(out)) == 1830
+    assert answer["embedded_now"] == 0  # the session's store was already warm
+
+
+def test_thresholds_cli_on_a_pairs_csv(shared_data: Path, capsys) -> None:
+    pivot = str(shared_data / "face-recognition-pivot.csv")
+    assert main(["thresholds", pivot, "--column", "VGG-Face_cosine", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["positives"], answer["negatives"]) == (140, 140)
+
+
+def test_embed_cli_and_bad_dataset(shared_study, shared_data: Path, tmp_path: Path, capsys) -> None:
+    assert main(["embed", str(shared_data)]) == 0
+    assert "0 embedded now, 61 from the store" in capsys.readouterr().out
+    assert main(["thresholds", str(tmp_path / "nowhere")]) == 1
+    assert "is not a folder" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The Threshold explorer page on the shared set, driven through AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explorer.py")
+
+
+def _metrics(app: AppTest) -> dict[str, float]:
+    return {m.label: float(m.value.rstrip("%")) / 100 for m in app.metric}
+
+
+@pytest.fixture
+def page(shared_study) -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=300)
+    app.run()
+    assert not app.exception and not app.error
+    return app
+
+
+def test_demo_set_gives_every_pair(page: AppTest) -> None:
+    summary = next(c.value for c in page.caption if "pairs ·" in c.value)
+    assert "140 same-person and 1,690 different-person pairs" in summary
+    assert "61 reused" in summary
+    assert len(page.get("plotly_chart")) >= 5  # histogram, confusion, ROC, DET, PR
+
+
+def test_slider_moves_every_metric_the_way_it_must(page: AppTest) -> None:
+    slider = page.slider(key="explorer_threshold")
+    assert slider.value == pytest.approx(0.07)  # DeepFace's pre-tuned Dlib + cosine value
+    at_default = _metrics(page)
+    slider.set_value(0.03).run()
+    strict = _metrics(page)
+    assert strict["Recall"] < at_default["Recall"]
+    assert strict["FAR"] <= at_default["FAR"] and strict["FRR"] > at_default["FRR"]
+    slider.set_value(float(slider.max)).run()
+    everyone = _metrics(page)
+    assert everyone["Recall"] == 1.0 and everyone["FAR"] == 1.0
+    assert everyone["Precision"] == pytest.approx(140 / 1830, abs=1e-4)
+
+
+def test_suggestion_button_sets_the_threshold(page: AppTest, shared_study) -> None:
+    best = {s.name: s for s in shared_study.analysis.suggestions()}["max_f1"]
+    page.button(key="suggest_max_f1").click().run()
+    assert page.slider(key="explorer_threshold").value == pytest.approx(best.threshold)
+    assert _metrics(page)["F1"] == pytest.approx(best.metrics.f1, abs=1e-4)
+    heading = next(h.value for h in page.subheader if h.value.startswith("Misclassified"))
+    assert heading.endswith(f": {best.metrics.fp + best.metrics.fn}")
+
+
+def test_threshold_carried_to_the_verify_page(page: AppTest) -> None:
+    page.slider(key="explorer_threshold").set_value(0.06).run()
+    page.button(key="carry_threshold").click().run()
+    carried = page.session_state["carried_threshold"]
+    assert carried["threshold"] == pytest.approx(0.06)
+    assert "Dlib" in carried["engine"]
+    assert any("now uses 0.0600" in s.value for s in page.success)
+
+
+def test_pairs_csv_source(page: AppTest, shared_data: Path) -> None:
+    page.radio(key="explorer_source").set_value("Pairs CSV with distances").run()
+    pivot = (shared_data / "face-recognition-pivot.csv").read_bytes()
+    page.file_uploader(key="explorer_pairs_csv").upload("pivot.csv", pivot, "text/csv").run()
+    page.selectbox(key="explorer_column").set_value("VGG-Face_cosine").run()
+    assert not page.exception and not page.error
+    assert any("140 same-person and 140 different-person" in c.value for c in page.caption)
+
+
+def test_bad_folder_is_a_sentence_not_a_traceback(page: AppTest, tmp_path: Path) -> None:
+    page.radio(key="explorer_source").set_value("Folder on the server").run()
+    page.text_input(key="explorer_folder").input(str(tmp_path / "missing")).run()
+    assert not page.exception
+    assert "is not a folder" in page.error[0].value
