@@ -17,6 +17,7 @@ from facedemo import faces
 from facedemo.errors import FaceDemoError
 
 T = TypeVar("T")
+DETECTION_SIZES = sorted({480, 640, 800, 1024, 1280, 1600, 2048, faces.DEFAULT_ENGINE.max_side})
 
 
 def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
@@ -71,7 +72,15 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             default.metric,
             help="How two embeddings are compared: smaller means more alike.",
         )
-    return faces.Engine(model, detector, metric, alignment)
+        max_side = persistent_select(
+            "Detection size (long side, px)",
+            list(DETECTION_SIZES),
+            "engine_max_side",
+            default.max_side,
+            help="Photos are shrunk to this before face detection: smaller is faster, "
+            "tiny faces in big group photos may need more.",
+        )
+    return faces.Engine(model, detector, metric, alignment, max_side)
 
 
 @contextmanager

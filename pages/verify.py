@@ -8,6 +8,7 @@ import streamlit as st
 
 from facedemo import faces, images, plots
 from facedemo.drawing import draw_faces
+from facedemo.errors import NoFaceError
 from facedemo.gallery import demo_gallery
 from pages.common import engine_picker, prepared, user_errors
 
@@ -38,6 +39,7 @@ def photo_slot(slot: str, gallery: list) -> tuple[bytes, str] | None:
         key=f"gallery_{slot}",
         format_func=captions.__getitem__,
     )
+    st.image(str(gallery[choice].path), width=160)
     return gallery[choice].path.read_bytes(), gallery[choice].path.name
 
 
@@ -123,8 +125,14 @@ with user_errors():
         for slot, (data, name) in inputs.items():
             try:
                 photos[slot] = faces.analyse_photo(images.load_image(data, name), engine, enforce)
-            except faces.NoFaceError as error:
+            except NoFaceError as error:
                 st.error(f"Photo {slot}: {error}")
+                st.button(
+                    "Retry using the whole photo as the face",
+                    key="retry_without_face",
+                    on_click=st.session_state.update,
+                    kwargs={"enforce_detection": False},
+                )
                 st.stop()
     columns = st.columns(2)
     indices = []

@@ -76,3 +76,27 @@ def test_custom_threshold_flips_the_verdict(page: AppTest) -> None:
     page.slider(key="threshold_value").set_value(0.0).run()
     assert "Different people" in page.warning[0].value
     assert float(page.metric[1].value) == 0.0
+
+
+def test_no_face_offers_to_retry_with_the_whole_photo(page: AppTest) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(90, 110, (240, 320, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(buffer, "PNG")
+    page.radio(key="source_A").set_value("Upload").run()
+    page.file_uploader(key="upload_A").upload("wall.png", buffer.getvalue(), "image/png").run()
+    assert "No face was found" in page.error[0].value
+    page.button(key="retry_without_face").click().run()
+    assert not page.error and not page.exception
+    assert page.toggle(key="enforce_detection").value is False
+    assert page.success or page.warning  # a verdict, from the whole photo
+
+
+def test_detection_size_is_a_setting(page: AppTest) -> None:
+    page.selectbox(key="engine_max_side__widget").set_value(640).run()
+    assert not page.exception
+    assert "Same person" in page.success[0].value
