@@ -1,0 +1,128 @@
+"""Siamese face-pair training: the settings every part of it shares.
+
+This module stays free of TensorFlow so the Monitor page and the run reader
+(``runs.py``) can use the settings without loading it; ``model.py``,
+``data.py``, ``train.py`` and ``evaluate.py`` are the TensorFlow side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from facedemo.errors import SettingError
+
+#: A run id is a folder name: no separators, no hidden or relative names.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Widths of the notebook's network; the defaults reproduce it (1,952,313 weights at 250 px).
+
+    Five blocks of BatchNorm → Conv2D (ReLU) → Dropout → MaxPool, a strided
+    convolution down to one ``embedding_size`` vector per face, then a dense head
+    on the two vectors side by side.
+    """
+
+    block_filters: tuple[int, ...] = (20, 30, 50, 100, 200)
+    first_kernel: int = 5
+    first_stride: int = 2
+    block_kernel: int = 3
+    block_dropout: float = 0.2
+    embedding_size: int = 500
+    embedding_kernel: int = 4
+    head_units: tuple[int, ...] = (100, 50)
+    head_dropouts: tuple[float, ...] = (0.2, 0.1)
+
+    @property
+    def min_image_size(self) -> int:
+        """Smallest input side that survives the first stride and every 2×2 pooling."""
+        return self.first_stride * 2 ** len(self.block_filters)
+
+
+#: The network the notebook trained, and the one every run trains.
+NOTEBOOK_ARCHITECTURE = Architecture()
+
+#: Side in pixels of the faces the notebook trained on (LFW's image size).
+NOTEBOOK_IMAGE_SIZE = 250
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of one training run; the defaults are the notebook's (a GPU run on LFW)."""
+
+    dataset: str
+    run_id: str
+    image_size: int = NOTEBOOK_IMAGE_SIZE
+    batch_size: int = 400
+    steps_per_epoch: int = 250
+    epochs: int = 100
+    patience: int = 10
+    learning_rate: float = 1e-3
+    seed: int = 0
+    validation_pairs: int = 2000
+    test_pairs: int = 2000
+    split: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    same_person_probability: float = 0.5
+    flip_probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        minimum = NOTEBOOK_ARCHITECTURE.min_image_size
+        if self.image_size < minimum:
+            raise SettingError(f"The image size must be at least {minimum} px for this network.")
+        counts = ("batch_size", "steps_per_epoch", "epochs", "patience")
+        for name in (*counts, "validation_pairs", "test_pairs"):
+            if getattr(self, name) < 1:
+                raise SettingError(f"The setting {name} must be at least 1.")
+        if self.learning_rate <= 0:
+            raise SettingError("The learning rate must be positive.")
+        if len(self.split) != 3 or min(self.split) <= 0 or abs(sum(self.split) - 1) > 1e-6:
+            raise SettingError("The split needs three positive fractions adding up to 1.")
+        for name in ("same_person_probability", "flip_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise SettingError(f"The setting {name} must lie between 0 and 1.")
+        if not RUN_ID_PATTERN.fullmatch(self.run_id):
+            raise SettingError(
+                f"{self.run_id!r} cannot name a run; use letters, digits, '.', '_' and '-'."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**{k: v for k, v in settings.items() if k in known})
+
+
+def tunable_settings() -> dict[str, Any]:
+    """Settings a user may change from the command line, with their defaults."""
+    return {f.name: f.default for f in fields(TrainConfig) if f.name not in ("dataset", "run_id")}
+
+
+#: Starting points offered on the Monitor page: changes to the notebook's settings.
+PRESETS: dict[str, dict[str, Any]] = {
+    "CPU demo, 64 px": {
+        "image_size": 64,
+        "batch_size": 32,
+        "steps_per_epoch": 20,
+        "epochs": 30,
+        "patience": 8,
+        "validation_pairs": 256,
+        "test_pairs": 256,
+    },
+    "GPU, the notebook's settings": {},
+}
+
+
+def preset_config(preset: str, dataset: str | Path, run_id: str) -> TrainConfig:
+    """The settings of a named preset for one data set."""
+    if preset not in PRESETS:
+        raise SettingError(f"There is no preset called {preset!r}; choose one of {list(PRESETS)}.")
+    return TrainConfig(dataset=str(dataset), run_id=run_id, **PRESETS[preset])

@@ -1,0 +1,151 @@
+"""Testing a trained run: its best checkpoint on the run's fixed test pairs, and a verifier.
+
+The test pairs are rebuilt from the run's settings (same data set, split and
+seed give the same pairs), so every evaluation of a run scores the same pairs
+and runs with the same settings compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+
+from facedemo.errors import RunError
+from facedemo.siamese.data import (
+    FaceImages,
+    Pairs,
+    fixed_pairs,
+    load_faces,
+    load_split,
+    pair_batches,
+    resize_face,
+    scale_pixels,
+)
+from facedemo.siamese.runs import checkpoint_path, read_config, read_settings
+
+#: Probability from which a pair counts as "same person".
+DECISION_THRESHOLD = 0.5
+
+#: Probabilities are clipped this far from 0 and 1 for the log loss, as Keras does.
+EPSILON = 1e-7
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of a model on labelled pairs: per-pair probabilities and the summaries of them."""
+
+    same: np.ndarray
+    probability: np.ndarray
+    loss: float
+    accuracy: float
+    auc: float | None
+    false_positive_rate: np.ndarray
+    true_positive_rate: np.ndarray
+    thresholds: np.ndarray
+    confusion_matrix: np.ndarray
+
+    def most_wrong(self, limit: int) -> np.ndarray:
+        """Indices of misclassified pairs, the most confident mistakes first."""
+        wrong = np.flatnonzero((self.probability >= DECISION_THRESHOLD) != self.same)
+        error = np.abs(self.probability[wrong] - self.same[wrong])
+        return wrong[np.argsort(-error, kind="stable")][:limit]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as eval.json holds it (ROC thresholds capped at 1 instead of infinity)."""
+        return {
+            "pairs": len(self.same),
+            "threshold": DECISION_THRESHOLD,
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "auc": self.auc,
+            "confusion_matrix": self.confusion_matrix.tolist(),
+            "roc": {
+                "false_positive_rate": self.false_positive_rate.tolist(),
+                "true_positive_rate": self.true_positive_rate.tolist(),
+                "thresholds": np.minimum(self.thresholds, 1.0).tolist(),
+            },
+        }
+
+
+def score_pairs(same: np.ndarray, probability: np.ndarray) -> Evaluation:
+    """Log loss, accuracy at ``DECISION_THRESHOLD``, ROC, AUC and confusion matrix.
+
+    The confusion matrix rows are the truth (different, same), its columns the
+    verdict; AUC and ROC need both kinds of pair and are empty otherwise.
+    """
+    same = np.asarray(same, dtype=bool)
+    probability = np.asarray(probability, dtype=np.float32)
+    clipped = np.clip(probability, EPSILON, 1 - EPSILON)
+    loss = -np.mean(np.where(same, np.log(clipped), np.log(1 - clipped)))
+    verdict = probability >= DECISION_THRESHOLD
+    if 0 < same.sum() < len(same):
+        fpr, tpr, thresholds = roc_curve(same, probability)
+        auc = float(roc_auc_score(same, probability))
+    else:
+        fpr = tpr = thresholds = np.empty(0)
+        auc = None
+    return Evaluation(
+        same=same,
+        probability=probability,
+        loss=float(loss),
+        accuracy=float(np.mean(verdict == same)),
+        auc=auc,
+        false_positive_rate=fpr,
+        true_positive_rate=tpr,
+        thresholds=thresholds,
+        confusion_matrix=confusion_matrix(same, verdict, labels=[False, True]),
+    )
+
+
+def evaluate_model(
+    model: keras.Model, faces: FaceImages, pairs: Pairs, batch_size: int
+) -> Evaluation:
+    """Score ``model`` on the fixed ``pairs`` of ``faces``."""
+    probability = model.predict(pair_batches(faces, pairs, batch_size), verbose=0)
+    return score_pairs(pairs.same, probability[:, 0])
+
+
+def load_model(run_dir: Path, which: str = "best") -> keras.Model:
+    """A run's ``"best"`` or ``"last"`` saved model, ready to predict."""
+    return keras.models.load_model(checkpoint_path(run_dir, which), compile=False)
+
+
+def evaluate_run(run_dir: Path) -> Evaluation:
+    """Score a run's best checkpoint on its test pairs, rebuilt from the run's settings."""
+    settings = read_settings(run_dir)
+    test = load_split(settings).test
+    recorded = read_config(run_dir).get("dataset", {}).get("split", {}).get("test", {})
+    if recorded.get("people") != list(test.identity_names):
+        raise RunError(
+            f"The data set at {settings.dataset} is not the one run {run_dir.name} was trained "
+            "on (its test people differ), so its test pairs cannot be rebuilt."
+        )
+    faces = load_faces(test, settings.image_size)
+    pairs = fixed_pairs(faces, settings.test_pairs, settings.seed, settings.same_person_probability)
+    return evaluate_model(load_model(run_dir), faces, pairs, settings.batch_size)
+
+
+class Verifier:
+    """Same-person probability for two face crops, from a trained run's best model."""
+
+    def __init__(self, model: keras.Model, image_size: int) -> None:
+        self.model = model
+        self.image_size = image_size
+
+    def probability(self, face_a: np.ndarray, face_b: np.ndarray) -> float:
+        """Two RGB uint8 face crops (any size, squashed to the run's) → P(same person)."""
+        for face in (face_a, face_b):
+            if face.ndim != 3 or face.shape[-1] != 3:
+                raise ValueError(f"Expected an RGB image of shape (h, w, 3), got {face.shape}.")
+        pair = [scale_pixels(resize_face(face, self.image_size))[None] for face in (face_a, face_b)]
+        return float(self.model(pair, training=False)[0, 0])
+
+
+def load_verifier(run_dir: Path) -> Verifier:
+    """The verifier of a run's best checkpoint (for the Verify page's "Siamese: <run>")."""
+    return Verifier(load_model(run_dir), read_settings(run_dir).image_size)

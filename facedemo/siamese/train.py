@@ -1,0 +1,486 @@
+"""Training a siamese run: one process writing one run directory, readable while it runs.
+
+Read top to bottom: the device decides mixed precision and XLA; the data set is
+split by person and decoded once; Keras fits on endless freshly drawn pairs
+with a callback that logs every batch and epoch to metrics.jsonl, saves a
+checkpoint each epoch, stops early when validation loss stops improving and
+stops cleanly on a STOP file or SIGTERM before the next batch. At the end the
+best checkpoint is scored on the fixed test pairs (eval.json).
+
+Resuming is exact because every epoch's checkpoint is committed by one atomic
+write of checkpoints/state.json, which records the model files and the size
+the metrics log had right then: a resumed run cuts the log back to that size
+(dropping any torn line and the lines of the unfinished epoch), reloads the
+model with its optimizer state and continues the seeded pair stream at the
+next epoch's first batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from facedemo.datasets import load_identity_dataset
+from facedemo.errors import FaceDemoError, RunError
+from facedemo.siamese import TrainConfig
+from facedemo.siamese.data import (
+    FaceImages,
+    Pairs,
+    Split,
+    fixed_pairs,
+    load_faces,
+    load_split,
+    pair_batches,
+    training_pairs,
+)
+from facedemo.siamese.evaluate import Evaluation, evaluate_model
+from facedemo.siamese.model import build_siamese
+from facedemo.siamese.runs import (
+    PairImages,
+    RunLayout,
+    read_settings,
+    read_status,
+    write_json_atomic,
+)
+
+#: Training pairs saved for the Monitor page's preview grid.
+PREVIEW_PAIRS = 16
+
+#: Misclassified test pairs saved for the Monitor page.
+MISCLASSIFIED_SHOWN = 12
+
+#: Signals that ask the run to stop after the batch under way.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where training runs and what that turns on."""
+
+    kind: str
+    name: str
+    mixed_precision: bool
+    xla: bool
+
+
+def detect_device() -> Device:
+    """The first GPU with mixed precision and XLA, or the CPU without either."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return Device("CPU", platform.processor() or platform.machine(), False, False)
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    return Device("GPU", name, True, True)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The commit record of the last finished epoch (checkpoints/state.json)."""
+
+    epoch: int = 0
+    log_bytes: int = 0
+    last: str | None = None
+    best: str | None = None
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    best_val_accuracy: float | None = None
+    best_val_auc: float | None = None
+    epochs_since_best: int = 0
+
+    def training_done(self, config: TrainConfig) -> bool:
+        return self.epoch >= config.epochs or self.epochs_since_best >= config.patience
+
+    def best_metrics(self) -> dict[str, Any]:
+        """The status fields that describe the best epoch."""
+        names = ("best_epoch", "best_val_loss", "best_val_accuracy", "best_val_auc")
+        return {name: getattr(self, name) for name in names}
+
+
+class StopRequested(Exception):
+    """Raised between batches when a STOP file or a stop signal asks the run to end."""
+
+
+class RunWriter:
+    """The one writer of a run directory: atomic JSON files and an append-only metrics log."""
+
+    def __init__(self, layout: RunLayout) -> None:
+        self.layout = layout
+        self._status: dict[str, Any] = {}
+
+    def status(self, **changes: Any) -> None:
+        self._status.update(changes, updated=time.time())
+        write_json_atomic(self.layout.status, self._status)
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one line in a single write and flush it, so readers see whole lines."""
+        with self.layout.metrics.open("a", encoding="utf-8") as metrics:
+            metrics.write(json.dumps(record) + "\n")
+            metrics.flush()
+
+    def log_bytes(self) -> int:
+        try:
+            return self.layout.metrics.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def commit(self, checkpoint: Checkpoint) -> None:
+        """Make ``checkpoint`` the one to resume from, then delete model files it does not use."""
+        write_json_atomic(self.layout.checkpoint_state, asdict(checkpoint))
+        for path in self.layout.checkpoints.glob("*.keras"):
+            if path.name not in (checkpoint.last, checkpoint.best):
+                path.unlink()
+
+    def pairs(self, path: Path, pairs: PairImages) -> None:
+        temporary = path.with_name(f".{path.stem}.tmp.npz")
+        arrays = {name: value for name, value in vars(pairs).items() if value is not None}
+        np.savez_compressed(temporary, **arrays)
+        os.replace(temporary, path)
+
+
+def _restore(layout: RunLayout, started: float) -> Checkpoint:
+    """The checkpoint to resume from; cuts the log back to it and drops a stale STOP file."""
+    state = (
+        json.loads(layout.checkpoint_state.read_text()) if layout.checkpoint_state.exists() else {}
+    )
+    checkpoint = Checkpoint(**state)
+    if layout.metrics.exists():
+        os.truncate(layout.metrics, min(checkpoint.log_bytes, layout.metrics.stat().st_size))
+    with contextlib.suppress(FileNotFoundError):
+        if layout.stop.stat().st_mtime < started:
+            layout.stop.unlink()
+    return checkpoint
+
+
+@contextlib.contextmanager
+def _stop_requests(stop_file: Path) -> Iterator[Callable[[], bool]]:
+    """A callable telling whether the run was asked to stop (STOP file or signal)."""
+    signalled = threading.Event()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        for number in STOP_SIGNALS:
+            previous[number] = signal.signal(number, lambda *_: signalled.set())
+    try:
+        yield lambda: signalled.is_set() or stop_file.exists()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def compiled_model(config: TrainConfig, device: Device) -> keras.Model:
+    """A fresh network compiled for ``device``: Adam, binary cross-entropy, accuracy and AUC."""
+    policy = "mixed_float16" if device.mixed_precision else "float32"
+    model = build_siamese(config.image_size, dtype_policy=policy)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    if device.mixed_precision:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(
+        optimizer=optimizer,
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+        jit_compile=device.xla,
+    )
+    return model
+
+
+def _write_config(
+    layout: RunLayout, config: TrainConfig, device: Device, split: Split | None
+) -> None:
+    """config.json: every setting, the device, versions and (once split) who is in which part."""
+    record: dict[str, Any] = {
+        "settings": config.to_dict(),
+        "device": asdict(device),
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    if split is not None:
+        parts = {
+            part: {"people": list(subset.identity_names), "images": len(subset)}
+            for part, subset in vars(split).items()
+        }
+        record["dataset"] = {"path": config.dataset, "name": split.train.root.name, "split": parts}
+    write_json_atomic(layout.config, record)
+
+
+def _as_pictures(batch: tuple) -> PairImages:
+    (first, second), same = batch
+    return PairImages(first.numpy(), second.numpy(), same.numpy()[:, 0] > 0.5)
+
+
+class _RunCallback(keras.callbacks.Callback):
+    """Logs batches and epochs, commits checkpoints, stops early or on request."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        device: Device,
+        writer: RunWriter,
+        checkpoint: Checkpoint,
+        stop_requested: Callable[[], bool],
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.device = device
+        self.writer = writer
+        self.checkpoint = checkpoint
+        self.stop_requested = stop_requested
+        self._epoch_start = self._batch_end = time.time()
+
+    def _learning_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def _device_memory(self) -> dict[str, float]:
+        if self.device.kind != "GPU":
+            return {}
+        return {"gpu_memory_mb": tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20}
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start = self._batch_end = time.time()
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.stop_requested():
+            raise StopRequested
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        now = time.time()
+        epoch = self.checkpoint.epoch + 1
+        self.writer.log(
+            {
+                "kind": "batch",
+                "epoch": epoch,
+                "step": batch + 1,
+                "time": now,
+                **{name: logs[name] for name in ("loss", "accuracy", "auc")},
+                "pairs_per_s": self.config.batch_size / max(now - self._batch_end, 1e-9),
+                "lr": self._learning_rate(),
+                **self._device_memory(),
+            }
+        )
+        self._batch_end = now
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        number, previous = epoch + 1, self.checkpoint
+        pairs = self.config.batch_size * self.config.steps_per_epoch
+        record = {
+            "kind": "epoch",
+            "epoch": number,
+            "step": self.config.steps_per_epoch,
+            "time": time.time(),
+            **logs,
+            "pairs_per_s": pairs / max(self._batch_end - self._epoch_start, 1e-9),
+            "lr": self._learning_rate(),
+            **self._device_memory(),
+        }
+        self.writer.log(record)
+        improved = previous.best_val_loss is None or logs["val_loss"] < previous.best_val_loss
+        name = f"epoch-{number:04d}.keras"
+        self.model.save(self.writer.layout.checkpoints / name)
+        best = {
+            "best": name,
+            "best_epoch": number,
+            "best_val_loss": logs["val_loss"],
+            "best_val_accuracy": logs["val_accuracy"],
+            "best_val_auc": logs["val_auc"],
+        }
+        self.checkpoint = replace(
+            previous,
+            epoch=number,
+            log_bytes=self.writer.log_bytes(),
+            last=name,
+            epochs_since_best=0 if improved else previous.epochs_since_best + 1,
+            **(best if improved else {}),
+        )
+        self.writer.commit(self.checkpoint)
+        self.writer.status(epoch=number, **self.checkpoint.best_metrics())
+        print(
+            f"epoch {number}/{self.config.epochs}  "
+            f"loss {logs['loss']:.3f}  accuracy {logs['accuracy']:.3f}  auc {logs['auc']:.3f}  |  "
+            f"validation loss {logs['val_loss']:.3f}  accuracy {logs['val_accuracy']:.3f}  "
+            f"auc {logs['val_auc']:.3f}  |  {record['pairs_per_s']:.0f} pairs/s"
+            + ("  (best so far)" if improved else ""),
+            flush=True,
+        )
+        if self.checkpoint.training_done(self.config):
+            self.model.stop_training = True
+
+
+def _write_evaluation(
+    writer: RunWriter,
+    evaluation: Evaluation,
+    faces: FaceImages,
+    pairs: Pairs,
+    checkpoint: Checkpoint,
+) -> None:
+    """eval.json, the misclassified pictures and the metrics log's eval line."""
+    distinct: dict[tuple[int, int], int] = {}  # small test sets repeat pairs
+    for index in evaluation.most_wrong(len(pairs)):
+        distinct.setdefault((pairs.first[index], pairs.second[index]), index)
+    shown = np.array(list(distinct.values())[:MISCLASSIFIED_SHOWN], dtype=int)
+    first, second = pairs.first[shown], pairs.second[shown]
+    misclassified = [
+        {
+            "face_a": str(faces.dataset.paths[a]),
+            "face_b": str(faces.dataset.paths[b]),
+            "same": bool(evaluation.same[i]),
+            "probability": float(evaluation.probability[i]),
+        }
+        for i, a, b in zip(shown, first, second, strict=True)
+    ]
+    summary = evaluation.to_json()
+    write_json_atomic(
+        writer.layout.eval,
+        {
+            **summary,
+            "best_epoch": checkpoint.best_epoch,
+            "checkpoint": checkpoint.best,
+            "misclassified": misclassified,
+        },
+    )
+    images = faces.images.numpy()
+    writer.pairs(
+        writer.layout.misclassified,
+        PairImages(
+            images[first], images[second], evaluation.same[shown], evaluation.probability[shown]
+        ),
+    )
+    scores = {name: summary[name] for name in ("loss", "accuracy", "auc", "pairs")}
+    writer.log({"kind": "eval", "epoch": checkpoint.best_epoch, "time": time.time(), **scores})
+    auc = "-" if evaluation.auc is None else f"{evaluation.auc:.3f}"
+    print(
+        f"test  accuracy {evaluation.accuracy:.3f}  auc {auc}  "
+        f"(best epoch {checkpoint.best_epoch}, {len(pairs)} pairs)",
+        flush=True,
+    )
+
+
+def _fit(
+    config: TrainConfig,
+    writer: RunWriter,
+    stop_requested: Callable[[], bool],
+    checkpoint: Checkpoint,
+) -> None:
+    """Everything between "running" and "finished" (see the module docstring)."""
+    layout = writer.layout
+    device = detect_device()
+    recorded = json.loads(layout.config.read_text()) if layout.config.exists() else {}
+    if not recorded:
+        _write_config(layout, config, device, split=None)  # settings first, for the page
+    split = load_split(config)
+    if "dataset" not in recorded:
+        _write_config(layout, config, device, split)
+    train_faces, validation_faces = (
+        load_faces(part, config.image_size) for part in (split.train, split.validation)
+    )
+    p_same = config.same_person_probability
+    validation_pairs = fixed_pairs(validation_faces, config.validation_pairs, config.seed, p_same)
+    if not layout.preview.exists():
+        preview = training_pairs(
+            train_faces, PREVIEW_PAIRS, config.seed, p_same, config.flip_probability, scaled=False
+        )
+        writer.pairs(layout.preview, _as_pictures(next(iter(preview))))
+    print(
+        f"Training {layout.run_dir.name} on {device.kind} ({device.name}): "
+        f"{len(split.train.identity_names)} people ({len(train_faces)} photos) to learn from, "
+        f"{len(split.validation.identity_names)} to validate on, epoch {checkpoint.epoch + 1} "
+        f"of {config.epochs}.",
+        flush=True,
+    )
+    layout.checkpoints.mkdir(exist_ok=True)
+    if checkpoint.last:
+        model = keras.models.load_model(layout.checkpoints / checkpoint.last)
+        model.jit_compile = device.xla
+    else:
+        model = compiled_model(config, device)
+    callback = _RunCallback(config, device, writer, checkpoint, stop_requested)
+    if not checkpoint.training_done(config):
+        model.fit(
+            training_pairs(
+                train_faces,
+                config.batch_size,
+                config.seed,
+                p_same,
+                config.flip_probability,
+                first_batch=checkpoint.epoch * config.steps_per_epoch,
+            ),
+            epochs=config.epochs,
+            initial_epoch=checkpoint.epoch,
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=pair_batches(validation_faces, validation_pairs, config.batch_size),
+            callbacks=[callback],
+            shuffle=False,
+            verbose=0,
+        )
+    best = callback.checkpoint
+    test_faces = load_faces(split.test, config.image_size)
+    test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
+    best_model = keras.models.load_model(layout.checkpoints / best.best, compile=False)
+    evaluation = evaluate_model(best_model, test_faces, test_pairs, config.batch_size)
+    _write_evaluation(writer, evaluation, test_faces, test_pairs, best)
+
+
+def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
+    """Run training under a status that always ends finished, stopped or failed."""
+    started = time.time()
+    writer = RunWriter(layout)
+    checkpoint = _restore(layout, started) if resuming else Checkpoint()
+    writer.status(
+        state="running",
+        pid=os.getpid(),
+        started=started,
+        epoch=checkpoint.epoch,
+        error=None,
+        **checkpoint.best_metrics(),
+    )
+    with _stop_requests(layout.stop) as stop_requested:
+        try:
+            _fit(config, writer, stop_requested, checkpoint)
+            state = "finished"
+        except StopRequested:
+            state = "stopped"
+            print("Stopped on request; resume continues from the last finished epoch.", flush=True)
+        except Exception as error:
+            known = isinstance(error, FaceDemoError)
+            writer.status(state="failed", error=str(error) if known else repr(error))
+            raise
+    writer.status(state=state)
+    return state
+
+
+def train(config: TrainConfig, runs_dir: str | Path) -> str:
+    """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state."""
+    layout = RunLayout(Path(runs_dir) / config.run_id)
+    if layout.config.exists():
+        raise RunError(
+            f"A run named {config.run_id} already exists in {runs_dir}; "
+            "choose another run id or resume it."
+        )
+    if not layout.run_dir.exists():
+        load_identity_dataset(config.dataset)  # a mistyped folder leaves no failed run behind
+        layout.run_dir.mkdir(parents=True)
+    return _run(config, layout, resuming=False)
+
+
+def resume(run_dir: Path) -> str:
+    """Continue a stopped, failed or interrupted run from its last checkpoint; its final state."""
+    status = read_status(run_dir)
+    if status.state == "finished":
+        raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
+    if status.alive and status.pid != os.getpid():
+        raise RunError(f"Run {status.run_id} is still {status.state} (process {status.pid}).")
+    return _run(read_settings(run_dir), RunLayout(run_dir), resuming=True)

@@ -1,0 +1,167 @@
+"""Identity-disjoint split and the tf.data pair pipeline, on the shared real photos."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from facedemo.datasets import IdentityDataset, load_identity_dataset
+from facedemo.errors import DatasetError
+from facedemo.siamese.data import (
+    MIN_PAIRABLE_PER_PART,
+    fixed_pairs,
+    load_faces,
+    pair_batches,
+    scale_pixels,
+    split_identities,
+    training_pairs,
+)
+
+SIZE = 64
+SPLIT = (0.6, 0.2, 0.2)
+
+
+@pytest.fixture(scope="module")
+def dataset(shared_data: Path) -> IdentityDataset:
+    return load_identity_dataset(shared_data)
+
+
+@pytest.fixture(scope="module")
+def train_faces(dataset: IdentityDataset):
+    return load_faces(split_identities(dataset, SPLIT, seed=0).train, SIZE)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_split_never_puts_a_person_in_two_parts(dataset: IdentityDataset, seed: int) -> None:
+    split = split_identities(dataset, SPLIT, seed)
+    parts = [set(part.identities) for part in (split.train, split.validation, split.test)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert set.union(*parts) == set(dataset.identities)
+    assert sum(len(p) for p in (split.train, split.validation, split.test)) == len(dataset)
+    for part in (split.train, split.validation, split.test):
+        photos = Counter(part.identities)
+        assert sum(n >= 2 for n in photos.values()) >= MIN_PAIRABLE_PER_PART
+    assert len(set(split.train.identities)) > len(set(split.test.identities))
+
+
+def test_split_depends_on_the_seed(dataset: IdentityDataset) -> None:
+    tests = {split_identities(dataset, SPLIT, seed).test.identity_names for seed in range(8)}
+    assert len(tests) > 1
+    assert split_identities(dataset, SPLIT, 3) == split_identities(dataset, SPLIT, 3)
+
+
+def test_too_few_people_with_two_photos_is_a_dataset_error(dataset: IdentityDataset) -> None:
+    people = sorted(set(dataset.identities))[:5]
+    keep = [i for i, who in enumerate(dataset.identities) if who in people]
+    small = IdentityDataset(
+        "small",
+        dataset.root,
+        tuple(dataset.paths[i] for i in keep),
+        tuple(dataset.identities[i] for i in keep),
+    )
+    with pytest.raises(DatasetError, match="at least 6"):
+        split_identities(small, SPLIT, 0)
+
+
+def test_faces_are_decoded_once_into_one_uint8_tensor(train_faces) -> None:
+    assert train_faces.images.shape == (len(train_faces.dataset), SIZE, SIZE, 3)
+    assert train_faces.images.dtype == tf.uint8
+    names = train_faces.dataset.identity_names
+    assert [names[label] for label in train_faces.labels] == list(train_faces.dataset.identities)
+    assert int(tf.reduce_max(train_faces.images)) > 200  # real pictures, not blank
+
+
+def test_an_undecodable_image_is_a_dataset_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    dataset = IdentityDataset("broken", tmp_path, (broken,), ("someone",))
+    with pytest.raises(DatasetError, match=r"broken\.jpg' is a text file, not an image"):
+        load_faces(dataset, SIZE)
+
+
+def test_phone_photos_are_turned_upright_by_exif(shared_images: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    upright = Image.open(shared_images / "img1.jpg").convert("RGB").resize((96, 128))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a viewer must rotate 90° clockwise: the pixels are stored sideways
+    sideways = tmp_path / "sideways.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(sideways, quality=95, exif=exif)
+    straight = tmp_path / "straight.jpg"
+    upright.save(straight, quality=95)
+    dataset = IdentityDataset("exif", tmp_path, (straight, sideways), ("a", "a"))
+    both = load_faces(dataset, SIZE).images.numpy().astype(int)
+    assert np.abs(both[0] - both[1]).mean() < 8
+
+
+def test_pair_sampler_draws_same_person_half_the_time_weighted_by_photos(train_faces) -> None:
+    pairs = fixed_pairs(train_faces, 20_000, seed=1, same_person_probability=0.5)
+    labels = train_faces.labels
+    assert abs(pairs.same.mean() - 0.5) < 0.015
+    assert np.array_equal(labels[pairs.first] == labels[pairs.second], pairs.same)
+    assert not np.any(pairs.first[pairs.same] == pairs.second[pairs.same])
+    photos = np.bincount(labels)
+    expected = photos / photos.sum()  # every training person here has 2+ photos
+    drawn = np.bincount(labels[pairs.first[pairs.same]], minlength=len(photos))
+    assert np.allclose(drawn / drawn.sum(), expected, atol=0.02)
+
+
+def test_fixed_pairs_repeat_for_a_seed(train_faces) -> None:
+    first = fixed_pairs(train_faces, 100, seed=5, same_person_probability=0.5)
+    again = fixed_pairs(train_faces, 100, seed=5, same_person_probability=0.5)
+    other = fixed_pairs(train_faces, 100, seed=6, same_person_probability=0.5)
+    assert np.array_equal(first.first, again.first) and np.array_equal(first.same, again.same)
+    assert not np.array_equal(first.first, other.first)
+
+
+def test_training_flips_each_side_on_its_own(train_faces) -> None:
+    def batch(flip_probability: float):
+        stream = training_pairs(train_faces, 1000, 2, 0.5, flip_probability, scaled=False)
+        (face_a, face_b), same = next(iter(stream))
+        return face_a.numpy(), face_b.numpy(), same.numpy()
+
+    flipped_a, flipped_b, same = batch(0.5)
+    plain_a, plain_b, plain_same = batch(0.0)
+    assert np.array_equal(same, plain_same)  # flips change pixels, not which pairs are drawn
+
+    def mirrored(flipped: np.ndarray, plain: np.ndarray) -> np.ndarray:
+        unchanged = np.all(flipped == plain, axis=(1, 2, 3))
+        mirror = np.all(flipped == plain[:, :, ::-1], axis=(1, 2, 3))
+        assert np.all(unchanged | mirror)
+        return mirror & ~unchanged
+
+    side_a, side_b = mirrored(flipped_a, plain_a), mirrored(flipped_b, plain_b)
+    assert 0.4 < side_a.mean() < 0.6 and 0.4 < side_b.mean() < 0.6
+    # Independent sides differ in half of the pairs; one shared coin would never differ.
+    assert 0.4 < np.mean(side_a != side_b) < 0.6
+
+
+def test_scaled_batches_lie_in_minus_one_to_one(train_faces) -> None:
+    (face_a, _), same = next(iter(training_pairs(train_faces, 32, 0, 0.5, 0.5)))
+    (raw_a, _), _ = next(iter(training_pairs(train_faces, 32, 0, 0.5, 0.5, scaled=False)))
+    assert face_a.dtype == tf.float32 and same.shape == (32, 1)
+    assert float(tf.reduce_min(face_a)) >= -1 and float(tf.reduce_max(face_a)) <= 1
+    assert np.allclose(face_a.numpy(), scale_pixels(raw_a).numpy())
+
+
+def test_a_resumed_stream_continues_where_it_stopped(train_faces) -> None:
+    def labels(first_batch: int, count: int) -> list[np.ndarray]:
+        stream = training_pairs(train_faces, 16, 7, 0.5, 0.5, first_batch=first_batch)
+        return [same.numpy() for _, same in stream.take(count)]
+
+    from_start = labels(0, 5)
+    resumed = labels(3, 2)
+    assert np.array_equal(from_start[3], resumed[0]) and np.array_equal(from_start[4], resumed[1])
+    assert not all(np.array_equal(from_start[0], b) for b in from_start[1:])
+
+
+def test_fixed_pair_batches_keep_their_order(train_faces) -> None:
+    pairs = fixed_pairs(train_faces, 50, seed=0, same_person_probability=0.5)
+    labels = np.concatenate(
+        [same.numpy()[:, 0] for _, same in pair_batches(train_faces, pairs, 16)]
+    )
+    assert np.array_equal(labels > 0.5, pairs.same)

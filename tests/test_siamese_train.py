@@ -1,0 +1,298 @@
+"""Real training runs on the shared photos at 64 px: run directory, stop, kill and resume."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facedemo import config
+from facedemo.errors import DatasetError, RunError
+from facedemo.siamese import TrainConfig
+from facedemo.siamese.runs import (
+    RunLayout,
+    find_run,
+    read_checkpoint_state,
+    read_config,
+    read_eval,
+    read_metrics,
+    read_pairs,
+    read_status,
+    resume_run,
+    start_run,
+    stop_run,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ["FACEDEMO_DEMO_DATA"])
+TINY = {"image_size": 64, "batch_size": 16, "validation_pairs": 64, "test_pairs": 64}
+TINY_STEPS, TINY_EPOCHS = 5, 2
+
+
+def cli(*args: str) -> list[str]:
+    """The command line of ``python -m facedemo <args>`` for this package's verbs."""
+    return [sys.executable, "-m", "facedemo", *args]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def tiny_flags(run_id: str, runs_dir: Path, epochs: int, steps: int) -> list[str]:
+    flags = [str(SHARED_DATA), "--runs-dir", str(runs_dir), "--run-id", run_id]
+    flags += ["--epochs", str(epochs), "--steps-per-epoch", str(steps)]
+    for name, value in TINY.items():
+        flags += ["--" + name.replace("_", "-"), str(value)]
+    return flags
+
+
+@functools.cache
+def tiny_run() -> tuple[Path, float]:
+    """One finished short CPU run for the whole session (trained once): its dir and duration."""
+    runs_dir = config.home() / "tiny-runs"
+    started = time.monotonic()
+    done = subprocess.run(
+        cli("train", *tiny_flags("tiny", runs_dir, TINY_EPOCHS, TINY_STEPS)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return runs_dir / "tiny", time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir() -> Path:
+    return tiny_run()[0]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def batch_lines(run_dir: Path, epoch: int) -> int:
+    metrics = read_metrics(run_dir)
+    if metrics.empty:
+        return 0
+    return int(((metrics["kind"] == "batch") & (metrics["epoch"] == epoch)).sum())
+
+
+def parsed_lines(run_dir: Path) -> list[dict]:
+    """Every line of the metrics log, each required to be whole JSON."""
+    return [json.loads(line) for line in RunLayout(run_dir).metrics.read_text().splitlines()]
+
+
+def assert_complete_log(run_dir: Path, epochs: int, steps: int) -> None:
+    """Each batch and epoch logged exactly once, in order, then one eval line."""
+    lines = parsed_lines(run_dir)
+    expected = []
+    for epoch in range(1, epochs + 1):
+        expected += [("batch", epoch, step) for step in range(1, steps + 1)]
+        expected.append(("epoch", epoch, steps))
+    logged = [(line["kind"], line["epoch"], line.get("step")) for line in lines[:-1]]
+    assert logged == expected
+    assert lines[-1]["kind"] == "eval"
+
+
+def test_a_short_cpu_run_finishes_well_under_a_minute(tiny_run_dir: Path) -> None:
+    assert tiny_run()[1] < 60
+    status = read_status(tiny_run_dir)
+    assert (status.state, status.epoch, status.error) == ("finished", TINY_EPOCHS, None)
+    assert status.best_epoch in (1, 2) and 0 <= status.best_val_auc <= 1
+
+
+def test_the_run_directory_is_well_formed(tiny_run_dir: Path) -> None:
+    assert_complete_log(tiny_run_dir, TINY_EPOCHS, TINY_STEPS)
+    lines = parsed_lines(tiny_run_dir)
+    epoch_keys = {"time", "loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc", "lr"}
+    for line in lines:
+        if line["kind"] == "epoch":
+            assert epoch_keys | {"pairs_per_s"} <= set(line)
+        if line["kind"] == "batch":
+            assert {"time", "loss", "accuracy", "auc", "pairs_per_s", "lr"} <= set(line)
+    recorded = read_config(tiny_run_dir)
+    assert recorded["settings"]["image_size"] == 64 and recorded["device"]["kind"] == "CPU"
+    assert {"tensorflow", "keras", "python"} <= set(recorded["versions"])
+    parts = [set(part["people"]) for part in recorded["dataset"]["split"].values()]
+    assert sum(len(p) for p in parts) == len(set.union(*parts)) == 13
+
+
+def test_the_run_is_tested_on_its_test_pairs(tiny_run_dir: Path) -> None:
+    evaluation = read_eval(tiny_run_dir)
+    assert 0 <= evaluation["auc"] <= 1 and 0 <= evaluation["accuracy"] <= 1
+    matrix = np.array(evaluation["confusion_matrix"])
+    assert matrix.shape == (2, 2) and matrix.sum() == TINY["test_pairs"]
+    assert evaluation["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    roc = evaluation["roc"]
+    assert roc["false_positive_rate"][0] == 0 and roc["true_positive_rate"][-1] == 1
+    wrong = read_pairs(RunLayout(tiny_run_dir).misclassified)
+    assert len(wrong.same) == len(evaluation["misclassified"]) > 0
+    assert np.all((wrong.probability >= 0.5) != wrong.same)
+
+
+def test_checkpoints_hold_the_last_and_best_model(tiny_run_dir: Path) -> None:
+    state = read_checkpoint_state(tiny_run_dir)
+    assert state["epoch"] == TINY_EPOCHS
+    assert state["last"] == f"epoch-{TINY_EPOCHS:04d}.keras"
+    checkpoints = RunLayout(tiny_run_dir).checkpoints
+    assert (checkpoints / state["last"]).is_file() and (checkpoints / state["best"]).is_file()
+    assert state["log_bytes"] <= RunLayout(tiny_run_dir).metrics.stat().st_size
+
+
+def test_the_preview_shows_real_training_pairs(tiny_run_dir: Path) -> None:
+    preview = read_pairs(RunLayout(tiny_run_dir).preview)
+    assert preview.first.shape == (16, 64, 64, 3) and preview.first.dtype == np.uint8
+    assert preview.same.dtype == bool and 0 < preview.same.sum() < 16
+    assert preview.first.std() > 10
+
+
+def test_evaluating_again_gives_the_same_scores(tiny_run_dir: Path) -> None:
+    from facedemo.siamese.evaluate import evaluate_run
+
+    again = evaluate_run(tiny_run_dir).to_json()
+    saved = read_eval(tiny_run_dir)
+    assert again["auc"] == pytest.approx(saved["auc"], abs=1e-5)
+    assert again["confusion_matrix"] == saved["confusion_matrix"]
+
+
+def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
+    from facedemo.siamese.data import fixed_pairs, load_faces, load_split
+    from facedemo.siamese.evaluate import evaluate_model, load_model, load_verifier
+
+    settings = TrainConfig.from_dict(read_config(tiny_run_dir)["settings"])
+    faces = load_faces(load_split(settings).test, settings.image_size)
+    pairs = fixed_pairs(faces, 8, settings.seed, 0.5)
+    expected = evaluate_model(load_model(tiny_run_dir), faces, pairs, 8).probability
+    verifier = load_verifier(tiny_run_dir)
+    images = faces.images.numpy()
+    got = [
+        verifier.probability(images[a], images[b])
+        for a, b in zip(pairs.first, pairs.second, strict=True)
+    ]
+    assert np.allclose(got, expected, atol=1e-5)
+    big = np.full((300, 200, 3), 128, np.uint8)  # any size is squashed to the run's
+    assert 0 <= verifier.probability(big, images[0]) <= 1
+
+
+def test_runs_cli_lists_the_run_with_its_best_validation_scores(tiny_run_dir: Path) -> None:
+    listed = subprocess.run(
+        cli("runs", "--runs-dir", str(tiny_run_dir.parent), "--json"),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (run,) = json.loads(listed.stdout)
+    status = read_status(tiny_run_dir)
+    assert (run["id"], run["state"], run["best_val_auc"]) == (
+        "tiny",
+        "finished",
+        status.best_val_auc,
+    )
+
+
+def test_evaluate_cli_names_an_unknown_run(tmp_path: Path) -> None:
+    failed = subprocess.run(
+        cli("evaluate", "ghost", "--runs-dir", str(tmp_path)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.strip() == f"error: No run named ghost in {tmp_path}."
+
+
+def test_a_finished_run_cannot_be_resumed(tiny_run_dir: Path) -> None:
+    with pytest.raises(RunError, match="has finished"):
+        resume_run(tiny_run_dir)
+
+
+def test_a_killed_run_resumes_without_torn_or_lost_lines(tmp_path: Path) -> None:
+    epochs, steps = 3, 15
+    process = subprocess.Popen(
+        cli("train", *tiny_flags("killed", tmp_path, epochs, steps)),
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    run_dir = tmp_path / "killed"
+    wait_for(lambda: batch_lines(run_dir, 2) >= 2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = time.time()
+    assert read_status(run_dir).state == "interrupted"
+    assert 2 <= batch_lines(run_dir, 2) < steps  # killed in the middle of epoch 2
+    with RunLayout(run_dir).metrics.open("a") as log:
+        log.write('{"kind": "batch", "epoch": 2, "st')  # what a kill mid-write leaves
+    resumed = subprocess.run(
+        cli("train", "--resume", "killed", "--runs-dir", str(tmp_path)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert read_status(run_dir).state == "finished"
+    assert_complete_log(run_dir, epochs, steps)
+    second = [line for line in parsed_lines(run_dir) if line["epoch"] == 2]
+    assert all(line["time"] > killed_at for line in second)  # the unfinished epoch was redone
+
+
+def test_the_stop_file_stops_the_run(tmp_path: Path) -> None:
+    settings = TrainConfig(str(SHARED_DATA), "stopped", epochs=50, steps_per_epoch=5, **TINY)
+    process = start_run(settings, tmp_path)
+    run_dir = find_run(tmp_path, "stopped")
+    assert read_status(run_dir).state == "queued"
+    wait_for(lambda: batch_lines(run_dir, 1) >= 1)
+    stop_run(run_dir)
+    assert process.wait(timeout=120) == 0
+    status = read_status(run_dir)
+    assert status.state == "stopped" and read_eval(run_dir) is None
+    assert epochs_logged(run_dir) < 50
+
+
+def epochs_logged(run_dir: Path) -> int:
+    metrics = read_metrics(run_dir)
+    return int((metrics["kind"] == "epoch").sum())
+
+
+def test_sigterm_stops_the_run(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        cli("train", *tiny_flags("terminated", tmp_path, 50, 5)),
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    run_dir = tmp_path / "terminated"
+    wait_for(lambda: batch_lines(run_dir, 1) >= 1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 0
+    assert read_status(run_dir).state == "stopped"
+    assert epochs_logged(run_dir) < 50
+
+
+def test_a_crash_leaves_the_run_failed_with_the_error(tmp_path: Path) -> None:
+    from facedemo.siamese.train import train
+
+    few = tmp_path / "few-people"
+    for person, photo in (("a", "img1.jpg"), ("a", "img2.jpg"), ("b", "img3.jpg")):
+        (few / person).mkdir(parents=True, exist_ok=True)
+        (few / person / photo).write_bytes((SHARED_DATA / "images" / photo).read_bytes())
+    settings = TrainConfig(str(few), "crashed", **TINY)
+    with pytest.raises(DatasetError):
+        train(settings, tmp_path / "runs")
+    status = read_status(tmp_path / "runs" / "crashed")
+    assert status.state == "failed" and "two or more photos" in status.error
