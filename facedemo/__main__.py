@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from facedemo import config, datasets, evaluation, faces
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
+from facedemo.siamese import cli as siamese_cli
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         _register_verify,
         _register_thresholds,
         _register_embed,
+        siamese_cli.register,
     ]
     for register in registrars:
         register(subparsers)

@@ -1,0 +1,167 @@
+"""Monitor page: train the siamese face-pair network and watch it learn, live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from facedemo import config
+from facedemo.errors import FaceDemoError
+from facedemo.siamese import PRESETS, preset_config, runs
+from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
+
+REFRESH_SECONDS = 2
+DEMO_SET = "The demo photos"
+OWN_FOLDER = "A folder of my own"
+STATE_SENTENCES = {
+    "queued": "Starting up: loading TensorFlow and the photos.",
+    "running": "Training: the network looks at pairs of faces, guesses and corrects itself.",
+    "finished": "Finished: the best version was tested on people it has never seen.",
+    "stopped": "Stopped on request. Resume continues from the last finished epoch.",
+    "failed": "Failed with the error below.",
+    "interrupted": "Interrupted: its process ended unexpectedly. Resume continues from the "
+    "last finished epoch.",
+}
+
+st.title("Training monitor")
+st.write(
+    "Here a small neural network learns to tell whether two face photos show the same person. "
+    "It sees a batch of pairs, guesses for each one, and adjusts itself a little after every "
+    "batch; one epoch is a fixed number of batches. **Loss** measures how wrong its guesses "
+    "are (lower is better), **accuracy** how often it is right, and **AUC** how well it ranks "
+    "same-person pairs above different-person pairs (1 is perfect, 0.5 is guessing)."
+)
+st.write(
+    "*Training* numbers come from the people it learns from; *validation* numbers from other "
+    "people it never trains on. When validation stops improving while training keeps "
+    "improving, the network is memorising faces instead of learning to compare them."
+)
+
+runs_dir = config.runs_dir()
+
+with st.expander("Start a new training run", expanded=not runs.list_runs(runs_dir)):
+    with st.form("monitor_start_form"):
+        preset = st.radio("Settings", list(PRESETS), key="monitor_preset")
+        source = st.radio("Photos", [DEMO_SET, OWN_FOLDER], key="monitor_source")
+        folder = st.text_input(
+            "Folder (one sub-folder per person, Name_0001.jpg names or an identities.csv)",
+            key="monitor_folder",
+        )
+        name = st.text_input("Run name (optional)", key="monitor_new_name")
+        start = st.form_submit_button("Start training")
+    if start:
+        dataset = config.demo_data_dir() if source == DEMO_SET else Path(folder)
+        try:
+            new = preset_config(preset, dataset, name.strip() or runs.new_run_id())
+            runs.start_run(new, runs_dir)
+        except FaceDemoError as error:
+            st.error(str(error))
+        else:
+            st.session_state["monitor_run"] = new.run_id
+            st.success(f"Started run {new.run_id}.")
+
+available = {run.run_id: run.state for run in runs.list_runs(runs_dir)}
+if not available:
+    st.info(f"No training runs yet in {runs_dir}. Start one above.")
+    st.stop()
+if st.session_state.get("monitor_run") not in available:
+    st.session_state["monitor_run"] = next(iter(available))
+run_id = st.selectbox(
+    "Run", list(available), key="monitor_run", format_func=lambda r: f"{r} ({available[r]})"
+)
+run_dir = runs_dir / run_id
+
+
+def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
+    if pairs is None or not len(pairs.same):
+        st.caption(empty)
+    else:
+        st.image(pairs.side_by_side(), caption=pairs.captions(), width=160)
+
+
+def show_run(run_dir: Path) -> None:
+    """Everything about one run; re-drawn every few seconds while it is alive."""
+    try:
+        draw_run(run_dir)
+    except FaceDemoError as error:
+        st.error(str(error))
+
+
+def draw_run(run_dir: Path) -> None:
+    status = runs.read_status(run_dir)
+    if status.alive != st.session_state.get("monitor_alive", status.alive):
+        st.session_state["monitor_alive"] = status.alive
+        st.rerun(scope="app")  # start or stop refreshing by itself
+    st.session_state["monitor_alive"] = status.alive
+    st.subheader(f"Run {status.run_id}: {status.state}")
+    st.write(STATE_SENTENCES[status.state])
+    if status.error:
+        st.error(status.error)
+        st.code(runs.read_log_tail(run_dir) or "(no output recorded)", language=None)
+    if status.alive and st.button("Stop training", key="monitor_stop"):
+        runs.stop_run(run_dir)
+        st.rerun(scope="app")
+    if status.state in ("stopped", "failed", "interrupted") and st.button(
+        "Resume training", key="monitor_resume"
+    ):
+        runs.resume_run(run_dir)
+        st.rerun(scope="app")
+    if status.alive and not runs.RunLayout(run_dir).config.exists():
+        return  # the trainer is still starting up: nothing more to show yet
+    settings = runs.read_settings(run_dir)
+    metrics = runs.read_metrics(run_dir)
+    progress = runs.progress(status, settings, metrics)
+
+    columns = st.columns(4)
+    columns[0].metric("Epoch", f"{progress.epoch} / {progress.epochs}")
+    speed = "-" if progress.pairs_per_s is None else f"{progress.pairs_per_s:.0f}"
+    columns[1].metric("Pairs per second", speed)
+    columns[2].metric("Time left (at most)", progress.eta_text)
+    columns[3].metric("Device", runs.describe_device(run_dir, metrics))
+    if status.alive:
+        st.progress(progress.fraction, text=f"batch {progress.step} of {progress.steps_per_epoch}")
+
+    curves = st.columns(3)
+    for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
+        figure = learning_curve(metrics, metric, settings.steps_per_epoch, status.best_epoch)
+        column.plotly_chart(figure, key=f"monitor_curve_{metric}")
+    st.caption(
+        "Faint line: every batch. Dots: the end of each epoch. The dashed line marks the epoch "
+        "with the lowest validation loss; that version of the network is the one kept."
+    )
+    st.dataframe(
+        runs.epoch_table(metrics, status.best_epoch), hide_index=True, key="monitor_epochs"
+    )
+
+    st.subheader("What the network sees")
+    st.write(
+        "A few training pairs, shrunk to the size the network works at and sometimes mirrored, "
+        "so it learns that a face looks the same either way round."
+    )
+    show_pairs(runs.read_pairs(runs.RunLayout(run_dir).preview), "The preview appears shortly.")
+
+    evaluation = runs.read_eval(run_dir)
+    if evaluation is None:
+        return
+    st.subheader("Test on people it has never seen")
+    scores = st.columns(2)
+    scores[0].metric("Test accuracy", f"{evaluation['accuracy']:.1%}")
+    auc = evaluation["auc"]
+    scores[1].metric("Test AUC", "-" if auc is None else f"{auc:.3f}")
+    charts = st.columns(2)
+    roc = evaluation["roc"]
+    charts[0].plotly_chart(
+        roc_figure(roc["false_positive_rate"], roc["true_positive_rate"], auc), key="monitor_roc"
+    )
+    charts[1].plotly_chart(
+        confusion_figure(evaluation["confusion_matrix"]), key="monitor_confusion"
+    )
+    st.write("The test pairs it got most wrong:")
+    show_pairs(
+        runs.read_pairs(runs.RunLayout(run_dir).misclassified), "It got every test pair right."
+    )
+
+
+alive = available[run_id] in runs.ALIVE_STATES
+st.fragment(show_run, run_every=REFRESH_SECONDS if alive else None)(run_dir)
