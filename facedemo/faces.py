@@ -286,6 +286,19 @@ def detect(
     return tuple(sorted(faces, key=lambda face: face.area, reverse=True))
 
 
+def face_context(image: np.ndarray, face: Face, scale: float = 2.0) -> np.ndarray:
+    """A square cut of ``image`` centred on ``face``, ``scale`` times its box (LFW's framing).
+
+    LFW photos, which the siamese CNN is trained on, show a face at about half the
+    frame with hair and shoulders around it; a tight crop would be out of place.
+    """
+    x, y, w, h = face.box
+    side = round(max(w, h) * scale)
+    left, top = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
+    box = _clip_box((left, top, side, side), image.shape)
+    return image[box[1] : box[1] + box[3], box[0] : box[0] + box[2]]
+
+
 def _clip_box(box: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     x, y, w, h = box
     x, y = max(0, min(x, shape[1] - 1)), max(0, min(y, shape[0] - 1))

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from facedemo import faces, images, plots
+from facedemo import config, faces, images, plots
 from facedemo.drawing import draw_faces
 from facedemo.errors import NoFaceError
 from facedemo.gallery import demo_gallery
+from facedemo.siamese import evaluate, runs
 from pages.common import engine_picker, prepared, user_errors
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -80,6 +81,49 @@ def face_choice(slot: str, photo: faces.Photo) -> int:
     )
 
 
+@st.cache_resource(max_entries=2, show_spinner="Loading the trained siamese model...")
+def siamese_verifier(run_dir: str) -> evaluate.Verifier:
+    return evaluate.load_verifier(Path(run_dir))
+
+
+def siamese_picker() -> Path | None:
+    """A finished training run to ask as well, or None."""
+    finished = {
+        f"Siamese: {run.run_id}": run.run_dir
+        for run in runs.list_runs(config.runs_dir())
+        if run.state == "finished"
+    }
+    if not finished:
+        return None
+    with st.sidebar:
+        st.subheader("Trained model")
+        choice = st.selectbox(
+            "Also ask a siamese CNN from the Training monitor",
+            ["none", *finished],
+            key="siamese_run",
+            help="It sees each face with its surroundings (LFW framing) and answers with "
+            "the probability that both show the same person.",
+        )
+    return finished.get(choice)
+
+
+def show_siamese(run_dir: Path, result: faces.Verification) -> None:
+    crops = [
+        faces.face_context(photo.image, face)
+        for photo, face in zip(result.photos, result.faces, strict=True)
+    ]
+    probability = siamese_verifier(str(run_dir)).probability(*crops)
+    verdict = "same person" if probability >= 0.5 else "different people"
+    st.metric(
+        f"Siamese: {run_dir.name} — same-person probability",
+        f"{probability:.1%}",
+        help="The trained network's own answer (same person at 50 % and above).",
+    )
+    st.caption(f"The siamese CNN says **{verdict}**; its input crops:")
+    for column, crop in zip(st.columns(6)[:2], crops, strict=True):
+        column.image(crop, width="stretch")
+
+
 def explain() -> None:
     with st.expander("How does this work? (embedding, distance, threshold)"):
         st.image(str(ASSETS / "verification.svg"), width="stretch")
@@ -108,6 +152,7 @@ enforce = st.sidebar.toggle(
     key="enforce_detection",
     help="Off: when no face is found, the whole photo is used as the face.",
 )
+siamese_run = siamese_picker()
 gallery = demo_gallery()
 
 inputs = {}
@@ -154,6 +199,10 @@ metric_columns[3].metric("Time", f"{result.timings['total'] * 1000:.0f} ms")
 st.plotly_chart(
     plots.distance_gauge(result.distance, result.threshold), key="gauge", width="stretch"
 )
+
+if siamese_run is not None:
+    with user_errors():
+        show_siamese(siamese_run, result)
 
 st.subheader("What the model saw")
 for slot, column, photo, index in zip(

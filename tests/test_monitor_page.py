@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from siamese_support import tiny_run
 from streamlit.testing.v1 import AppTest
-from test_siamese_train import tiny_run
 
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs import RunLayout, is_alive, read_status, write_json_atomic

@@ -100,3 +100,19 @@ def test_detection_size_is_a_setting(page: AppTest) -> None:
     page.selectbox(key="engine_max_side__widget").set_value(640).run()
     assert not page.exception
     assert "Same person" in page.success[0].value
+
+
+def test_a_trained_siamese_run_answers_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from siamese_support import tiny_run
+
+    run_dir, _ = tiny_run()
+    monkeypatch.setenv("FACEDEMO_RUNS", str(run_dir.parent))
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.run()
+    assert f"Siamese: {run_dir.name}" in app.selectbox(key="siamese_run").options
+    app.selectbox(key="siamese_run").set_value(f"Siamese: {run_dir.name}").run()
+    assert not app.exception and not app.error
+    siamese = next(m for m in app.metric if m.label.startswith("Siamese"))
+    probability = float(siamese.value.rstrip("%")) / 100
+    assert 0.0 <= probability <= 1.0
+    assert any("The siamese CNN says" in c.value for c in app.caption)
