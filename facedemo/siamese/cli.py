@@ -103,7 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train the siamese face-pair network on an identity data set",
         description="Train the notebook's siamese network; the run folder is written as it goes.",
     )
-    train.add_argument("dataset", nargs="?", help="identity data set folder")
+    train.add_argument(
+        "dataset", nargs="?", help="identity data set: a folder, a .zip, 'demo' or 'lfw'"
+    )
     _add_runs_dir(train)
     train.add_argument("--run-id", metavar="ID", help="name of the run (default: the time)")
     train.add_argument("--resume", metavar="ID", help="continue run ID from its last checkpoint")

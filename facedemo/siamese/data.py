@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from facedemo import images
-from facedemo.datasets import IdentityDataset, load_identity_dataset
+from facedemo.datasets import IdentityDataset, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import TrainConfig
 
@@ -91,7 +91,7 @@ def split_identities(
 
 def load_split(config: TrainConfig) -> Split:
     """The data set named in ``config``, split as the run splits it."""
-    return split_identities(load_identity_dataset(config.dataset), config.split, config.seed)
+    return split_identities(open_dataset(config.dataset), config.split, config.seed)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facedemo.datasets import load_identity_dataset
+from facedemo.datasets import open_dataset
 from facedemo.errors import RunError
 from facedemo.siamese import RUN_ID_PATTERN, TrainConfig, tunable_settings
 
@@ -384,7 +384,7 @@ def start_run(config: TrainConfig, runs_dir: str | Path) -> subprocess.Popen:
     """Start training ``config`` as a new run in ``runs_dir`` in a process of its own."""
     runs_dir = Path(runs_dir)
     run_dir = runs_dir / config.run_id
-    load_identity_dataset(config.dataset)  # a wrong folder fails here, not in the trainer
+    open_dataset(config.dataset)  # a wrong folder fails here, not in the trainer
     if run_dir.exists():
         raise RunError(
             f"A run named {config.run_id} already exists in {runs_dir}; choose another name."

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from facedemo.datasets import load_identity_dataset
+from facedemo.datasets import open_dataset
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.data import (
@@ -471,7 +471,7 @@ def train(config: TrainConfig, runs_dir: str | Path) -> str:
             "choose another run id or resume it."
         )
     if not layout.run_dir.exists():
-        load_identity_dataset(config.dataset)  # a mistyped folder leaves no failed run behind
+        open_dataset(config.dataset)  # a mistyped folder leaves no failed run behind
         layout.run_dir.mkdir(parents=True)
     return _run(config, layout, resuming=False)
 
