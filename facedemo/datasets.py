@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -97,6 +97,16 @@ class IdentityDataset:
         """int32 code of each image's identity: its index in :attr:`identity_names`."""
         _, codes = np.unique(np.asarray(self.identities, dtype=str), return_inverse=True)
         return codes.astype(np.int32)
+
+    def subset(self, indices: Iterable[int], name: str | None = None) -> IdentityDataset:
+        """The images at ``indices`` (in that order), same root."""
+        chosen = list(indices)
+        return IdentityDataset(
+            name or self.name,
+            self.root,
+            tuple(self.paths[i] for i in chosen),
+            tuple(self.identities[i] for i in chosen),
+        )
 
 
 def _hidden(name: str) -> bool:
