@@ -19,6 +19,9 @@ from pathlib import Path
 #: pixel count while accuracy does not improve past this size.
 DETECTION_MAX_SIDE = 1024
 
+#: The detection sizes offered in the pages.
+DETECTION_SIZES = (480, 640, 800, 1024, 1280, 1600, 2048)
+
 #: Dlib weight files we can provide offline, by DeepFace's file name.
 OFFLINE_DLIB_WEIGHTS = (
     "dlib_face_recognition_resnet_model_v1.dat",
@@ -43,6 +46,16 @@ def runs_dir() -> Path:
     """Folder of training runs (``FACEDEMO_RUNS``, default ``$FACEDEMO_HOME/runs``)."""
     configured = os.environ.get("FACEDEMO_RUNS")
     return Path(configured).expanduser() if configured else home() / "runs"
+
+
+def folder_root() -> Path | None:
+    """The only folder (and its sub-folders) the pages may read data sets from.
+
+    ``FACEDEMO_FOLDER_ROOT``; unset means any folder, fine for an app on localhost.
+    Set it before serving the app to a class on the network.
+    """
+    configured = os.environ.get("FACEDEMO_FOLDER_ROOT")
+    return Path(configured).expanduser().resolve() if configured else None
 
 
 def datasets_dir() -> Path:
@@ -85,6 +98,22 @@ def _packaged_dlib_weights() -> Path | None:
     return Path(face_recognition_models.face_recognition_model_location()).parent
 
 
+def _place(source: Path, target: Path) -> bool:
+    """Link (or atomically copy) ``source`` to ``target``; False if another process won."""
+    if target.is_symlink() and not target.exists():  # a dangling link from an old install
+        target.unlink(missing_ok=True)
+    try:
+        target.symlink_to(source)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # no symlinks here: copy under a temporary name, then rename
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+        return True
+
+
 def install_offline_weights() -> WeightsSetup:
     """Put the packaged Dlib weights where DeepFace looks, without touching existing files.
 
@@ -103,11 +132,8 @@ def install_offline_weights() -> WeightsSetup:
             unavailable.append(name)
         else:
             target_dir.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink():  # a dangling link from an old install
-                target.unlink()
-            try:
-                target.symlink_to(source)
-            except OSError:
-                shutil.copyfile(source, target)
-            placed.append(name)
+            if _place(source, target):
+                placed.append(name)
+            else:
+                present.append(name)
     return WeightsSetup(tuple(placed), tuple(present), tuple(unavailable))

@@ -658,3 +658,12 @@ def open_dataset(source: str | Path, progress: Progress | None = None) -> Identi
     if path.suffix.lower() == ".zip" and path.is_file():
         return load_zip_dataset(path)
     return load_identity_dataset(path)
+
+
+def load_server_folder(folder: str | Path) -> IdentityDataset:
+    """A folder typed into a page; outside ``config.folder_root()`` (when set) it is refused."""
+    path = Path(folder).expanduser().resolve()
+    root = config.folder_root()
+    if root is not None and not path.is_relative_to(root):
+        raise DatasetError(f"This app reads data sets only inside {root}; {path} is outside it.")
+    return load_identity_dataset(path)

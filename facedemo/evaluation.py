@@ -7,6 +7,7 @@ embedding store), pairs are index arrays, and their distances one vectorised pas
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,44 +29,67 @@ DISTANCE_CHUNK = 1 << 18
 
 @dataclass(frozen=True)
 class PairStudy:
-    """Every pair of a data set with its distance, and the threshold analysis over them."""
+    """Every pair of a data set with its distance, and the threshold analysis over them.
+
+    Pairs are index arrays into ``files`` / ``identities`` (one entry per usable image),
+    so a study of millions of pairs holds numbers, not millions of names.
+    """
 
     name: str
     engine_label: str
     analysis: thresholds.Analysis
-    file_x: np.ndarray = field(repr=False)  # paths (object arrays), one per pair
-    file_y: np.ndarray = field(repr=False)
-    identity_x: np.ndarray = field(repr=False)
-    identity_y: np.ndarray = field(repr=False)
-    same: np.ndarray = field(repr=False)  # bool
-    distances: np.ndarray = field(repr=False)  # float32
+    files: np.ndarray = field(repr=False)  # str per image, relative to the data set's folder
+    identities: np.ndarray = field(repr=False)  # str per image ("" when unknown)
+    first: np.ndarray = field(repr=False)  # int32 index into files, one per pair
+    second: np.ndarray = field(repr=False)
+    same: np.ndarray = field(repr=False)  # bool per pair
+    distances: np.ndarray = field(repr=False)  # float32 per pair
     failed_images: tuple[tuple[str, str], ...] = ()  # (file, why) for images with no face
     embedded_now: int = 0
     embedded_before: int = 0
     seconds: float = 0.0
 
-    def pairs_frame(self, threshold: float) -> pd.DataFrame:
-        """The pairs with distances and the decision at ``threshold`` (the CSV export)."""
-        accepted = self.distances <= np.float32(threshold)
+    @functools.cached_property
+    def suggestions(self) -> list[thresholds.Suggestion]:
+        """The threshold suggestions at the default target FAR, computed once."""
+        return self.analysis.suggestions()
+
+    @functools.cached_property
+    def curves(self) -> tuple[thresholds.RocCurve, thresholds.DetCurve, thresholds.PrCurve]:
+        """ROC, DET and PR curves, computed once."""
+        return self.analysis.roc(), self.analysis.det(), self.analysis.pr()
+
+    def _frame(self, rows: np.ndarray, threshold: float) -> pd.DataFrame:
+        first, second = self.first[rows], self.second[rows]
+        accepted = self.distances[rows] <= np.float32(threshold)
         return pd.DataFrame(
             {
-                "file_x": self.file_x,
-                "file_y": self.file_y,
-                "identity_x": self.identity_x,
-                "identity_y": self.identity_y,
-                "same_person": self.same,
-                "distance": self.distances,
+                "file_x": self.files[first],
+                "file_y": self.files[second],
+                "identity_x": self.identities[first],
+                "identity_y": self.identities[second],
+                "same_person": self.same[rows],
+                "distance": self.distances[rows],
                 "decision_same": accepted,
-                "correct": accepted == self.same,
+                "correct": accepted == self.same[rows],
             }
         )
 
+    def pairs_frame(self, threshold: float) -> pd.DataFrame:
+        """Every pair with distance and the decision at ``threshold`` (the CSV export)."""
+        return self._frame(np.arange(len(self.distances)), threshold)
+
     def misclassified(self, threshold: float, limit: int = 12) -> pd.DataFrame:
-        """Wrong decisions at ``threshold``, the most confidently wrong first."""
-        frame = self.pairs_frame(threshold)
-        wrong = frame[~frame["correct"]].copy()
-        wrong["margin"] = (wrong["distance"] - threshold).abs()
-        return wrong.sort_values("margin", ascending=False).head(limit)
+        """The ``limit`` most confidently wrong decisions at ``threshold``, worst first."""
+        wrong = np.flatnonzero((self.distances <= np.float32(threshold)) != self.same)
+        margin = np.abs(self.distances[wrong] - np.float32(threshold))
+        if len(wrong) > limit:
+            keep = np.argpartition(-margin, limit - 1)[:limit]
+            wrong, margin = wrong[keep], margin[keep]
+        order = np.argsort(-margin, kind="stable")
+        frame = self._frame(wrong[order], threshold)
+        frame["margin"] = margin[order]
+        return frame
 
     def summary(self, target_far: float = thresholds.DEFAULT_TARGET_FAR) -> dict:
         """The numbers the CLI's ``--json`` prints."""
@@ -75,7 +99,7 @@ class PairStudy:
             "engine": self.engine_label,
             "positives": self.analysis.positives,
             "negatives": self.analysis.negatives,
-            "auc": self.analysis.roc().auc,
+            "auc": self.curves[0].auc,
             "eer": eer,
             "eer_threshold": eer_threshold,
             "suggestions": [
@@ -125,13 +149,7 @@ def study_dataset(
     started = time.perf_counter()
     store = store or EmbeddingStore()
     embedded = store.embed_paths(dataset.paths, engine, progress)
-    ok = embedded.ok_indices
-    usable = IdentityDataset(
-        dataset.name,
-        dataset.root,
-        tuple(dataset.paths[i] for i in ok),
-        tuple(dataset.identities[i] for i in ok),
-    )
+    usable = dataset.subset(embedded.ok_indices)
     failed = tuple((_relative(dataset, dataset.paths[i]), why) for i, why in embedded.failures)
     if len(usable) < 2:
         raise DatasetError(
@@ -145,16 +163,14 @@ def study_dataset(
             "to form same-person and different-person pairs."
         )
     distances = pair_distances(embedded.embeddings, pairs, engine.metric)
-    files = np.array([_relative(dataset, path) for path in usable.paths], dtype=object)
-    identities = np.array(usable.identities, dtype=object)
     return PairStudy(
         name=dataset.name,
         engine_label=engine.label,
         analysis=thresholds.analyse(distances, pairs.same),
-        file_x=files[pairs.first],
-        file_y=files[pairs.second],
-        identity_x=identities[pairs.first],
-        identity_y=identities[pairs.second],
+        files=np.array([_relative(dataset, path) for path in usable.paths]),
+        identities=np.array(usable.identities),
+        first=pairs.first,
+        second=pairs.second,
         same=np.asarray(pairs.same, dtype=bool),
         distances=distances,
         failed_images=failed,
@@ -172,19 +188,20 @@ def study_pairs_table(table: PairsTable, column: str) -> PairStudy:
             f"Choose one of: {', '.join(table.distance_columns)}."
         )
     distances = table.distances(column)
-    keep = np.isfinite(distances)
-    files_x = np.array(table.file_x, dtype=object)[keep]
-    files_y = np.array(table.file_y, dtype=object)[keep]
+    keep = np.flatnonzero(np.isfinite(distances))
+    files, codes = np.unique(
+        np.concatenate([np.array(table.file_x)[keep], np.array(table.file_y)[keep]]),
+        return_inverse=True,
+    )
     same = np.asarray(table.same, dtype=bool)[keep]
-    unknown = np.full(len(files_x), "", dtype=object)
     return PairStudy(
         name=column,
         engine_label=f"precomputed · {column}",
         analysis=thresholds.analyse(distances[keep], same),
-        file_x=files_x,
-        file_y=files_y,
-        identity_x=unknown,
-        identity_y=unknown,
+        files=files,
+        identities=np.full(len(files), ""),
+        first=codes[: len(keep)].astype(np.int32),
+        second=codes[len(keep) :].astype(np.int32),
         same=same,
         distances=distances[keep],
     )
@@ -201,11 +218,11 @@ def compare_engines(
     for engine in engines:
         study = study_dataset(dataset, engine, store, progress)
         eer, _ = study.analysis.eer()
-        best = next(s for s in study.analysis.suggestions() if s.name == "max_accuracy")
+        best = next(s for s in study.suggestions if s.name == "max_accuracy")
         rows.append(
             {
                 "setting": engine.label,
-                "auc": study.analysis.roc().auc,
+                "auc": study.curves[0].auc,
                 "eer": eer,
                 "best_accuracy": best.metrics.accuracy,
                 "best_threshold": best.threshold,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,12 +65,17 @@ ALIGNMENTS: dict[str, str] = {
     "detector": "the detector's own eye alignment (DeepFace's default)",
 }
 
+#: Serialises DeepFace calls: its models are process-wide singletons that every
+#: Streamlit session (each a thread) shares.
+_deepface_lock = threading.RLock()
+
 #: dlib's face chip: the size and padding its ResNet was trained with.
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 
-#: How many analysed photos verify() keeps in memory (a page re-run reuses them).
-PHOTO_CACHE_SIZE = 64
+#: How many analysed photos verify() keeps in memory (a page re-run reuses them); each
+#: holds its decoded image, so a dozen phone photos is already a few hundred MB.
+PHOTO_CACHE_SIZE = 16
 
 
 def _check_choice(kind: str, value: str, choices: Sequence[str] | dict[str, Any]) -> None:
@@ -101,8 +108,9 @@ class Engine:
 
     @property
     def label(self) -> str:
-        """A short human name, e.g. ``Dlib · dlib · dlib_chip · cosine``."""
-        return f"{self.model} · {self.detector} · {self.alignment} · {self.metric}"
+        """A short human name, e.g. ``Dlib · opencv · dlib_chip · cosine · 1024 px``."""
+        parts = (self.model, self.detector, self.alignment, self.metric, f"{self.max_side} px")
+        return " · ".join(parts)
 
 
 DEFAULT_ENGINE = Engine()
@@ -147,6 +155,17 @@ def catalogue() -> list[Availability]:
     return [model_availability(m) for m in MODEL_WEIGHTS] + [
         detector_availability(d) for d in DETECTOR_WEIGHTS
     ]
+
+
+def comparable_engines(engine: Engine) -> list[Engine]:
+    """``engine`` first, then every offline detector × alignment with its model and metric."""
+    alternatives = [
+        replace(engine, detector=detector, alignment=alignment)
+        for detector in DETECTOR_WEIGHTS
+        if detector != "skip" and detector_availability(detector).offline
+        for alignment in ALIGNMENTS
+    ]
+    return [engine, *(other for other in alternatives if other != engine)]
 
 
 def _importable(module: str) -> bool:
@@ -223,6 +242,7 @@ class Face:
     box: tuple[int, int, int, int]  # x, y, width, height in the photo's own pixels
     score: float
     crop: np.ndarray = field(repr=False)  # RGB uint8, what the model sees
+    whole_photo: bool = False  # no face was found: the whole photo stands in
 
     @property
     def area(self) -> int:
@@ -255,34 +275,37 @@ def detect(
 
     image = images.load_image(photo)
     small, scale = images.downscale(image, engine.max_side)
-    align = engine.alignment == "detector"
-    if engine.detector != "skip":
-        _build("face_detector", engine.detector)
-    try:
-        found = DeepFace.extract_faces(
-            np.ascontiguousarray(small[:, :, ::-1]),
-            detector_backend=engine.detector,
-            enforce_detection=enforce_detection,
-            align=align,
-            normalize_face=False,
-        )
-    except ValueError as error:
-        if "could not be detected" not in str(error):
-            raise
-        raise NoFaceError(
-            "No face was found in this photo. Try a clearer, front-facing photo, another "
-            "detector, or turn off 'require a face' to use the whole photo."
-        ) from error
-    faces = []
-    for item in found:
-        area = item["facial_area"]
-        box = tuple(round(area[k] / scale) for k in ("x", "y", "w", "h"))
-        box = _clip_box(box, image.shape)
-        if engine.alignment == "dlib_chip":
-            crop = _dlib_chip(image, box)
-        else:
-            crop = np.clip(item["face"], 0, 255).astype(np.uint8)
-        faces.append(Face(box=box, score=float(item["confidence"]), crop=crop))
+    with _deepface_lock:
+        if engine.detector != "skip":
+            _build("face_detector", engine.detector)
+        try:
+            found = DeepFace.extract_faces(
+                np.ascontiguousarray(small[:, :, ::-1]),
+                detector_backend=engine.detector,
+                enforce_detection=enforce_detection,
+                align=engine.alignment == "detector",
+                normalize_face=False,
+            )
+        except ValueError as error:
+            if "could not be detected" not in str(error):
+                raise
+            raise NoFaceError(
+                "No face was found in this photo. Try a clearer, front-facing photo, another "
+                "detector, or turn off 'require a face' to use the whole photo."
+            ) from error
+        faces = []
+        for item in found:
+            area = item["facial_area"]
+            box = _clip_box(tuple(round(area[k] / scale) for k in "xywh"), image.shape)
+            if engine.alignment == "dlib_chip":
+                crop = _dlib_chip(image, box)
+            else:
+                crop = np.clip(item["face"], 0, 255).astype(np.uint8)
+            whole = (
+                item["confidence"] == 0
+                and box[2] * box[3] >= 0.98 * image.shape[0] * image.shape[1]
+            )
+            faces.append(Face(box, float(item["confidence"]), crop, whole_photo=whole))
     return tuple(sorted(faces, key=lambda face: face.area, reverse=True))
 
 
@@ -314,7 +337,8 @@ def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.
 
     if len(crops) == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    recogniser = _build("facial_recognition", model)
+    with _deepface_lock:
+        recogniser = _build("facial_recognition", model)
     height, width = recogniser.input_shape
     batch = np.concatenate(
         [
@@ -324,7 +348,8 @@ def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.
             for crop in crops
         ]
     )
-    vectors = np.asarray(recogniser.forward(batch), dtype=np.float32)
+    with _deepface_lock:
+        vectors = np.asarray(recogniser.forward(batch), dtype=np.float32)
     return vectors.reshape(len(crops), -1)
 
 
@@ -411,27 +436,53 @@ class Verification:
 
 
 _photo_cache: OrderedDict[tuple[str, str, bool], Photo] = OrderedDict()
+_photo_cache_lock = threading.Lock()
 
 
 def forget_photos() -> None:
     """Empty the in-memory cache of analysed photos (benchmarks measure the cold path)."""
-    _photo_cache.clear()
+    with _photo_cache_lock:
+        _photo_cache.clear()
 
 
-def _fingerprint(image: np.ndarray) -> str:
-    return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest() + str(image.shape)
+def _source_key(photo: Any) -> str:
+    """Identifies a photo without decoding it: its bytes, its pixels, or its file's stamp."""
+    if isinstance(photo, bytes | bytearray):
+        return hashlib.blake2b(photo, digest_size=16).hexdigest()
+    if isinstance(photo, np.ndarray):
+        digest = hashlib.blake2b(np.ascontiguousarray(photo).tobytes(), digest_size=16)
+        return digest.hexdigest() + str(photo.shape)
+    path = Path(photo).expanduser().resolve()
+    stamp = path.stat() if path.is_file() else None
+    return f"{path}|{stamp.st_mtime_ns}|{stamp.st_size}" if stamp else str(path)
 
 
-def analyse_photo(photo: Any, engine: Engine = DEFAULT_ENGINE, enforce_detection=True) -> Photo:
-    """Load, detect and embed every face of one photo, remembering recent answers."""
+def analyse_photo(
+    photo: Any,
+    engine: Engine = DEFAULT_ENGINE,
+    enforce_detection: bool = True,
+    name: str | None = None,
+) -> Photo:
+    """Load, detect and embed every face of one photo, remembering recent answers.
+
+    ``photo`` is a path, bytes, a file object or an RGB array; ``name`` labels bytes
+    in error messages. A photo seen recently (same content and settings) is not
+    decoded again.
+    """
     started = time.perf_counter()
-    image = images.load_image(photo)
+    if hasattr(photo, "read"):
+        name = name or getattr(photo, "name", None)
+        photo = photo.read()
+    key = (_source_key(photo), engine.embedding_key, enforce_detection)
+    with _photo_cache_lock:
+        cached = _photo_cache.get(key)
+        if cached is not None:
+            _photo_cache.move_to_end(key)
+    if cached is not None:
+        seconds = {"load": time.perf_counter() - started, "detect": 0.0, "embed": 0.0}
+        return replace(cached, seconds=seconds)
+    image = images.load_image(photo, name)
     loaded = time.perf_counter()
-    key = (_fingerprint(image), engine.embedding_key, enforce_detection)
-    if key in _photo_cache:
-        _photo_cache.move_to_end(key)
-        cached = _photo_cache[key]
-        return replace(cached, seconds={"load": loaded - started, "detect": 0.0, "embed": 0.0})
     faces = detect(image, engine, enforce_detection)
     detected = time.perf_counter()
     vectors = embed([face.crop for face in faces], engine.model)
@@ -446,9 +497,10 @@ def analyse_photo(photo: Any, engine: Engine = DEFAULT_ENGINE, enforce_detection
             "embed": embedded - detected,
         },
     )
-    _photo_cache[key] = result
-    if len(_photo_cache) > PHOTO_CACHE_SIZE:
-        _photo_cache.popitem(last=False)
+    with _photo_cache_lock:
+        _photo_cache[key] = result
+        while len(_photo_cache) > PHOTO_CACHE_SIZE:
+            _photo_cache.popitem(last=False)
     return result
 
 

@@ -154,6 +154,12 @@ class Analysis:
         """Number of different-person pairs."""
         return self.negative_distances.size
 
+    def distance_range(self) -> tuple[float, float]:
+        """The smallest and largest distance (a slider's ends), never an empty range."""
+        low = float(min(self.positive_distances[0], self.negative_distances[0]))
+        high = float(max(self.positive_distances[-1], self.negative_distances[-1]))
+        return low, max(high, low + 1e-6)
+
     def at(self, threshold: float) -> Metrics:
         """Metrics when pairs with distance ``<= threshold`` are accepted; O(log n)."""
         limit = _as_float32(threshold)

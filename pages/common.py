@@ -13,11 +13,10 @@ from typing import TypeVar
 
 import streamlit as st
 
-from facedemo import faces
+from facedemo import config, faces
 from facedemo.errors import FaceDemoError
 
 T = TypeVar("T")
-DETECTION_SIZES = sorted({480, 640, 800, 1024, 1280, 1600, 2048, faces.DEFAULT_ENGINE.max_side})
 
 
 def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
@@ -74,12 +73,25 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
         )
         max_side = persistent_select(
             "Detection size (long side, px)",
-            list(DETECTION_SIZES),
+            sorted({*config.DETECTION_SIZES, default.max_side}),
             "engine_max_side",
             default.max_side,
             help="Photos are shrunk to this before face detection: smaller is faster, "
             "tiny faces in big group photos may need more.",
         )
+        with st.expander("What works offline here"):
+            st.dataframe(
+                [
+                    {
+                        "kind": entry.kind,
+                        "name": entry.name,
+                        "offline": entry.offline,
+                        "missing": ", ".join(entry.missing),
+                    }
+                    for entry in faces.catalogue()
+                ],
+                hide_index=True,
+            )
     return faces.Engine(model, detector, metric, alignment, max_side)
 
 

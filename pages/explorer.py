@@ -58,7 +58,8 @@ def study_of(dataset: datasets.IdentityDataset, engine: faces.Engine, max_negati
 
 
 @st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
-def cached_zip(name: str, size: int, _data: bytes) -> datasets.IdentityDataset:
+def cached_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDataset:
+    """One unpacking per upload (the library reuses the folder of identical content)."""
     return datasets.load_zip_dataset(_data, Path(name).stem)
 
 
@@ -96,13 +97,19 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
             help="identities.csv (file,identity), one sub-folder per person, "
             "or LFW-style names such as Ada_Lovelace_0001.jpg.",
         )
-        return datasets.load_identity_dataset(folder) if folder else None
+        return datasets.load_server_folder(folder) if folder else None
     if source == "Upload a zip":
         uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="explorer_zip")
-        return cached_zip(uploaded.name, uploaded.size, uploaded.getvalue()) if uploaded else None
+        if uploaded is None:
+            return None
+        return cached_zip(uploaded.file_id, uploaded.name, uploaded.getvalue())
     if source == "LFW (needs internet)":
-        min_faces = st.number_input("At least this many photos per person", 2, 100, 10)
-        if not st.button("Load LFW", key="explorer_lfw"):
+        min_faces = st.number_input(
+            "At least this many photos per person", 2, 100, 10, key="explorer_lfw_min_faces"
+        )
+        if st.button("Load LFW", key="explorer_lfw"):
+            st.session_state["explorer_lfw_loaded"] = True
+        if not st.session_state.get("explorer_lfw_loaded"):
             return None
         return cached_lfw(int(min_faces))
     uploaded = st.file_uploader(
@@ -153,8 +160,11 @@ def suggestion_buttons(suggestions: list[thresholds.Suggestion]) -> None:
 
 
 def threshold_slider(study: evaluation.PairStudy, engine: faces.Engine) -> float:
-    low = float(min(study.analysis.positive_distances[0], study.analysis.negative_distances[0]))
-    high = float(max(study.analysis.positive_distances[-1], study.analysis.negative_distances[-1]))
+    """The threshold slider over the study's distances, reset when the study changes."""
+    low, high = study.analysis.distance_range()
+    if st.session_state.get("explorer_study") != (study.name, study.engine_label):
+        st.session_state["explorer_study"] = (study.name, study.engine_label)
+        st.session_state.pop(THRESHOLD_KEY, None)
     if THRESHOLD_KEY not in st.session_state or not low <= st.session_state[THRESHOLD_KEY] <= high:
         default = faces.default_threshold(engine.model, engine.metric)
         set_threshold(min(max(default, low), high))
@@ -200,7 +210,7 @@ def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds
 def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) -> None:
     """Everything the slider drives; a fragment, so a slider move re-runs only this."""
     analysis = study.analysis
-    suggestions = analysis.suggestions()
+    suggestions = study.suggestions
     suggestion_buttons(suggestions)
     threshold = threshold_slider(study, engine)
     metrics = analysis.at(threshold)
@@ -208,12 +218,13 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     left, right = st.columns([2, 1])
     left.plotly_chart(plots.distance_histogram(analysis, threshold), key="histogram")
     right.plotly_chart(plots.confusion_matrix_figure(metrics), key="confusion")
+    roc_curve, det_curve, pr_curve = study.curves
     roc, det, pr = st.tabs(["ROC", "DET", "Precision-recall"])
-    roc.plotly_chart(plots.roc_figure(analysis.roc(), metrics), key="roc")
-    det.plotly_chart(plots.det_figure(analysis.det(), metrics), key="det")
-    pr.plotly_chart(plots.pr_figure(analysis.pr(), metrics), key="pr")
+    roc.plotly_chart(plots.roc_figure(roc_curve, metrics), key="roc")
+    det.plotly_chart(plots.det_figure(det_curve, metrics), key="det")
+    pr.plotly_chart(plots.pr_figure(pr_curve, metrics), key="pr")
     eer, eer_threshold = analysis.eer()
-    st.caption(f"AUC {analysis.roc().auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f}")
+    st.caption(f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f}")
 
     st.subheader("Thresholds compared")
     table = pd.DataFrame(thresholds.results_table(analysis, [*suggestions, threshold]))
@@ -241,29 +252,24 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
 
 def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> None:
     with st.expander("Compare engine settings on this data set"):
-        candidates = {
-            faces.Engine(engine.model, detector, engine.metric, alignment).label: faces.Engine(
-                engine.model, detector, engine.metric, alignment
-            )
-            for detector in ("opencv", "dlib", "mtcnn")
-            for alignment in faces.ALIGNMENTS
-            if faces.detector_availability(detector).offline
-        }
+        candidates = {other.label: other for other in faces.comparable_engines(engine)}
+        deepface_default = faces.Engine(engine.model, "opencv", engine.metric, "detector")
         chosen = st.multiselect(
             "Settings",
             list(candidates),
             key="compare_settings",
             default=[
-                engine.label,
-                faces.Engine(engine.model, "opencv", engine.metric, "detector").label,
+                label for label in (engine.label, deepface_default.label) if label in candidates
             ],
+            help="Each setting embeds every photo once (then the store remembers it).",
         )
         if st.button("Compare", key="compare_run") and chosen:
-            bar, report = progress_reporter("Embedding")
-            table = evaluation.compare_engines(
-                dataset, [candidates[label] for label in chosen], embedding_store(), report
-            )
-            bar.empty()
+            with user_errors():
+                bar, report = progress_reporter("Embedding")
+                table = evaluation.compare_engines(
+                    dataset, [candidates[label] for label in chosen], embedding_store(), report
+                )
+                bar.empty()
             st.dataframe(table, hide_index=True)
             st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")
 

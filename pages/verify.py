@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from facedemo import config, faces, images, plots
+from facedemo import config, faces, plots
 from facedemo.drawing import draw_faces
-from facedemo.errors import NoFaceError
+from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
 from facedemo.siamese import evaluate, runs
 from pages.common import engine_picker, prepared, user_errors
@@ -169,7 +169,7 @@ with user_errors():
     with st.spinner("Finding and embedding the faces..."):
         for slot, (data, name) in inputs.items():
             try:
-                photos[slot] = faces.analyse_photo(images.load_image(data, name), engine, enforce)
+                photos[slot] = faces.analyse_photo(data, engine, enforce, name=name)
             except NoFaceError as error:
                 st.error(f"Photo {slot}: {error}")
                 st.button(
@@ -200,9 +200,14 @@ st.plotly_chart(
     plots.distance_gauge(result.distance, result.threshold), key="gauge", width="stretch"
 )
 
+for slot, face in zip(SLOTS, result.faces, strict=True):
+    if face.whole_photo:
+        st.info(f"No face was found in photo {slot}: the whole photo stood in for it.")
 if siamese_run is not None:
-    with user_errors():
+    try:
         show_siamese(siamese_run, result)
+    except FaceDemoError as error:
+        st.error(f"The siamese model could not answer: {error}")
 
 st.subheader("What the model saw")
 for slot, column, photo, index in zip(

@@ -24,7 +24,8 @@ def test_every_pair_of_the_shared_set(shared_study: evaluation.PairStudy) -> Non
     assert shared_study.failed_images == ()
     assert len(shared_study.distances) == 1830
     np.testing.assert_array_equal(
-        shared_study.same, shared_study.identity_x == shared_study.identity_y
+        shared_study.same,
+        shared_study.identities[shared_study.first] == shared_study.identities[shared_study.second],
     )
 
 

@@ -75,3 +75,44 @@ def test_bad_folder_is_a_sentence_not_a_traceback(page: AppTest, tmp_path: Path)
     page.text_input(key="explorer_folder").input(str(tmp_path / "missing")).run()
     assert not page.exception
     assert "is not a folder" in page.error[0].value
+
+
+def test_carried_threshold_is_used_by_the_verify_page(page: AppTest) -> None:
+    page.slider(key="explorer_threshold").set_value(0.06).run()
+    page.button(key="carry_threshold").click().run()
+    verify = AppTest.from_file(str(Path(PAGE).with_name("verify.py")), default_timeout=180)
+    verify.session_state["carried_threshold"] = page.session_state["carried_threshold"]
+    verify.run()
+    assert not verify.exception
+    assert float(verify.metric[1].value) == pytest.approx(0.06)
+    assert any("From the threshold explorer: 0.0600" in c.value for c in verify.caption)
+
+
+def test_comparing_settings_works_for_any_detector_choice(page: AppTest) -> None:
+    page.selectbox(key="engine_detector__widget").set_value("skip").run()
+    assert not page.exception and not page.error
+    options = page.multiselect(key="compare_settings").options
+    assert options[0].startswith("Dlib · skip") and any("opencv · detector" in o for o in options)
+
+
+def test_lfw_stays_loaded_across_reruns(page: AppTest, shared_data: Path) -> None:
+    import csv
+
+    from facedemo import config
+
+    funneled = config.lfw_data_home() / "lfw_home" / "lfw_funneled"
+    with (shared_data / "identities.csv").open() as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            person = funneled / row["identity"]
+            person.mkdir(parents=True, exist_ok=True)
+            target = person / f"{row['identity']}_{number:04d}.jpg"
+            if not target.exists():
+                target.symlink_to(shared_data / "images" / row["file"])
+    page.radio(key="explorer_source").set_value("LFW (needs internet)").run()
+    page.number_input(key="explorer_lfw_min_faces").set_value(5).run()
+    assert any("Choose a data set" in i.value for i in page.info)
+    page.button(key="explorer_lfw").click().run()
+    assert not page.exception and not page.error
+    assert any("7 people, 44 photos" in e.label for e in page.expander)
+    page.number_input(key="explorer_max_negatives").set_value(20_000).run()  # a full rerun
+    assert any("7 people, 44 photos" in e.label for e in page.expander)

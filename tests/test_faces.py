@@ -215,3 +215,54 @@ def test_failed_download_names_what_is_missing_and_what_works(
     assert f"The {name} {task} needs" in message
     assert "could not be downloaded" in message
     assert ("Dlib" if task == "model" else "opencv") in message
+
+
+def test_face_context_is_a_square_around_the_face(shared_images: Path) -> None:
+    photo = faces.analyse_photo(shared_images / "img1.jpg")
+    face = photo.faces[0]
+    context = faces.face_context(photo.image, face, scale=2.0)
+    x, y, w, h = face.box
+    height, width = context.shape[:2]
+    assert (
+        abs(height - width) <= 2 or height == photo.image.shape[0] or width == photo.image.shape[1]
+    )
+    assert height >= h and width >= w
+    assert height <= 2 * max(w, h) + 2
+    # The face's own pixels are inside the context crop.
+    assert (context == photo.image[y + h // 2, x + w // 2]).all(axis=-1).any()
+
+
+def test_engine_label_names_every_setting() -> None:
+    label = faces.Engine(max_side=640).label
+    assert label == "Dlib · opencv · dlib_chip · cosine · 640 px"
+
+
+def test_comparable_engines_start_with_the_given_one() -> None:
+    engine = faces.Engine(detector="skip", max_side=640)
+    engines = faces.comparable_engines(engine)
+    assert engines[0] == engine
+    assert all(e.max_side == 640 and e.model == engine.model for e in engines)
+    assert {("opencv", "detector"), ("dlib", "dlib_chip")} <= {
+        (e.detector, e.alignment) for e in engines
+    }
+    assert len(set(engines)) == len(engines)
+
+
+def test_two_starts_racing_to_place_the_weights_do_not_fail(empty_deepface_home: Path) -> None:
+    import threading
+
+    errors = []
+
+    def start() -> None:
+        try:
+            config.install_offline_weights()
+        except Exception as error:  # the race used to raise FileExistsError / SameFileError
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert faces.model_availability("Dlib").offline

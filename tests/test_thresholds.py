@@ -388,3 +388,11 @@ def test_a_missing_threshold_is_refused():
     analysis = analyse(*DATASETS["continuous"])
     with pytest.raises(SettingError, match="threshold must be a number"):
         analysis.at(math.nan)
+
+
+def test_distance_range_spans_both_kinds_and_is_never_empty() -> None:
+    analysis = analyse([0.2, 0.5, 0.9, 0.3], [1, 0, 0, 1])
+    assert analysis.distance_range() == pytest.approx((0.2, 0.9))
+    tied = analyse([0.4, 0.4], [1, 0])
+    low, high = tied.distance_range()
+    assert low == pytest.approx(0.4) and high > low
