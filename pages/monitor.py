@@ -10,6 +10,7 @@ from facedemo import config
 from facedemo.errors import FaceDemoError
 from facedemo.siamese import PRESETS, preset_config, runs
 from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
+from pages.common import ensure_app_navigation
 
 REFRESH_SECONDS = 2
 DEMO_SET = "The demo photos"
@@ -24,6 +25,7 @@ STATE_SENTENCES = {
     "last finished epoch.",
 }
 
+ensure_app_navigation()
 st.title("Training monitor")
 st.write(
     "Here a small neural network learns to tell whether two face photos show the same person. "
@@ -40,26 +42,45 @@ st.write(
 
 runs_dir = config.runs_dir()
 
-with st.expander("Start a new training run", expanded=not runs.list_runs(runs_dir)):
+
+def start_form() -> None:
+    """Choose photos and settings, then start a run (the demo set is downloaded if missing)."""
+    # Outside the form, so that the folder field appears as soon as it is chosen.
+    source = st.radio("Photos", [DEMO_SET, OWN_FOLDER], key="monitor_source", horizontal=True)
     with st.form("monitor_start_form"):
         preset = st.radio("Settings", list(PRESETS), key="monitor_preset")
-        source = st.radio("Photos", [DEMO_SET, OWN_FOLDER], key="monitor_source")
-        folder = st.text_input(
-            "Folder (one sub-folder per person, Name_0001.jpg names or an identities.csv)",
-            key="monitor_folder",
-        )
+        folder = ""
+        if source == OWN_FOLDER:
+            folder = st.text_input(
+                "Folder (one sub-folder per person, Name_0001.jpg names or an identities.csv)",
+                key="monitor_folder",
+            ).strip()
         name = st.text_input("Run name (optional)", key="monitor_new_name")
         start = st.form_submit_button("Start training")
-    if start:
-        dataset = config.demo_data_dir() if source == DEMO_SET else Path(folder)
-        try:
-            new = preset_config(preset, dataset, name.strip() or runs.new_run_id())
-            runs.start_run(new, runs_dir)
-        except FaceDemoError as error:
-            st.error(str(error))
-        else:
-            st.session_state["monitor_run"] = new.run_id
-            st.success(f"Started run {new.run_id}.")
+    if not start:
+        return
+    if source == OWN_FOLDER and not folder:
+        st.error("Type the path of the folder with your photos first, or choose the demo photos.")
+        return
+    download = st.empty()
+
+    def show_download(done: int, total: int, file: str) -> None:
+        download.progress(done / total, text=f"Downloading the demo photos: {done} of {total}")
+
+    try:
+        new = preset_config(preset, folder or "demo", name.strip() or runs.new_run_id())
+        runs.start_run(new, runs_dir, progress=show_download)
+    except FaceDemoError as error:
+        st.error(str(error))
+    else:
+        st.session_state["monitor_run"] = new.run_id
+        st.success(f"Started run {new.run_id}.")
+    finally:
+        download.empty()
+
+
+with st.expander("Start a new training run", expanded=not runs.list_runs(runs_dir)):
+    start_form()
 
 available = {run.run_id: run.state for run in runs.list_runs(runs_dir)}
 if not available:
@@ -96,19 +117,28 @@ def draw_run(run_dir: Path) -> None:
     st.session_state["monitor_alive"] = status.alive
     st.subheader(f"Run {status.run_id}: {status.state}")
     st.write(STATE_SENTENCES[status.state])
+    has_settings = runs.has_settings(run_dir)
     if status.error:
         st.error(status.error)
+    if status.error or not (has_settings or status.alive):
         st.code(runs.read_log_tail(run_dir) or "(no output recorded)", language=None)
-    if status.alive and st.button("Stop training", key="monitor_stop"):
+    if status.stopping:
+        st.info("Stopping at the next batch…")
+    elif status.alive and st.button("Stop training", key="monitor_stop"):
         runs.stop_run(run_dir)
         st.rerun(scope="app")
-    if status.state in ("stopped", "failed", "interrupted") and st.button(
-        "Resume training", key="monitor_resume"
-    ):
+    if not has_settings:
+        if status.alive:
+            st.caption("Its settings and progress appear once TensorFlow has loaded.")
+        else:
+            st.warning(
+                "This run ended before it saved its settings, so there is nothing to show or "
+                "resume. Its output above says why; start a new run once that is fixed."
+            )
+        return
+    if status.state in runs.RESUMABLE_STATES and st.button("Resume training", key="monitor_resume"):
         runs.resume_run(run_dir)
         st.rerun(scope="app")
-    if status.alive and not runs.RunLayout(run_dir).config.exists():
-        return  # the trainer is still starting up: nothing more to show yet
     settings = runs.read_settings(run_dir)
     metrics = runs.read_metrics(run_dir)
     progress = runs.progress(status, settings, metrics)
@@ -149,14 +179,13 @@ def draw_run(run_dir: Path) -> None:
     scores[0].metric("Test accuracy", f"{evaluation['accuracy']:.1%}")
     auc = evaluation["auc"]
     scores[1].metric("Test AUC", "-" if auc is None else f"{auc:.3f}")
-    charts = st.columns(2)
-    roc = evaluation["roc"]
-    charts[0].plotly_chart(
-        roc_figure(roc["false_positive_rate"], roc["true_positive_rate"], auc), key="monitor_roc"
-    )
-    charts[1].plotly_chart(
-        confusion_figure(evaluation["confusion_matrix"]), key="monitor_confusion"
-    )
+    if auc is None:
+        st.caption("The test pairs are all of one kind, so there is no ROC curve to draw.")
+    else:
+        charts = st.columns(2)
+        charts[0].plotly_chart(roc_figure(evaluation["roc"], auc), key="monitor_roc")
+        matrix = confusion_figure(evaluation["confusion_matrix"], evaluation["threshold"])
+        charts[1].plotly_chart(matrix, key="monitor_confusion")
     st.write("The test pairs it got most wrong:")
     show_pairs(
         runs.read_pairs(runs.RunLayout(run_dir).misclassified), "It got every test pair right."

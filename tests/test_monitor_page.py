@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from siamese_support import tiny_run
+from siamese_support import ended_pid, fake_run, tiny_run, training_log, write_log
 from streamlit.testing.v1 import AppTest
 
+from facedemo import config
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs import RunLayout, is_alive, read_status, write_json_atomic
 
@@ -31,51 +32,11 @@ def metric_values(page: AppTest) -> dict[str, str]:
 
 def fake_running_run(runs_dir: Path) -> Path:
     """A run that this test process pretends to train: 1½ of 5 epochs logged."""
-    layout = RunLayout(runs_dir / "live")
-    layout.run_dir.mkdir(parents=True)
     settings = TrainConfig("photos", "live", steps_per_epoch=4, epochs=5, batch_size=8)
-    write_json_atomic(
-        layout.config,
-        {"settings": settings.to_dict(), "device": {"kind": "CPU", "name": "x86_64"}},
-    )
-    write_json_atomic(
-        layout.status, {"state": "running", "pid": os.getpid(), "started": time.time(), "epoch": 1}
-    )
-    lines, now = [], time.time() - 10
-    for epoch, steps in ((1, 4), (2, 2)):
-        for step in range(1, steps + 1):
-            now += 1
-            lines.append(
-                {
-                    "kind": "batch",
-                    "epoch": epoch,
-                    "step": step,
-                    "time": now,
-                    "loss": 0.7,
-                    "accuracy": 0.5,
-                    "auc": 0.5,
-                    "pairs_per_s": 8.0,
-                }
-            )
-        if steps == 4:
-            now += 1
-            lines.append(
-                {
-                    "kind": "epoch",
-                    "epoch": epoch,
-                    "step": 4,
-                    "time": now,
-                    "loss": 0.69,
-                    "accuracy": 0.55,
-                    "auc": 0.6,
-                    "val_loss": 0.7,
-                    "val_accuracy": 0.5,
-                    "val_auc": 0.55,
-                    "pairs_per_s": 8.0,
-                }
-            )
-    layout.metrics.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return layout.run_dir
+    run_dir = fake_run(runs_dir, "live", settings, epoch=1)
+    log = training_log(4, 1, 2, start=time.time() - 10, batch_seconds=1, validation_seconds=1)
+    write_log(run_dir, [{**line, "pairs_per_s": 8.0} for line in log])
+    return run_dir
 
 
 def test_a_finished_run_shows_curves_scores_and_mistakes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,6 +79,10 @@ def test_a_running_run_shows_its_progress_and_can_be_stopped(
     assert page.get("progress")[0].proto.value == round(100 * 6 / 20)
     page.button(key="monitor_stop").click().run()
     assert RunLayout(run_dir).stop.exists()
+    assert [info.value for info in page.info] == ["Stopping at the next batch…"]
+    assert "monitor_stop" not in _keys(page)
+    page.run()  # still saying so until the run has stopped
+    assert [info.value for info in page.info] == ["Stopping at the next batch…"]
 
 
 def test_a_failed_run_shows_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,10 +99,47 @@ def test_a_failed_run_shows_its_error(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_no_runs_yet_offers_the_start_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     page = open_page(tmp_path, monkeypatch)
     assert "No training runs yet" in page.info[0].value
-    page.radio(key="monitor_source").set_value("A folder of my own")
+    assert "monitor_folder" not in {field.key for field in page.text_input}  # demo photos
+    page.radio(key="monitor_source").set_value("A folder of my own").run()
+    page.button[0].click().run()
+    assert [error.value for error in page.error] == [
+        "Type the path of the folder with your photos first, or choose the demo photos."
+    ]
     page.text_input(key="monitor_folder").set_value(str(tmp_path / "nowhere"))
     page.button[0].click().run()
-    assert [error.value for error in page.error] == [f"{tmp_path / 'nowhere'} is not a folder."]
+    assert [error.value for error in page.error] == [
+        f"{tmp_path.resolve() / 'nowhere'} is not a folder."
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_photos_that_cannot_be_downloaded_give_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "demo").mkdir()
+    monkeypatch.setenv("FACEDEMO_DEMO_DATA", str(tmp_path / "demo"))  # a fresh install
+    monkeypatch.setattr(config, "DEMO_DATA_URL", "http://127.0.0.1:9/dataset")  # unreachable
+    page = open_page(tmp_path / "runs", monkeypatch)
+    page.button[0].click().run()
+    assert not page.exception
+    (error,) = page.error
+    assert error.value.startswith("The demo set could not be downloaded from http://127.0.0.1:9")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_that_died_on_start_up_shows_its_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = RunLayout(tmp_path / "broken")
+    layout.run_dir.mkdir()
+    launch = {"pid": ended_pid(), "process_start": None, "command": [], "time": time.time()}
+    write_json_atomic(layout.launch, launch)
+    layout.log.write_text("Traceback (most recent call last):\nImportError: no tensorflow\n")
+    page = open_page(tmp_path, monkeypatch)
+    assert page.subheader[0].value == "Run broken: interrupted"
+    assert "ImportError: no tensorflow" in page.code[0].value
+    assert "ended before it saved its settings" in page.warning[0].value
+    assert not {"monitor_stop", "monitor_resume"} & _keys(page)
 
 
 def test_the_form_starts_a_cpu_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +149,9 @@ def test_the_form_starts_a_cpu_demo_run(tmp_path: Path, monkeypatch: pytest.Monk
     assert not page.exception and not page.error
     status = read_status(tmp_path / "from-page")
     try:
-        assert status.state == "queued" and is_alive(status.pid)
+        assert status.state == "queued" and is_alive(status.pid, status.process_start)
+        launch = json.loads(RunLayout(tmp_path / "from-page").launch.read_text())
+        assert launch["command"][4] == "demo"  # train demo ...: resolved by the trainer
         assert page.selectbox(key="monitor_run").value == "from-page"
         assert page.subheader[0].value == "Run from-page: queued"
     finally:

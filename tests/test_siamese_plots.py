@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+from siamese_support import training_log
 
-from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
+from facedemo.siamese.plots import (
+    MAX_BATCH_POINTS,
+    RECENT_BATCH_POINTS,
+    confusion_figure,
+    learning_curve,
+    roc_figure,
+)
 
 
 def metrics_table() -> pd.DataFrame:
@@ -34,14 +41,38 @@ def test_learning_curve_of_an_empty_log_is_an_empty_figure() -> None:
     assert learning_curve(empty, "auc", steps_per_epoch=5).data == ()
 
 
+def test_a_long_run_draws_its_older_batches_thinned() -> None:
+    steps = 250  # the notebook preset: 100 epochs of 250 batches
+    metrics = pd.DataFrame(training_log(steps, 99, steps))
+    figure = learning_curve(metrics, "loss", steps_per_epoch=steps)
+    batches = figure.data[0]
+    assert len(batches.x) <= MAX_BATCH_POINTS + 1
+    every = metrics[metrics["kind"] == "batch"]
+    recent = every.tail(RECENT_BATCH_POINTS)
+    assert list(batches.x[-RECENT_BATCH_POINTS:]) == list(
+        recent["epoch"] - 1 + recent["step"] / steps
+    )
+    assert batches.x[0] == 1 / steps  # the start is still there
+    assert len(figure.data[1].x) == 99  # every epoch
+
+
 def test_roc_figure_names_the_auc() -> None:
-    figure = roc_figure([0.0, 0.2, 1.0], [0.0, 0.8, 1.0], auc=0.9)
-    assert figure.data[1].name == "model (AUC 0.900)"
-    assert list(figure.data[1].y) == [0.0, 0.8, 1.0]
+    roc = {
+        "false_positive_rate": [0.0, 0.2, 1.0],
+        "true_positive_rate": [0.0, 0.8, 1.0],
+        "thresholds": [1.0, 0.6, 0.1],
+    }
+    figure = roc_figure(roc, auc=0.9)
+    assert figure.data[0].name == "the network (AUC 0.900)"
+    assert list(figure.data[0].y) == [0.0, 0.8, 1.0]
+    assert figure.data[-1].name == "guessing"
+    assert figure.layout.xaxis.title.text.startswith("different people taken for the same")
 
 
 def test_confusion_figure_shows_the_counts() -> None:
-    figure = confusion_figure([[40, 10], [5, 45]])
+    figure = confusion_figure([[40, 10], [5, 45]], threshold=0.5)
     heatmap = figure.data[0]
-    assert [list(row) for row in heatmap.z] == [[40, 10], [5, 45]]
-    assert list(heatmap.y) == ["truly: different people", "truly: same person"]
+    assert [list(row) for row in heatmap.z] == [[0.8, 0.2], [0.1, 0.9]]
+    assert "false accept<br>10<br>" in heatmap.text[0][1]
+    assert "true accept<br>45<br>" in heatmap.text[1][1]
+    assert figure.layout.title.text == 'Said "same person" from 50% probability'

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import subprocess
-import sys
+import signal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from siamese_support import ended_pid, fake_run, training_log, write_log
 
 from facedemo.errors import DatasetError, RunError
-from facedemo.siamese import TrainConfig
+from facedemo.siamese import TrainConfig, cli, runs
 from facedemo.siamese.runs import (
     PairImages,
     RunLayout,
+    dataset_source,
     describe_device,
     epoch_table,
     find_run,
     list_runs,
+    process_start_time,
     progress,
+    read_config,
     read_metrics,
     read_pairs,
     read_status,
+    resume_run,
     start_run,
     stop_run,
     write_json_atomic,
@@ -33,55 +39,14 @@ STEPS, EPOCHS = 10, 4
 
 
 def make_run(runs_dir: Path, run_id: str, **status: object) -> Path:
-    """A run directory as the trainer leaves it: status and settings."""
-    layout = RunLayout(runs_dir / run_id)
-    layout.run_dir.mkdir(parents=True)
-    write_json_atomic(layout.status, {"state": "running", "pid": os.getpid(), **status})
+    """A run of STEPS batches an epoch and EPOCHS epochs, alive in this process by default."""
     settings = TrainConfig("data", run_id, steps_per_epoch=STEPS, epochs=EPOCHS)
-    write_json_atomic(layout.config, {"settings": settings.to_dict()})
-    return layout.run_dir
-
-
-def write_metrics(run_dir: Path, lines: list[dict], tail: str = "") -> None:
-    text = "".join(json.dumps(line) + "\n" for line in lines) + tail
-    RunLayout(run_dir).metrics.write_text(text)
-
-
-def paced_log(full_epochs: int, extra_batches: int) -> list[dict]:
-    """Batches every 0.5 s, 2 s of validation after each epoch."""
-    lines, now = [], 1000.0
-    for epoch in range(1, full_epochs + 2):
-        steps = STEPS if epoch <= full_epochs else extra_batches
-        for step in range(1, steps + 1):
-            now += 0.5
-            lines.append(
-                {
-                    "kind": "batch",
-                    "epoch": epoch,
-                    "step": step,
-                    "time": now,
-                    "loss": 0.7,
-                    "pairs_per_s": 800.0,
-                }
-            )
-        if epoch <= full_epochs:
-            now += 2.0
-            lines.append(
-                {
-                    "kind": "epoch",
-                    "epoch": epoch,
-                    "step": STEPS,
-                    "time": now,
-                    "loss": 0.6 - epoch / 10,
-                    "val_loss": 0.65 - epoch / 20,
-                }
-            )
-    return lines
+    return fake_run(runs_dir, run_id, settings, **status)
 
 
 def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, "torn")
-    write_metrics(run_dir, paced_log(1, 2), tail='{"kind": "batch", "epo')
+    write_log(run_dir, training_log(STEPS, 1, 2), tail='{"kind": "batch", "epo')
     metrics = read_metrics(run_dir)
     assert len(metrics) == STEPS + 1 + 2
     assert list(metrics["kind"].unique()) == ["batch", "epoch"]
@@ -98,7 +63,7 @@ def test_no_metrics_yet_reads_as_an_empty_table(tmp_path: Path) -> None:
 
 def test_progress_and_time_left_follow_the_pace(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, "paced")
-    write_metrics(run_dir, paced_log(1, 5))
+    write_log(run_dir, training_log(STEPS, 1, 5))
     status = read_status(run_dir)
     assert status.state == "running"  # this very process
     now = progress(
@@ -115,7 +80,7 @@ def test_progress_and_time_left_follow_the_pace(tmp_path: Path) -> None:
 
 def test_epoch_table_marks_the_best_epoch(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, "table")
-    write_metrics(run_dir, paced_log(3, 0))
+    write_log(run_dir, training_log(STEPS, 3, 0))
     table = epoch_table(read_metrics(run_dir), best_epoch=2)
     assert list(table["epoch"]) == [1, 2, 3]
     assert list(table["best"]) == [False, True, False]
@@ -123,12 +88,128 @@ def test_epoch_table_marks_the_best_epoch(tmp_path: Path) -> None:
 
 
 def test_a_vanished_process_reads_as_interrupted(tmp_path: Path) -> None:
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()
-    run_dir = make_run(tmp_path, "gone", pid=ended.pid)
+    run_dir = make_run(tmp_path, "gone", pid=ended_pid(), process_start=None)
     status = read_status(run_dir)
     assert status.state == "interrupted" and not status.alive
     assert "ended" in status.error
+
+
+def test_a_recycled_pid_is_not_taken_for_the_run(tmp_path: Path) -> None:
+    started = process_start_time(os.getpid())
+    if started is None:
+        pytest.skip("this system does not tell when a process started")
+    # After a reboot the run's pid may belong to another process, started at another time.
+    recycled = make_run(tmp_path, "recycled", process_start=started - 1)
+    assert read_status(recycled).state == "interrupted"
+    assert read_status(make_run(tmp_path, "mine", process_start=started)).state == "running"
+    assert read_status(make_run(tmp_path, "older-run", process_start=None)).state == "running"
+
+
+def write_launch(run_dir: Path, pid: int, at: float) -> None:
+    """launch.json as the launcher writes it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    launch = {"pid": pid, "process_start": process_start_time(pid), "command": [], "time": at}
+    write_json_atomic(RunLayout(run_dir).launch, launch)
+
+
+def test_a_launch_reads_as_queued_until_the_trainer_writes(tmp_path: Path) -> None:
+    me = {"pid": os.getpid(), "process_start": process_start_time(os.getpid())}
+    fresh = tmp_path / "fresh"
+    write_launch(fresh, os.getpid(), at=200.0)  # started, trainer not yet up
+    assert find_run(tmp_path, "fresh") == fresh
+    status = read_status(fresh)
+    assert (status.state, status.pid, status.started) == ("queued", os.getpid(), 200.0)
+    assert [run.run_id for run in list_runs(tmp_path)] == ["fresh"]
+    write_json_atomic(RunLayout(fresh).status, {"state": "running", **me, "started": 201.0})
+    assert read_status(fresh).state == "running"
+
+    old_trainer = {"pid": ended_pid(), "process_start": None, "started": 100.0}
+    resumed = make_run(tmp_path, "resumed", state="stopped", best_epoch=3, **old_trainer)
+    write_launch(resumed, os.getpid(), at=200.0)
+    status = read_status(resumed)
+    assert (status.state, status.best_epoch, status.started) == ("queued", 3, 100.0)
+
+    # The page launched it once; later it was resumed from a terminal (another process).
+    by_hand = make_run(tmp_path, "by-hand", started=300.0)
+    write_launch(by_hand, ended_pid(), at=200.0)
+    assert read_status(by_hand).state == "running"
+
+    died = tmp_path / "died"
+    write_launch(died, ended_pid(), at=200.0)
+    status = read_status(died)
+    assert status.state == "interrupted" and "see its output" in status.error
+
+
+def test_the_launcher_leaves_status_json_to_the_trainer(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(shared_data.parent)  # a relative folder is stored as an absolute path
+    process = start_run(TrainConfig(shared_data.name, "launched"), tmp_path / "runs")
+    try:
+        layout = RunLayout(tmp_path / "runs" / "launched")
+        assert not layout.status.exists()
+        launch = json.loads(layout.launch.read_text())
+        assert launch["pid"] == process.pid
+        assert launch["process_start"] == process_start_time(process.pid)
+        assert str(shared_data) in launch["command"] and shared_data.name not in launch["command"]
+        status = read_status(layout.run_dir)
+        assert (status.state, status.pid) == ("queued", process.pid)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_named_data_sets_stay_names_and_folders_become_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert dataset_source("demo") == "demo" and dataset_source("lfw") == "lfw"
+    assert dataset_source("photos") == str(tmp_path.resolve() / "photos")
+    assert dataset_source(Path("faces.zip")) == str(tmp_path.resolve() / "faces.zip")
+
+
+def test_a_run_that_died_before_saving_its_settings_is_not_resumed(tmp_path: Path) -> None:
+    died = tmp_path / "died"
+    write_launch(died, ended_pid(), at=200.0)
+    RunLayout(died).log.write_text("Traceback ...\nImportError: no module named tensorflow\n")
+    with pytest.raises(RunError, match="ended before it saved its settings"):
+        resume_run(died)
+    with pytest.raises(RunError, match="ended before it saved its settings"):
+        read_config(died)
+    assert not RunLayout(died).stop.exists() and read_status(died).state == "interrupted"
+    starting = tmp_path / "starting"
+    write_launch(starting, os.getpid(), at=200.0)
+    with pytest.raises(RunError, match="has not written its settings yet"):
+        read_config(starting)
+
+
+def test_a_stop_request_shows_until_the_run_ends(tmp_path: Path) -> None:
+    live = make_run(tmp_path, "live")
+    assert not read_status(live).stopping
+    stop_run(live)
+    assert read_status(live).stopping
+    write_json_atomic(RunLayout(live).status, {"state": "stopped"})
+    assert not read_status(live).stopping
+
+
+def train_args(*words: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    return parser.parse_args(["train", *words])
+
+
+@pytest.mark.parametrize(
+    ("words", "named"),
+    [
+        (["--resume", "r1", "--epochs", "200"], "--epochs"),
+        (["photos", "--resume", "r1"], "a data set"),
+        (["--resume", "r1", "--run-id", "r2", "--split", "0.5", "0.25", "0.25"], "--run-id"),
+    ],
+)
+def test_resume_refuses_other_settings(tmp_path: Path, words: list[str], named: str) -> None:
+    args = train_args(*words, "--runs-dir", str(tmp_path))
+    with pytest.raises(RunError, match=f"continues run r1 with the settings.*{named}"):
+        args.handler(args)
 
 
 def test_runs_are_listed_newest_first(tmp_path: Path) -> None:
@@ -192,8 +273,46 @@ def test_the_device_is_named_with_the_memory_used(tmp_path: Path) -> None:
     settings = TrainConfig("data", "gpu").to_dict()
     device = {"kind": "GPU", "name": "NVIDIA T4"}
     write_json_atomic(RunLayout(run_dir).config, {"settings": settings, "device": device})
-    write_metrics(run_dir, [{"kind": "batch", "epoch": 1, "step": 1, "gpu_memory_mb": 1234.4}])
+    write_log(run_dir, [{"kind": "batch", "epoch": 1, "step": 1, "gpu_memory_mb": 1234.4}])
     assert describe_device(run_dir, read_metrics(run_dir)) == "NVIDIA T4, 1234 MB"
     cpu = make_run(tmp_path, "cpu")
     write_json_atomic(RunLayout(cpu).config, {"settings": settings, "device": {"kind": "CPU"}})
     assert describe_device(cpu, read_metrics(cpu)) == "CPU"
+
+
+def test_the_metrics_log_is_read_incrementally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = make_run(tmp_path, "growing")
+    lines = training_log(STEPS, 2, 5)
+    parsed = []
+    parse = runs._parse_log_lines
+    monkeypatch.setattr(
+        runs, "_parse_log_lines", lambda chunk: parsed.append(chunk) or parse(chunk)
+    )
+    write_log(run_dir, lines[:12], tail=json.dumps(lines[12])[:20])  # a line being written
+    assert len(read_metrics(run_dir)) == 12
+    with RunLayout(run_dir).metrics.open("a") as log:
+        log.write(json.dumps(lines[12])[20:] + "\n")
+        log.write("".join(json.dumps(line) + "\n" for line in lines[13:]))
+    assert_same_table(read_metrics(run_dir), lines)
+    assert parsed[1].startswith(json.dumps(lines[12]).encode())  # only what was new
+    assert len(read_metrics(run_dir)) == len(lines) and parsed[2] == b""
+
+
+def test_a_log_cut_back_and_rewritten_is_read_afresh(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, "resumed")
+    write_log(run_dir, training_log(STEPS, 1, 5))
+    read_metrics(run_dir)
+    # A resumed run cuts the log back to its checkpoint and redoes the epoch, at other times.
+    redone = training_log(STEPS, 1, 0) + training_log(STEPS, 2, 3, start=5000.0)[STEPS + 1 :]
+    write_log(run_dir, redone)
+    assert_same_table(read_metrics(run_dir), redone)
+    replaced = RunLayout(run_dir).metrics.with_suffix(".new")
+    replaced.write_text(json.dumps(redone[0]) + "\n")
+    replaced.replace(RunLayout(run_dir).metrics)
+    assert len(read_metrics(run_dir)) == 1
+
+
+def assert_same_table(table: pd.DataFrame, lines: list[dict]) -> None:
+    pd.testing.assert_frame_equal(table, pd.DataFrame.from_records(lines), check_dtype=False)

@@ -19,6 +19,7 @@ from siamese_support import (
     TINY_STEPS,
     cli,
     cli_env,
+    fake_run,
     tiny_flags,
     tiny_run,
 )
@@ -206,6 +207,7 @@ def test_a_killed_run_resumes_without_torn_or_lost_lines(tmp_path: Path) -> None
     assert 2 <= batch_lines(run_dir, 2) < steps  # killed in the middle of epoch 2
     with RunLayout(run_dir).metrics.open("a") as log:
         log.write('{"kind": "batch", "epoch": 2, "st')  # what a kill mid-write leaves
+    RunLayout(run_dir).stop.touch()  # a stop request its end left unanswered
     resumed = subprocess.run(
         cli("train", "--resume", "killed", "--runs-dir", str(tmp_path)),
         env=cli_env(),
@@ -231,6 +233,20 @@ def test_the_stop_file_stops_the_run(tmp_path: Path) -> None:
     status = read_status(run_dir)
     assert status.state == "stopped" and read_eval(run_dir) is None
     assert epochs_logged(run_dir) < 50
+
+
+def test_a_stop_asked_for_while_a_resume_is_queued_stops_it(tmp_path: Path) -> None:
+    settings = TrainConfig(str(SHARED_DATA), "requeued", epochs=2, steps_per_epoch=3, **TINY)
+    run_dir = fake_run(tmp_path, "requeued", settings, state="stopped", pid=None)
+    RunLayout(run_dir).stop.touch()  # the request that stopped it
+    process = resume_run(run_dir)
+    assert not RunLayout(run_dir).stop.exists()
+    assert read_status(run_dir).state == "queued"
+    stop_run(run_dir)  # long before the trainer has loaded TensorFlow
+    assert read_status(run_dir).stopping
+    assert process.wait(timeout=120) == 0
+    assert read_status(run_dir).state == "stopped"
+    assert epochs_logged(run_dir) == 0
 
 
 def epochs_logged(run_dir: Path) -> int:

@@ -21,10 +21,28 @@ def _runs_dir(args: argparse.Namespace) -> Path:
     return Path(args.runs_dir) if args.runs_dir else config.runs_dir()
 
 
+def _options_beside_resume(args: argparse.Namespace) -> list[str]:
+    """What was given besides ``--resume`` that would change the run (it keeps its settings)."""
+    given = ["a data set"] if args.dataset else []
+    given += ["--run-id"] if args.run_id else []
+    return given + [
+        "--" + name.replace("_", "-")
+        for name in tunable_settings()
+        if getattr(args, name) is not None
+    ]
+
+
 def _train(args: argparse.Namespace) -> int:
     runs_dir = _runs_dir(args)
     if not (args.dataset or args.resume):
         raise RunError("Name the data set folder to train on (or --resume a run).")
+    extra = _options_beside_resume(args) if args.resume else []
+    if extra:
+        raise RunError(
+            f"--resume continues run {args.resume} with the settings it started with, so "
+            f"{', '.join(extra)} cannot be given with it. To train with other settings "
+            "(more epochs, another data set), start a new run."
+        )
     from facedemo.siamese import train
 
     if args.resume:
@@ -108,7 +126,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_runs_dir(train)
     train.add_argument("--run-id", metavar="ID", help="name of the run (default: the time)")
-    train.add_argument("--resume", metavar="ID", help="continue run ID from its last checkpoint")
+    train.add_argument(
+        "--resume",
+        metavar="ID",
+        help="continue run ID from its last checkpoint, with its own settings",
+    )
     for name, default in tunable_settings().items():
         values = default if isinstance(default, tuple) else (default,)
         train.add_argument(

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from facedemo import images
-from facedemo.datasets import IdentityDataset, open_dataset
+from facedemo.datasets import IdentityDataset, Pairs, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import TrainConfig
 
@@ -42,13 +42,8 @@ class Split:
 
 
 def _subset(dataset: IdentityDataset, part: str, people: set[str]) -> IdentityDataset:
-    chosen = [i for i, identity in enumerate(dataset.identities) if identity in people]
-    return IdentityDataset(
-        f"{dataset.name} ({part})",
-        dataset.root,
-        tuple(dataset.paths[i] for i in chosen),
-        tuple(dataset.identities[i] for i in chosen),
-    )
+    chosen = (i for i, identity in enumerate(dataset.identities) if identity in people)
+    return dataset.subset(chosen, name=f"{dataset.name} ({part})")
 
 
 def split_identities(
@@ -247,24 +242,16 @@ def training_pairs(
     return pairs.prefetch(tf.data.AUTOTUNE)
 
 
-@dataclass(frozen=True)
-class Pairs:
-    """A fixed list of pairs: images ``first[i]`` and ``second[i]``, same person or not."""
-
-    first: np.ndarray
-    second: np.ndarray
-    same: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.same)
-
-
 def fixed_pairs(faces: FaceImages, count: int, seed: int, same_person_probability: float) -> Pairs:
-    """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare."""
+    """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare.
+
+    Drawn, not enumerated: unlike ``make_pairs`` they come in no order, a pair may repeat
+    and ``first[k]`` may exceed ``second[k]``.
+    """
     sampler = PairSampler(faces.labels, same_person_probability)
     key = tf.constant([seed, FIXED_PAIRS_STREAM], tf.int64)
     first, second, same = (t.numpy() for t in sampler.sample(count, key))
-    return Pairs(first, second, same)
+    return Pairs(first.astype(np.int32), second.astype(np.int32), same.astype(bool))
 
 
 def pair_batches(faces: FaceImages, pairs: Pairs, batch_size: int) -> tf.data.Dataset:

@@ -13,12 +13,11 @@ from typing import Any
 
 import keras
 import numpy as np
-from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
+from facedemo.datasets import Pairs
 from facedemo.errors import RunError
 from facedemo.siamese.data import (
     FaceImages,
-    Pairs,
     fixed_pairs,
     load_faces,
     load_split,
@@ -27,36 +26,57 @@ from facedemo.siamese.data import (
     scale_pixels,
 )
 from facedemo.siamese.runs import checkpoint_path, read_config, read_settings
+from facedemo.thresholds import RocCurve, analyse
 
 #: Probability from which a pair counts as "same person".
 DECISION_THRESHOLD = 0.5
+
+#: The same rule for the analysis core's distances (1 - probability): same if distance <= this.
+DISTANCE_THRESHOLD = 1 - DECISION_THRESHOLD
 
 #: Probabilities are clipped this far from 0 and 1 for the log loss, as Keras does.
 EPSILON = 1e-7
 
 
+def pair_distance(probability: np.ndarray) -> np.ndarray:
+    """1 - P(same person) as float32: the distance the threshold analysis works on."""
+    return (1 - np.asarray(probability, dtype=np.float32)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Scores of a model on labelled pairs: per-pair probabilities and the summaries of them."""
+    """Scores of a model on labelled pairs: per-pair probabilities and the summaries of them.
+
+    ``roc`` (and ``auc``) need both kinds of pair and are None otherwise; its thresholds
+    are distances (1 - probability), ascending.
+    """
 
     same: np.ndarray
     probability: np.ndarray
     loss: float
     accuracy: float
     auc: float | None
-    false_positive_rate: np.ndarray
-    true_positive_rate: np.ndarray
-    thresholds: np.ndarray
+    roc: RocCurve | None
     confusion_matrix: np.ndarray
 
     def most_wrong(self, limit: int) -> np.ndarray:
         """Indices of misclassified pairs, the most confident mistakes first."""
-        wrong = np.flatnonzero((self.probability >= DECISION_THRESHOLD) != self.same)
+        said_same = pair_distance(self.probability) <= DISTANCE_THRESHOLD
+        wrong = np.flatnonzero(said_same != self.same)
         error = np.abs(self.probability[wrong] - self.same[wrong])
         return wrong[np.argsort(-error, kind="stable")][:limit]
 
     def to_json(self) -> dict[str, Any]:
-        """The summary as eval.json holds it (ROC thresholds capped at 1 instead of infinity)."""
+        """The summary as eval.json holds it: ROC points from "nobody is the same person"
+        on, with probability thresholds (the first capped at 1 instead of infinity)."""
+        roc = {"false_positive_rate": [], "true_positive_rate": [], "thresholds": []}
+        if self.roc is not None:
+            probability = 1.0 - self.roc.thresholds.astype(np.float64)
+            roc = {
+                "false_positive_rate": self.roc.fpr.tolist(),
+                "true_positive_rate": self.roc.tpr.tolist(),
+                "thresholds": np.minimum(probability, 1.0).tolist(),
+            }
         return {
             "pairs": len(self.same),
             "threshold": DECISION_THRESHOLD,
@@ -64,41 +84,35 @@ class Evaluation:
             "accuracy": self.accuracy,
             "auc": self.auc,
             "confusion_matrix": self.confusion_matrix.tolist(),
-            "roc": {
-                "false_positive_rate": self.false_positive_rate.tolist(),
-                "true_positive_rate": self.true_positive_rate.tolist(),
-                "thresholds": np.minimum(self.thresholds, 1.0).tolist(),
-            },
+            "roc": roc,
         }
 
 
 def score_pairs(same: np.ndarray, probability: np.ndarray) -> Evaluation:
-    """Log loss, accuracy at ``DECISION_THRESHOLD``, ROC, AUC and confusion matrix.
+    """Log loss, and from the threshold analysis of ``1 - probability``: accuracy at
+    ``DECISION_THRESHOLD``, ROC, AUC and confusion matrix.
 
     The confusion matrix rows are the truth (different, same), its columns the
-    verdict; AUC and ROC need both kinds of pair and are empty otherwise.
+    verdict: ``[[tn, fp], [fn, tp]]``.
     """
     same = np.asarray(same, dtype=bool)
     probability = np.asarray(probability, dtype=np.float32)
     clipped = np.clip(probability, EPSILON, 1 - EPSILON)
-    loss = -np.mean(np.where(same, np.log(clipped), np.log(1 - clipped)))
-    verdict = probability >= DECISION_THRESHOLD
+    loss = float(-np.mean(np.where(same, np.log(clipped), np.log(1 - clipped))))
+    distance = pair_distance(probability)
     if 0 < same.sum() < len(same):
-        fpr, tpr, thresholds = roc_curve(same, probability)
-        auc = float(roc_auc_score(same, probability))
-    else:
-        fpr = tpr = thresholds = np.empty(0)
-        auc = None
+        analysis = analyse(distance, same)
+        verdicts = analysis.at(DISTANCE_THRESHOLD)
+        roc = analysis.roc()
+        return Evaluation(
+            same, probability, loss, verdicts.accuracy, roc.auc, roc, verdicts.confusion_matrix
+        )
+    # One kind of pair only: no curve, each verdict is simply right or wrong.
+    right = int(np.count_nonzero((distance <= DISTANCE_THRESHOLD) == same))
+    wrong = len(same) - right
+    matrix = [[0, 0], [wrong, right]] if same.any() else [[right, wrong], [0, 0]]
     return Evaluation(
-        same=same,
-        probability=probability,
-        loss=float(loss),
-        accuracy=float(np.mean(verdict == same)),
-        auc=auc,
-        false_positive_rate=fpr,
-        true_positive_rate=tpr,
-        thresholds=thresholds,
-        confusion_matrix=confusion_matrix(same, verdict, labels=[False, True]),
+        same, probability, loss, right / max(len(same), 1), None, None, np.array(matrix)
     )
 
 

@@ -1,15 +1,22 @@
 """Plotly figures of a training run: learning curves, ROC curve, confusion matrix.
 
 Plain data in (the metrics table of ``runs.read_metrics``, numbers from
-eval.json), ``go.Figure`` out; nothing here knows about Streamlit.
+eval.json), ``go.Figure`` out; nothing here knows about Streamlit. The ROC curve
+and the confusion matrix are the threshold explorer's figures
+(``facedemo.plots``), worded for the monitor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from facedemo import plots
+from facedemo.thresholds import Metrics, RocCurve
 
 #: Axis titles of the metrics the trainer logs.
 METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy", "auc": "AUC"}
@@ -17,8 +24,19 @@ METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy", "auc"
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 
-#: Verdict names of the two classes, in confusion-matrix order.
-CLASSES = ("different people", "same person")
+#: Most batch points drawn per learning curve (the notebook preset logs 25,000 batches),
+#: of which the latest ``RECENT_BATCH_POINTS`` are all drawn and the older ones thinned.
+MAX_BATCH_POINTS = 2000
+RECENT_BATCH_POINTS = 500
+
+
+def thinned_batches(batches: pd.DataFrame) -> pd.DataFrame:
+    """At most about ``MAX_BATCH_POINTS`` rows: the latest ones all, older ones evenly spaced."""
+    if len(batches) <= MAX_BATCH_POINTS:
+        return batches
+    older, recent = batches.iloc[:-RECENT_BATCH_POINTS], batches.iloc[-RECENT_BATCH_POINTS:]
+    step = math.ceil(len(older) / (MAX_BATCH_POINTS - RECENT_BATCH_POINTS))
+    return pd.concat([older.iloc[::step], recent])
 
 
 def learning_curve(
@@ -27,10 +45,11 @@ def learning_curve(
     """``metric`` per epoch, training vs validation, with every batch as a faint line.
 
     Batch values are the running average over their epoch so far, placed at
-    fractional epochs; the best epoch (lowest validation loss) is marked.
+    fractional epochs (older ones thinned, see ``thinned_batches``); the best
+    epoch (lowest validation loss) is marked.
     """
     figure = go.Figure()
-    batches = metrics[metrics["kind"] == "batch"]
+    batches = thinned_batches(metrics[metrics["kind"] == "batch"])
     if not batches.empty and metric in batches:
         figure.add_scatter(
             x=batches["epoch"] - 1 + batches["step"] / steps_per_epoch,
@@ -66,40 +85,36 @@ def learning_curve(
     return figure
 
 
-def roc_figure(
-    false_positive_rate: Sequence[float], true_positive_rate: Sequence[float], auc: float | None
-) -> go.Figure:
-    """The ROC curve of the test pairs, with the diagonal of guessing for comparison."""
-    figure = go.Figure()
-    figure.add_scatter(
-        x=[0, 1], y=[0, 1], mode="lines", name="guessing", line={"dash": "dot", "color": "grey"}
+def roc_figure(roc: Mapping[str, Sequence[float]], auc: float) -> go.Figure:
+    """The test pairs' ROC curve (eval.json's ``roc``) against the diagonal of guessing."""
+    curve = RocCurve(
+        np.asarray(roc["false_positive_rate"], dtype=np.float32),
+        np.asarray(roc["true_positive_rate"], dtype=np.float32),
+        np.asarray(roc["thresholds"], dtype=np.float32),
+        auc,
     )
-    label = "model" if auc is None else f"model (AUC {auc:.3f})"
-    figure.add_scatter(
-        x=list(false_positive_rate), y=list(true_positive_rate), mode="lines", name=label
-    )
+    figure = plots.roc_figure(curve)
+    figure.data[0].name = f"the network (AUC {auc:.3f})"
+    figure.data[-1].name = "guessing"
     figure.update_layout(
         xaxis_title="different people taken for the same person (false positive rate)",
         yaxis_title="same person recognised (true positive rate)",
-        xaxis_range=[0, 1],
-        yaxis_range=[0, 1.02],
+        legend={"orientation": "h", "y": -0.25},
         margin={"t": 30},
     )
     return figure
 
 
-def confusion_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
-    """Counts of test pairs by truth (rows) and verdict (columns)."""
-    figure = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=[f"said: {name}" for name in CLASSES],
-            y=[f"truly: {name}" for name in CLASSES],
-            text=matrix,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            showscale=False,
-        )
+def confusion_figure(matrix: Sequence[Sequence[int]], threshold: float) -> go.Figure:
+    """Test pairs by truth (rows) and verdict (columns), ``[[tn, fp], [fn, tp]]`` as eval.json
+    holds them; both kinds of pair must occur."""
+    (tn, fp), (fn, tp) = matrix
+    verdicts = Metrics.from_counts(threshold, tp, fp, positives=tp + fn, negatives=tn + fp)
+    figure = plots.confusion_matrix_figure(verdicts)
+    figure.update_layout(
+        title=f'Said "same person" from {threshold:.0%} probability',
+        xaxis_title="what the network said",
+        yaxis_title="the truth",
+        margin={"t": 50},
     )
-    figure.update_layout(yaxis_autorange="reversed", margin={"t": 30})
     return figure

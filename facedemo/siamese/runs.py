@@ -4,8 +4,13 @@ The trainer (``train.py``) writes a run; this module is the only reader. Reading
 never fails on what a crash can leave behind: a torn last line of the metrics
 log is skipped, and a run whose process has vanished while its status says it
 runs is reported as "interrupted". Besides reading, this module launches the
-trainer as its own process (writing the "queued" status with its pid until the
-trainer takes over) and asks it to stop by creating the STOP file.
+trainer as its own process and asks it to stop by creating the STOP file. The
+launcher records what it started in a file of its own (launch.json); until the
+trainer's status.json is newer than that, the run reads as "queued".
+
+A process is recognised by its pid and, on Linux, its start time, so a pid that
+the system has given to another process (after a reboot, say) is not taken for
+the run's.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -22,15 +28,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facedemo.datasets import open_dataset
+from facedemo.datasets import Progress, open_dataset
 from facedemo.errors import RunError
 from facedemo.siamese import RUN_ID_PATTERN, TrainConfig, tunable_settings
 
 #: States a run is in while its process works.
 ALIVE_STATES = frozenset({"queued", "running"})
 
+#: States a run can be resumed from (with its settings saved).
+RESUMABLE_STATES = frozenset({"stopped", "failed", "interrupted"})
+
+#: Data set names that ``open_dataset`` resolves itself; anything else is a path.
+NAMED_DATASETS = frozenset({"demo", "lfw"})
+
 #: Batch lines used to estimate the current speed (the median ignores hiccups).
 PACE_WINDOW = 50
+
+#: Bytes of the metrics log just before the part already read that must be unchanged for
+#: the next read to continue from there (a resumed run cuts the log back and rewrites it).
+LOG_FINGERPRINT_BYTES = 256
+
+#: Metrics logs whose parsed lines are kept between reads.
+LOG_CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,11 @@ class RunLayout:
     @property
     def eval(self) -> Path:
         return self.run_dir / "eval.json"
+
+    @property
+    def launch(self) -> Path:
+        """What the launcher started: pid, the process's start time, command and time."""
+        return self.run_dir / "launch.json"
 
     @property
     def stop(self) -> Path:
@@ -100,19 +124,36 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         raise RunError(f"{path} cannot be read ({error}).") from None
 
 
-def is_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3 and on of /proc/<pid>/stat (after the command name), or None off Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux); None where unknown."""
+    stat = _proc_stat(pid)
+    return int(stat[22 - 3]) if stat else None  # field 22, "starttime"
+
+
+def is_alive(pid: int, start_time: int | None = None) -> bool:
+    """Whether process ``pid`` exists, has not ended (a zombie has ended) and, when
+    ``start_time`` is given and the system tells, is the process that started then."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    stat = _proc_stat(pid)
+    if stat is None:
         return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    if start_time is not None and int(stat[22 - 3]) != start_time:
+        return False  # the pid now belongs to another process
+    return stat[0] != "Z"
 
 
 @dataclass(frozen=True)
@@ -123,6 +164,7 @@ class RunStatus:
     run_dir: Path
     state: str
     pid: int | None = None
+    process_start: int | None = None
     started: float | None = None
     updated: float | None = None
     epoch: int = 0
@@ -131,32 +173,66 @@ class RunStatus:
     best_val_accuracy: float | None = None
     best_val_auc: float | None = None
     error: str | None = None
+    stopping: bool = False  # alive, and asked to stop at the next batch
 
     @property
     def alive(self) -> bool:
         return self.state in ALIVE_STATES
 
 
+def _is_run(run_dir: Path) -> bool:
+    layout = RunLayout(run_dir)
+    return layout.status.is_file() or layout.launch.is_file()
+
+
 def find_run(runs_dir: str | Path, run_id: str) -> Path:
     """The directory of run ``run_id`` in ``runs_dir``."""
     runs_dir = Path(runs_dir)
     run_dir = runs_dir / run_id
-    if not RUN_ID_PATTERN.fullmatch(run_id) or not RunLayout(run_dir).status.is_file():
+    if not RUN_ID_PATTERN.fullmatch(run_id) or not _is_run(run_dir):
         raise RunError(f"No run named {run_id} in {runs_dir}.")
     return run_dir
 
 
+def _taken_over(status: dict[str, Any] | None, launch: dict[str, Any]) -> bool:
+    """Whether the trainer has written its status since the launch (or a later trainer has)."""
+    if status is None:
+        return False
+    same_process = (status.get("pid"), status.get("process_start")) == (
+        launch["pid"],
+        launch.get("process_start"),
+    )
+    return same_process or (status.get("started") or 0) >= launch["time"]
+
+
 def read_status(run_dir: Path) -> RunStatus:
-    """The run's status; "running" with a vanished process reads as "interrupted"."""
-    data = _read_json(RunLayout(run_dir).status)
-    if data is None:
+    """The run's status: the trainer's, or "queued" from a newer launch; "running" with a
+    vanished process reads as "interrupted"."""
+    layout = RunLayout(run_dir)
+    data, launch = _read_json(layout.status), _read_json(layout.launch)
+    if data is None and launch is None:
         raise RunError(f"No run named {run_dir.name} in {run_dir.parent}.")
-    known = {f.name for f in fields(RunStatus)} - {"run_id", "run_dir"}
+    if launch is not None and not _taken_over(data, launch):
+        data = {
+            "started": launch["time"],
+            **(data or {}),
+            "state": "queued",
+            "pid": launch["pid"],
+            "process_start": launch.get("process_start"),
+            "updated": launch["time"],
+            "error": None,
+        }
+    known = {f.name for f in fields(RunStatus)} - {"run_id", "run_dir", "stopping"}
     status = RunStatus(run_dir.name, run_dir, **{k: v for k, v in data.items() if k in known})
-    if status.alive and not (status.pid and is_alive(status.pid)):
-        why = "Its process ended without saying why (killed, or the computer restarted)."
+    if not status.alive:
+        return status
+    if not (status.pid and is_alive(status.pid, status.process_start)):
+        why = (
+            "Its process ended before it could record why (killed, the computer restarted, "
+            "or an error on start-up: see its output)."
+        )
         return replace(status, state="interrupted", error=why)
-    return status
+    return replace(status, stopping=layout.stop.exists())
 
 
 def list_runs(runs_dir: str | Path) -> list[RunStatus]:
@@ -166,7 +242,7 @@ def list_runs(runs_dir: str | Path) -> list[RunStatus]:
         return []
     runs = []
     for run_dir in runs_dir.iterdir():
-        if RunLayout(run_dir).status.is_file():
+        if _is_run(run_dir):
             try:
                 runs.append(read_status(run_dir))
             except RunError:
@@ -174,11 +250,23 @@ def list_runs(runs_dir: str | Path) -> list[RunStatus]:
     return sorted(runs, key=lambda run: (run.started or 0, run.run_id), reverse=True)
 
 
+def has_settings(run_dir: Path) -> bool:
+    """Whether the trainer has saved the run's settings (config.json), its first act."""
+    return RunLayout(run_dir).config.is_file()
+
+
 def read_config(run_dir: Path) -> dict[str, Any]:
     """config.json: settings, data set and split, device and versions."""
     config = _read_json(RunLayout(run_dir).config)
     if config is None:
-        raise RunError(f"Run {run_dir.name} has not written its settings yet; try again shortly.")
+        if read_status(run_dir).alive:
+            raise RunError(
+                f"Run {run_dir.name} has not written its settings yet; try again shortly."
+            )
+        raise RunError(
+            f"Run {run_dir.name} ended before it saved its settings, so there is nothing to "
+            "show or resume; its output (train.log) says why. Start a new run."
+        )
     return config
 
 
@@ -196,21 +284,78 @@ def describe_device(run_dir: Path, metrics: pd.DataFrame) -> str:
     return f"{device['name']}, {memory.iloc[-1]:.0f} MB" if len(memory) else device["name"]
 
 
-def read_metrics(run_dir: Path) -> pd.DataFrame:
-    """Every readable line of metrics.jsonl as a table (one row a line, column ``kind``)."""
-    try:
-        text = RunLayout(run_dir).metrics.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        text = ""
+def _parse_log_lines(chunk: bytes) -> list[dict[str, Any]]:
+    """The records of whole metrics lines; a line torn by a crash mid-write is skipped."""
     records = []
-    for line in text.splitlines():
+    for line in chunk.decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
-            continue  # torn by a crash mid-write
+            continue
         if isinstance(record, dict) and "kind" in record:
             records.append(record)
+    return records
+
+
+def _table(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=None if records else ["kind", "epoch"])
+
+
+@dataclass(frozen=True)
+class _ParsedLog:
+    """A metrics log read up to ``offset`` (the end of its last whole line)."""
+
+    file: tuple[int, int]  # device and inode: a replaced file is read afresh
+    offset: int
+    fingerprint: bytes  # the log's bytes just before ``offset``
+    table: pd.DataFrame
+
+
+_parsed_logs: dict[str, _ParsedLog] = {}
+_parsed_logs_lock = threading.Lock()
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """Every readable line of metrics.jsonl as a table (one row a line, column ``kind``).
+
+    Logs are read incrementally: what was parsed before is kept, and only the lines
+    appended since are parsed, unless the log was replaced or cut back (a resumed run
+    cuts it back to its last checkpoint). A line still being written waits for the next read.
+    """
+    path = RunLayout(run_dir).metrics
+    key = str(path.absolute())
+    with _parsed_logs_lock:
+        parsed = _parsed_logs.get(key)
+    try:
+        with path.open("rb") as log:
+            stat = os.fstat(log.fileno())
+            file = (stat.st_dev, stat.st_ino)
+            if parsed is not None and parsed.file == file and parsed.offset <= stat.st_size:
+                log.seek(parsed.offset - len(parsed.fingerprint))
+                if log.read(len(parsed.fingerprint)) != parsed.fingerprint:
+                    parsed = None
+            else:
+                parsed = None
+            start = parsed.offset if parsed else 0
+            log.seek(start)
+            chunk = log.read()
+    except FileNotFoundError:
+        return _table([])
+    whole = chunk[: chunk.rfind(b"\n") + 1]
+    records = _parse_log_lines(whole)
+    if parsed is None:
+        table, before = _table(records), b""
+    else:
+        table, before = parsed.table, parsed.fingerprint
+        if records:
+            table = pd.concat([table, _table(records)], ignore_index=True)
+    fingerprint = (before + whole)[-LOG_FINGERPRINT_BYTES:]
+    with _parsed_logs_lock:
+        _parsed_logs.pop(key, None)
+        _parsed_logs[key] = _ParsedLog(file, start + len(whole), fingerprint, table)
+        while len(_parsed_logs) > LOG_CACHE_SIZE:
+            del _parsed_logs[next(iter(_parsed_logs))]
+    return table.copy()
 
 
 def read_eval(run_dir: Path) -> dict[str, Any] | None:
@@ -358,37 +503,60 @@ def new_run_id() -> str:
 
 
 def _launch(run_dir: Path, arguments: list[str]) -> subprocess.Popen:
-    """Start the trainer in its own session, its output going to the run's train.log."""
+    """Start the trainer in its own session, its output going to the run's train.log.
+
+    What was started goes to launch.json; status.json is the trainer's alone.
+    """
     package_root = str(Path(__file__).resolve().parents[2])
     python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": python_path}
     layout = RunLayout(run_dir)
+    command = [sys.executable, "-m", "facedemo", "train", *arguments]
+    requested = time.time()  # before the trainer exists, so its "started" is never earlier
     with layout.log.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "facedemo", "train", *arguments],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
         )
-    previous = _read_json(layout.status) or {}
-    write_json_atomic(
-        layout.status,
-        {**previous, "state": "queued", "pid": process.pid, "updated": time.time(), "error": None},
-    )
+    launch = {
+        "pid": process.pid,
+        "process_start": process_start_time(process.pid),
+        "command": command,
+        "time": requested,
+    }
+    write_json_atomic(layout.launch, launch)
     return process
 
 
-def start_run(config: TrainConfig, runs_dir: str | Path) -> subprocess.Popen:
-    """Start training ``config`` as a new run in ``runs_dir`` in a process of its own."""
+def dataset_source(dataset: str | Path) -> str:
+    """How a run names its data set: ``demo`` and ``lfw`` as they are, a folder or a .zip as
+    an absolute path (so the run can be evaluated from any working directory)."""
+    text = str(dataset)
+    if text in NAMED_DATASETS:
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def start_run(
+    config: TrainConfig, runs_dir: str | Path, progress: Progress | None = None
+) -> subprocess.Popen:
+    """Start training ``config`` as a new run in ``runs_dir`` in a process of its own.
+
+    The data set is opened here first, so a wrong folder fails at once and the demo
+    set is downloaded (``progress`` is told of each file) before the trainer starts.
+    """
     runs_dir = Path(runs_dir)
     run_dir = runs_dir / config.run_id
-    open_dataset(config.dataset)  # a wrong folder fails here, not in the trainer
     if run_dir.exists():
         raise RunError(
             f"A run named {config.run_id} already exists in {runs_dir}; choose another name."
         )
+    config = replace(config, dataset=dataset_source(config.dataset))
+    open_dataset(config.dataset, progress)
     run_dir.mkdir(parents=True)
     arguments = [config.dataset, "--runs-dir", str(runs_dir), "--run-id", config.run_id]
     for name in tunable_settings():
@@ -405,6 +573,8 @@ def resume_run(run_dir: Path) -> subprocess.Popen:
         raise RunError(f"Run {status.run_id} is still {status.state}.")
     if status.state == "finished":
         raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
+    read_config(run_dir)  # a run that died before saving its settings cannot continue
+    # The stop request that ended it is answered; one made once this resume is queued stands.
     RunLayout(run_dir).stop.unlink(missing_ok=True)
     return _launch(run_dir, ["--resume", run_dir.name, "--runs-dir", str(run_dir.parent)])
 

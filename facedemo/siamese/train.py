@@ -33,12 +33,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from facedemo.datasets import open_dataset
+from facedemo.datasets import Pairs, open_dataset
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.data import (
     FaceImages,
-    Pairs,
     Split,
     fixed_pairs,
     load_faces,
@@ -51,6 +50,8 @@ from facedemo.siamese.model import build_siamese
 from facedemo.siamese.runs import (
     PairImages,
     RunLayout,
+    dataset_source,
+    process_start_time,
     read_settings,
     read_status,
     write_json_atomic,
@@ -149,17 +150,14 @@ class RunWriter:
         os.replace(temporary, path)
 
 
-def _restore(layout: RunLayout, started: float) -> Checkpoint:
-    """The checkpoint to resume from; cuts the log back to it and drops a stale STOP file."""
+def _restore(layout: RunLayout) -> Checkpoint:
+    """The checkpoint to resume from; cuts the log back to it."""
     state = (
         json.loads(layout.checkpoint_state.read_text()) if layout.checkpoint_state.exists() else {}
     )
     checkpoint = Checkpoint(**state)
     if layout.metrics.exists():
         os.truncate(layout.metrics, min(checkpoint.log_bytes, layout.metrics.stat().st_size))
-    with contextlib.suppress(FileNotFoundError):
-        if layout.stop.stat().st_mtime < started:
-            layout.stop.unlink()
     return checkpoint
 
 
@@ -438,10 +436,11 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
     """Run training under a status that always ends finished, stopped or failed."""
     started = time.time()
     writer = RunWriter(layout)
-    checkpoint = _restore(layout, started) if resuming else Checkpoint()
+    checkpoint = _restore(layout) if resuming else Checkpoint()
     writer.status(
         state="running",
         pid=os.getpid(),
+        process_start=process_start_time(os.getpid()),
         started=started,
         epoch=checkpoint.epoch,
         error=None,
@@ -464,6 +463,7 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
 
 def train(config: TrainConfig, runs_dir: str | Path) -> str:
     """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state."""
+    config = replace(config, dataset=dataset_source(config.dataset))
     layout = RunLayout(Path(runs_dir) / config.run_id)
     if layout.config.exists():
         raise RunError(
@@ -477,10 +477,19 @@ def train(config: TrainConfig, runs_dir: str | Path) -> str:
 
 
 def resume(run_dir: Path) -> str:
-    """Continue a stopped, failed or interrupted run from its last checkpoint; its final state."""
+    """Continue a stopped, failed or interrupted run from its last checkpoint; its final state.
+
+    Asked for here (a terminal), an earlier stop request is answered and dropped. Started by
+    ``runs.resume_run`` (the run reads as queued with this process), the request was dropped
+    there, and any STOP file now is a request made while queued: it stands.
+    """
     status = read_status(run_dir)
     if status.state == "finished":
         raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
-    if status.alive and status.pid != os.getpid():
+    launched_for_this = status.alive and status.pid == os.getpid()
+    if status.alive and not launched_for_this:
         raise RunError(f"Run {status.run_id} is still {status.state} (process {status.pid}).")
-    return _run(read_settings(run_dir), RunLayout(run_dir), resuming=True)
+    settings = read_settings(run_dir)
+    if not launched_for_this:
+        RunLayout(run_dir).stop.unlink(missing_ok=True)
+    return _run(settings, RunLayout(run_dir), resuming=True)
