@@ -19,6 +19,22 @@ from facedemo.errors import FaceDemoError
 T = TypeVar("T")
 
 
+def ensure_app_navigation() -> None:
+    """Re-run through app.py when a page was opened without it.
+
+    Until some run calls ``st.navigation``, Streamlit treats an app with a ``pages/``
+    folder as an old-style multipage app: a bookmark such as ``/explorer`` on a fresh
+    server runs the page alone (no page config, no navigation, stray "pages" in the
+    sidebar). Clearing that flag and re-running lets app.py take over; the URL still
+    names the page, so the user lands where the bookmark pointed.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
     """A selectbox whose choice lives in ``st.session_state[key]`` across pages."""
     current = st.session_state.get(key, default)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from facedemo import datasets, evaluation, faces, images, plots, thresholds
 from facedemo.embeddings import EmbeddingStore
-from pages.common import engine_picker, prepared, user_errors
+from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
 
 SOURCES = (
     "Demo set",
@@ -274,6 +274,7 @@ def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> No
             st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")
 
 
+ensure_app_navigation()
 st.title("Threshold explorer")
 st.caption(
     "Every same-person and every different-person pair of a data set. Move the threshold "

@@ -11,7 +11,7 @@ from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
 from facedemo.siamese import evaluate, runs
-from pages.common import engine_picker, prepared, user_errors
+from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SLOTS = ("A", "B")
@@ -141,6 +141,7 @@ def explain() -> None:
         )
 
 
+ensure_app_navigation()
 st.title("Verify: same person or not?")
 st.caption("Two photos in, one verdict out, with every step shown.")
 explain()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, running_app, write_y4m
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 pytestmark = pytest.mark.browser
 
@@ -19,24 +19,11 @@ VIEWPORT = {"width": 1400, "height": 2600}
 LEAD_SCREENSHOT = Path("/tmp/facedemo-verify.png")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(facedemo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with running_app(facedemo_home, log_path) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-    yield chromium
-    chromium.close()
 
 
 def open_verify(browser: Browser, url: str, **context_options) -> Page:
