@@ -90,6 +90,12 @@ def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return np.array(resized), scale
 
 
+def square_thumbnail(image: np.ndarray, side: int) -> np.ndarray:
+    """A ``side``-pixel square from the image's centre, so a grid of photos lines up."""
+    fitted = ImageOps.fit(Image.fromarray(image), (side, side), Image.Resampling.LANCZOS)
+    return np.asarray(fitted)
+
+
 def _called(name: str | None) -> str:
     """How messages refer to the input: by its name when we know it."""
     return f"'{name}'" if name else "This file"

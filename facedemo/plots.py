@@ -38,6 +38,8 @@ SETTING_COLOURS = ("#0072B2", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#0000
 COMPARISON_METRICS = {"auc": "AUC", "eer": "EER", "best_accuracy": "best accuracy"}
 
 CURVE_POINTS = 2000
+#: Height of the explorer's side-by-side figures, so a row lines up.
+FIGURE_HEIGHT = 400
 
 
 def distance_histogram(
@@ -86,6 +88,8 @@ def distance_histogram(
         xaxis_title="distance",
         yaxis_title="% of pairs of that kind",
         legend_title_text="pairs",
+        height=FIGURE_HEIGHT,
+        margin={"t": 50, "b": 40},
     )
     if threshold is not None:
         _threshold_line(figure, threshold)
@@ -164,13 +168,13 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
     """The confusion matrix as an annotated heatmap: truth in rows, verdict in columns, cells
     shaded by their share of the row so the rarer kind of pair stays readable."""
     counts = metrics.confusion_matrix
-    share = counts / counts.sum(axis=1, keepdims=True)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     kinds = [DIFFERENT_PERSON, SAME_PERSON]
     outcomes = [["true reject", "false accept"], ["false reject", "true accept"]]
     text = [
         [
-            f"{outcomes[row][column]}<br>{counts[row, column]:,}<br>"
-            f"{share[row, column]:.1%} of {kinds[row]} pairs"
+            f"<b>{counts[row, column]:,}</b><br>{outcomes[row][column]}<br>"
+            f"{share[row, column]:.1%} of row"
             for column in range(2)
         ]
         for row in range(2)
@@ -182,7 +186,8 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
             y=kinds,
             text=text,
             texttemplate="%{text}",
-            colorscale="Blues",
+            textfont={"size": 15, "color": "#111111"},
+            colorscale=[[0.0, "#f7fbff"], [1.0, "#6baed6"]],  # light enough for dark text
             zmin=0,
             zmax=1,
             showscale=False,
@@ -190,9 +195,11 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
         )
     )
     figure.update_layout(
-        title=f"Threshold {metrics.threshold:.3f}",
+        title=f"Threshold {metrics.threshold:.4f}",
         xaxis_title="predicted (verdict)",
         yaxis={"title": "actual (truth)", "autorange": "reversed"},
+        height=FIGURE_HEIGHT,
+        margin={"t": 50, "b": 40},
     )
     return figure
 
@@ -284,7 +291,7 @@ def _curve_figure(
     shown_x, shown_y = transform(x), transform(y)
     keep = _thinned(shown_x, shown_y)
     hover = (
-        f"threshold %{{customdata[0]:.3f}}<br>{names[0]} %{{customdata[1]:.2%}}"
+        f"threshold %{{customdata[0]:.4f}}<br>{names[0]} %{{customdata[1]:.2%}}"
         f"<br>{names[1]} %{{customdata[2]:.2%}}<extra></extra>"
     )
     figure = go.Figure()
@@ -304,7 +311,7 @@ def _curve_figure(
             y=transform(np.array([rate_y])),
             customdata=[[threshold, rate_x, rate_y]],
             mode="markers",
-            name=f"threshold {threshold:.3f}",
+            name=f"threshold {threshold:.4f}",
             marker={"color": THRESHOLD_COLOUR, "size": 12, "symbol": "circle"},
             hovertemplate=hover,
         )
@@ -340,7 +347,7 @@ def _threshold_line(figure: go.Figure, threshold: float) -> None:
     figure.add_vline(
         x=threshold,
         line={"color": THRESHOLD_COLOUR, "dash": "dash", "width": 2},
-        annotation_text=f"threshold {threshold:.3f}",
+        annotation_text=f"threshold {threshold:.4f}",
         annotation_position="top right",
     )
 

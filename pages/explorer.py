@@ -21,6 +21,24 @@ SOURCES = (
     "Pairs CSV with distances",
 )
 THRESHOLD_KEY = "explorer_threshold"
+SHORT_NAMES = {
+    "sigma1": "1σ",
+    "sigma2": "2σ",
+    "sigma3": "3σ",
+    "c45": "C4.5",
+    "max_f1": "best F1",
+    "max_accuracy": "best accuracy",
+    "eer": "EER",
+    "far_target": "FAR ≤ 0.1 %",
+}
+RATE_LABELS = {
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "accuracy": "Accuracy",
+    "far": "FAR",
+    "frr": "FRR",
+}
 THUMBNAIL_SIDE = 160
 STUDIES_KEPT = 8
 
@@ -70,7 +88,7 @@ def cached_lfw(min_faces: int) -> datasets.IdentityDataset:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(path: str) -> np.ndarray:
-    return images.downscale(images.load_image(path), THUMBNAIL_SIDE)[0]
+    return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
 
 
 def progress_reporter(label: str):
@@ -147,10 +165,11 @@ def set_threshold(value: float) -> None:
 
 
 def suggestion_buttons(suggestions: list[thresholds.Suggestion]) -> None:
-    st.caption("Suggested thresholds (click to use):")
-    for column, suggestion in zip(st.columns(len(suggestions)), suggestions, strict=True):
+    st.caption("Suggested thresholds (click to use; hover for how each is chosen):")
+    columns = st.columns(4) * 2
+    for column, suggestion in zip(columns, suggestions, strict=False):
         column.button(
-            f"{suggestion.name}\n{suggestion.threshold:.4f}",
+            f"{SHORT_NAMES.get(suggestion.name, suggestion.name)} · {suggestion.threshold:.4f}",
             key=f"suggest_{suggestion.name}",
             help=suggestion.label,
             on_click=set_threshold,
@@ -179,9 +198,9 @@ def threshold_slider(study: evaluation.PairStudy, engine: faces.Engine) -> float
 
 
 def show_metrics(metrics: thresholds.Metrics) -> None:
-    names = ("precision", "recall", "f1", "accuracy", "far", "frr")
-    labels = ("Precision", "Recall", "F1", "Accuracy", "FAR", "FRR")
-    for column, name, label in zip(st.columns(len(names)), names, labels, strict=True):
+    for column, (name, label) in zip(
+        st.columns(len(RATE_LABELS)), RATE_LABELS.items(), strict=True
+    ):
         column.metric(label, f"{getattr(metrics, name):.2%}")
 
 
@@ -219,7 +238,7 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     left.plotly_chart(plots.distance_histogram(analysis, threshold), key="histogram")
     right.plotly_chart(plots.confusion_matrix_figure(metrics), key="confusion")
     roc_curve, det_curve, pr_curve = study.curves
-    roc, det, pr = st.tabs(["ROC", "DET", "Precision-recall"])
+    det, roc, pr = st.tabs(["DET", "ROC", "Precision-recall"])
     roc.plotly_chart(plots.roc_figure(roc_curve, metrics), key="roc")
     det.plotly_chart(plots.det_figure(det_curve, metrics), key="det")
     pr.plotly_chart(plots.pr_figure(pr_curve, metrics), key="pr")
@@ -228,7 +247,18 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
 
     st.subheader("Thresholds compared")
     table = pd.DataFrame(thresholds.results_table(analysis, [*suggestions, threshold]))
-    st.dataframe(table, hide_index=True)
+    table.loc[table.index[-1], "name"] = "current"
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "threshold": st.column_config.NumberColumn(format="%.4f"),
+            **{
+                name: st.column_config.NumberColumn(label, format="percent")
+                for name, label in RATE_LABELS.items()
+            },
+        },
+    )
     downloads = st.columns(3)
     downloads[0].download_button(
         "Pairs with distances (CSV)",

@@ -178,7 +178,7 @@ def test_a_suggestion_sets_the_threshold(page: Page) -> None:
 
     button = page.locator(".st-key-suggest_max_f1").get_by_role("button")
     label = button.inner_text()
-    match = re.fullmatch(r"\s*max_f1\s+(\d+\.\d{4})\s*", label)
+    match = re.fullmatch(r"\s*best F1 · (\d+\.\d{4})\s*", label)
     assert match, f"unexpected suggestion label {label!r}"
     suggested = match.group(1)
     button.click()

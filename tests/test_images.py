@@ -20,7 +20,14 @@ import pytest
 from PIL import Image
 
 from facedemo.errors import ImageError
-from facedemo.images import MAX_BYTES, MIN_SIDE, SUPPORTED_FORMATS, downscale, load_image
+from facedemo.images import (
+    MAX_BYTES,
+    MIN_SIDE,
+    SUPPORTED_FORMATS,
+    downscale,
+    load_image,
+    square_thumbnail,
+)
 
 # How each supported format is written, and the mean per-pixel error allowed on reading back.
 ENCODINGS: dict[str, tuple[str, dict, float]] = {
@@ -466,3 +473,12 @@ def test_downscale_of_portrait_limits_the_height(photo: np.ndarray) -> None:
 def test_downscale_rejects_a_nonsense_size(photo: np.ndarray) -> None:
     with pytest.raises(ValueError):
         downscale(photo, 0)
+
+
+def test_square_thumbnail_is_a_centred_square(shared_images: Path) -> None:
+    photo = load_image(shared_images / "img3.jpg")  # a portrait photo
+    thumbnail = square_thumbnail(photo, 96)
+    assert thumbnail.shape == (96, 96, 3) and thumbnail.dtype == np.uint8
+    height, width = photo.shape[:2]
+    centre = photo[height // 2, width // 2].astype(int)
+    assert np.abs(thumbnail[48, 48].astype(int) - centre).max() < 40

@@ -137,8 +137,8 @@ def test_confusion_matrix_puts_each_count_in_its_cell():
     assert heatmap.x == heatmap.y == (plots.DIFFERENT_PERSON, plots.SAME_PERSON)
     text = [[cell.split("<br>")[:2] for cell in row] for row in heatmap.text]
     assert text == [
-        [["true reject", "3"], ["false accept", "1"]],
-        [["false reject", "1"], ["true accept", "2"]],
+        [["<b>3</b>", "true reject"], ["<b>1</b>", "false accept"]],
+        [["<b>1</b>", "false reject"], ["<b>2</b>", "true accept"]],
     ]
     np.testing.assert_allclose(heatmap.z, [[0.75, 0.25], [1 / 3, 2 / 3]])
 

@@ -73,6 +73,6 @@ def test_confusion_figure_shows_the_counts() -> None:
     figure = confusion_figure([[40, 10], [5, 45]], threshold=0.5)
     heatmap = figure.data[0]
     assert [list(row) for row in heatmap.z] == [[0.8, 0.2], [0.1, 0.9]]
-    assert "false accept<br>10<br>" in heatmap.text[0][1]
-    assert "true accept<br>45<br>" in heatmap.text[1][1]
+    assert heatmap.text[0][1].startswith("<b>10</b><br>false accept")
+    assert heatmap.text[1][1].startswith("<b>45</b><br>true accept")
     assert figure.layout.title.text == 'Said "same person" from 50% probability'
