@@ -171,11 +171,17 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
 
 def _embed(args: argparse.Namespace) -> int:
     dataset = datasets.open_dataset(args.dataset, _progress_bar)
-    result = EmbeddingStore().embed_paths(dataset.paths, engine_from(args), _progress_bar)
+    store, engine = EmbeddingStore(), engine_from(args)
+    if args.recompute:
+        store.clear(engine)
+    result = store.embed_paths(dataset.paths, engine, _progress_bar)
     print(
         f"{len(dataset)} images: {result.computed} embedded now, {result.reused} from the "
         f"store, {len(result.failures)} without a face"
     )
+    for index, reason in result.failures:
+        print(f"no face: {dataset.paths[index]} ({reason})")
+    print(f"the store holds {store.count(engine)} embeddings for {engine.label}")
     return 0
 
 
@@ -183,6 +189,11 @@ def _register_embed(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("embed", help="fill the embedding store for a data set")
     parser.add_argument("dataset", help="a folder, a .zip, 'demo' or 'lfw'")
     add_engine_options(parser)
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="forget this engine's stored embeddings (every data set) and embed again",
+    )
     parser.set_defaults(handler=_embed)
 
 

@@ -152,3 +152,20 @@ def test_embed_cli_and_bad_dataset(shared_study, shared_data: Path, tmp_path: Pa
     assert "0 embedded now, 61 from the store" in capsys.readouterr().out
     assert main(["thresholds", str(tmp_path / "nowhere")]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_embed_cli_recompute_in_a_fresh_store(
+    shared_images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("FACEDEMO_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "people"
+    for person, name in [("Angelina", "img1.jpg"), ("Angelina", "img2.jpg"), ("Jen", "img3.jpg")]:
+        (folder / person).mkdir(parents=True, exist_ok=True)
+        (folder / person / name).symlink_to(shared_images / name)
+    assert main(["embed", str(folder)]) == 0
+    first = capsys.readouterr().out
+    assert "3 embedded now, 0 from the store" in first and "holds 3 embeddings" in first
+    assert main(["embed", str(folder)]) == 0
+    assert "0 embedded now, 3 from the store" in capsys.readouterr().out
+    assert main(["embed", str(folder), "--recompute"]) == 0
+    assert "3 embedded now, 0 from the store" in capsys.readouterr().out
