@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,22 +12,9 @@ from facedemo.__main__ import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_verify_json_from_a_real_process(shared_images: Path) -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facedemo",
-            "verify",
-            "--json",
-            str(shared_images / "img1.jpg"),
-            str(shared_images / "img2.jpg"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+def test_verify_json_from_a_real_process(shared_images: Path, run_facedemo) -> None:
+    completed = run_facedemo(
+        "verify", "--json", str(shared_images / "img1.jpg"), str(shared_images / "img2.jpg")
     )
     assert completed.returncode == 0, completed.stderr
     answer = json.loads(completed.stdout)

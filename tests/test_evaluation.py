@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -106,26 +103,10 @@ def test_engines_compared_on_a_small_set(shared_data: Path) -> None:
 
 
 def test_thresholds_cli_json(
-    shared_study: evaluation.PairStudy, shared_data: Path, tmp_path
+    shared_study: evaluation.PairStudy, shared_data: Path, tmp_path, run_facedemo
 ) -> None:
     out = tmp_path / "pairs.csv"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facedemo",
-            "thresholds",
-            str(shared_data),
-            "--json",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    completed = run_facedemo("thresholds", str(shared_data), "--json", "--out", str(out))
     assert completed.returncode == 0, completed.stderr
     answer = json.loads(completed.stdout)
     assert (answer["positives"], answer["negatives"]) == (140, 1690)
