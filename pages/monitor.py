@@ -15,6 +15,17 @@ from pages.common import ensure_app_navigation
 REFRESH_SECONDS = 2
 DEMO_SET = "The demo photos"
 OWN_FOLDER = "A folder of my own"
+EPOCH_COLUMN_LABELS = {
+    "epoch": st.column_config.NumberColumn("Epoch"),
+    "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
+    "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
+    "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
+    "val_loss": st.column_config.NumberColumn("Validation loss", format="%.3f"),
+    "val_accuracy": st.column_config.NumberColumn("Validation accuracy", format="percent"),
+    "val_auc": st.column_config.NumberColumn("Validation AUC", format="%.3f"),
+    "pairs_per_s": st.column_config.NumberColumn("Pairs / s", format="%.0f"),
+    "best": st.column_config.CheckboxColumn("Best"),
+}
 STATE_SENTENCES = {
     "queued": "Starting up: loading TensorFlow and the photos.",
     "running": "Training: the network looks at pairs of faces, guesses and corrects itself.",
@@ -111,10 +122,10 @@ def show_run(run_dir: Path) -> None:
 
 def draw_run(run_dir: Path) -> None:
     status = runs.read_status(run_dir)
-    if status.alive != st.session_state.get("monitor_alive", status.alive):
-        st.session_state["monitor_alive"] = status.alive
-        st.rerun(scope="app")  # start or stop refreshing by itself
-    st.session_state["monitor_alive"] = status.alive
+    seen = st.session_state.get("monitor_state")
+    st.session_state["monitor_state"] = (status.run_id, status.state)
+    if seen is not None and seen[0] == status.run_id and seen[1] != status.state:
+        st.rerun(scope="app")  # the run picker's label and the self-refresh follow the state
     st.subheader(f"Run {status.run_id}: {status.state}")
     st.write(STATE_SENTENCES[status.state])
     has_settings = runs.has_settings(run_dir)
@@ -157,11 +168,15 @@ def draw_run(run_dir: Path) -> None:
         figure = learning_curve(metrics, metric, settings.steps_per_epoch, status.best_epoch)
         column.plotly_chart(figure, key=f"monitor_curve_{metric}")
     st.caption(
-        "Faint line: every batch. Dots: the end of each epoch. The dashed line marks the epoch "
+        "Faint line: the running average within each epoch, batch by batch (it starts again "
+        "each epoch). Dots: the end of each epoch. The dashed line marks the epoch "
         "with the lowest validation loss; that version of the network is the one kept."
     )
     st.dataframe(
-        runs.epoch_table(metrics, status.best_epoch), hide_index=True, key="monitor_epochs"
+        runs.epoch_table(metrics, status.best_epoch),
+        hide_index=True,
+        key="monitor_epochs",
+        column_config=EPOCH_COLUMN_LABELS,
     )
 
     st.subheader("What the network sees")
