@@ -108,7 +108,7 @@ class Engine:
 
     @property
     def label(self) -> str:
-        """A short human name, e.g. ``Dlib · opencv · dlib_chip · cosine · 1024 px``."""
+        """A short human name, e.g. ``Dlib · opencv · dlib_chip · cosine · 640 px``."""
         parts = (self.model, self.detector, self.alignment, self.metric, f"{self.max_side} px")
         return " · ".join(parts)
 
