@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_FLAGS
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(
@@ -64,7 +64,12 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium (no browser download), headless, shared by the browser tests."""
+    """Debian's Chromium (no browser download), headless, shared by the browser tests.
+
+    Assertions wait up to 30 s by default: a page's first run on a fresh server imports
+    TensorFlow and DeepFace, which takes longer than Playwright's 5 s on 2 busy cores.
+    """
+    expect.set_options(timeout=30_000)
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
     yield chromium
     chromium.close()
