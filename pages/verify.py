@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from facedemo import config, faces, plots
+from facedemo import config, datasets, faces, plots
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
@@ -124,6 +124,22 @@ def show_siamese(run_dir: Path, result: faces.Verification) -> None:
         column.image(crop, width="stretch")
 
 
+def offer_demo_download() -> None:
+    """No demo photos on this machine yet: offer to fetch them (61 photos, once)."""
+    st.caption("The demo gallery is empty on this machine.")
+    if st.button("Download the demo photos (61 photos of 13 people)", key="download_demo"):
+        bar = st.progress(0.0, text="Downloading the demo photos")
+        try:
+            datasets.demo_dataset(
+                lambda done, total, name: bar.progress(done / total, text=f"{done}/{total} {name}")
+            )
+        except FaceDemoError as error:
+            bar.empty()
+            st.error(str(error))  # the page goes on: upload and webcam still work
+        else:
+            st.rerun()
+
+
 def explain() -> None:
     with st.expander("How does this work? (embedding, distance, threshold)"):
         st.image(str(ASSETS / "verification.svg"), width="stretch")
@@ -155,6 +171,8 @@ enforce = st.sidebar.toggle(
 )
 siamese_run = siamese_picker()
 gallery = demo_gallery()
+if not gallery:
+    offer_demo_download()
 
 inputs = {}
 for slot, column in zip(SLOTS, st.columns(2), strict=True):

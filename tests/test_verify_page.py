@@ -140,3 +140,19 @@ def test_detection_size_changes_what_the_detector_finds(page: AppTest) -> None:
     page.selectbox(key="engine_max_side__widget").set_value(1024).run()
     large = len(page.selectbox(key="face_B").options)
     assert small < large  # measured: 3 faces at 480 px, 5 at 640 px and above
+
+
+def test_without_demo_photos_the_page_offers_to_download_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facedemo import config
+
+    monkeypatch.setenv("FACEDEMO_DEMO_DATA", str(tmp_path / "demo"))
+    monkeypatch.setattr(config, "DEMO_DATA_URL", "http://127.0.0.1:9/dataset")  # nothing there
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.run()
+    assert app.radio(key="source_A").options == ["Upload", "Webcam"]
+    app.button(key="download_demo").click().run()
+    assert not app.exception
+    assert "could not be downloaded" in app.error[0].value
+    assert app.radio(key="source_B").options == ["Upload", "Webcam"]  # the page still works
