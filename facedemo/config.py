@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Long side, in pixels, that photos are shrunk to before face detection. Measured with
-#: ``bench/bench_verify.py --sweep`` (100 labelled pairs, 2 cores): 0.83 s/pair at full size,
-#: 0.53 at 1024, 0.37 at 640, 0.32 at 480, the same decisions at every size; 640 is the
+#: ``bench/bench_verify.py --sweep`` (100 labelled pairs, 2 cores): 0.81 s/pair at full size,
+#: 0.48 at 1024, 0.37 at 640, 0.31 at 480, the same decisions at every size; 640 is the
 #: smallest that still finds all 5 faces of the group photo (480 finds 3), and the whole
 #: shared set keeps AUC 1.000 and 99.9 % best accuracy at 640.
 DETECTION_MAX_SIDE = 640
