@@ -271,9 +271,13 @@ def detect(
     on large photos); boxes are reported, and dlib chips cut, in full resolution.
     Without ``enforce_detection`` a photo with no face yields the whole photo.
     """
+    return _faces_in(images.load_image(photo), engine, enforce_detection)
+
+
+def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tuple[Face, ...]:
+    """:func:`detect` on an image already loaded (RGB uint8), so it is not checked twice."""
     from deepface import DeepFace
 
-    image = images.load_image(photo)
     small, scale = images.downscale(image, engine.max_side)
     with _deepface_lock:
         if engine.detector != "skip":
@@ -483,7 +487,7 @@ def analyse_photo(
         return replace(cached, seconds=seconds)
     image = images.load_image(photo, name)
     loaded = time.perf_counter()
-    faces = detect(image, engine, enforce_detection)
+    faces = _faces_in(image, engine, enforce_detection)
     detected = time.perf_counter()
     vectors = embed([face.crop for face in faces], engine.model)
     embedded = time.perf_counter()
