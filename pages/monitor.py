@@ -27,8 +27,10 @@ EPOCH_COLUMN_LABELS = {
     "best": st.column_config.CheckboxColumn("Best"),
 }
 STATE_SENTENCES = {
-    "queued": "Starting up: loading TensorFlow and the photos.",
+    "queued": "Starting up: loading Keras and the photos.",
     "running": "Training: the network looks at pairs of faces, guesses and corrects itself.",
+    "testing": "Testing: training is over, and the best version is being scored on people it "
+    "has never seen. Stop ends the test; Resume then runs it again.",
     "finished": "Finished: the best version was tested on people it has never seen.",
     "stopped": "Stopped on request. Resume continues from the last finished epoch.",
     "failed": "Failed with the error below.",
@@ -112,19 +114,17 @@ def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
         st.image(pairs.side_by_side(), caption=pairs.captions(), width=160)
 
 
-def show_run(run_dir: Path) -> None:
+def show_run(run_dir: Path, picked_state: str) -> None:
     """Everything about one run; re-drawn every few seconds while it is alive."""
     try:
-        draw_run(run_dir)
+        draw_run(run_dir, picked_state)
     except FaceDemoError as error:
         st.error(str(error))
 
 
-def draw_run(run_dir: Path) -> None:
+def draw_run(run_dir: Path, picked_state: str) -> None:
     status = runs.read_status(run_dir)
-    seen = st.session_state.get("monitor_state")
-    st.session_state["monitor_state"] = (status.run_id, status.state)
-    if seen is not None and seen[0] == status.run_id and seen[1] != status.state:
+    if status.state != picked_state:
         st.rerun(scope="app")  # the run picker's label and the self-refresh follow the state
     st.subheader(f"Run {status.run_id}: {status.state}")
     st.write(STATE_SENTENCES[status.state])
@@ -140,7 +140,7 @@ def draw_run(run_dir: Path) -> None:
         st.rerun(scope="app")
     if not has_settings:
         if status.alive:
-            st.caption("Its settings and progress appear once TensorFlow has loaded.")
+            st.caption("Its settings and progress appear once Keras has loaded.")
         else:
             st.warning(
                 "This run ended before it saved its settings, so there is nothing to show or "
@@ -160,8 +160,11 @@ def draw_run(run_dir: Path) -> None:
     columns[1].metric("Pairs per second", speed)
     columns[2].metric("Time left (at most)", progress.eta_text)
     columns[3].metric("Device", runs.describe_device(run_dir, metrics))
-    if status.alive:
+    st.caption(f"Computed with {runs.describe_engine(run_dir)}.")
+    if status.state == "running":
         st.progress(progress.fraction, text=f"batch {progress.step} of {progress.steps_per_epoch}")
+    elif status.state == "testing":
+        st.progress(1.0, text=f"testing epoch {status.best_epoch} on {settings.test_pairs} pairs")
 
     curves = st.columns(3)
     for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
@@ -194,6 +197,17 @@ def draw_run(run_dir: Path) -> None:
     scores[0].metric("Test accuracy", f"{evaluation['accuracy']:.1%}")
     auc = evaluation["auc"]
     scores[1].metric("Test AUC", "-" if auc is None else f"{auc:.3f}")
+    if runs.no_better_than_chance(evaluation):
+        st.warning(
+            "**No better than guessing.** On people it has never seen, this network ranks "
+            "same-person pairs above different-person pairs no more often than a coin would "
+            "(AUC near 0.5, within the luck that this few test pairs allow). The likely "
+            "reasons: a dozen people are far too few to learn what makes faces differ in "
+            "general, so it memorises its training people (training AUC climbs, validation "
+            "AUC does not); and at 64 px whole photos, the face is a small part of each "
+            "picture. The real run is LFW (5,749 people) on a GPU: the notebook reached a "
+            "test AUC of 0.95-0.97 there."
+        )
     if auc is None:
         st.caption("The test pairs are all of one kind, so there is no ROC curve to draw.")
     else:
@@ -208,4 +222,4 @@ def draw_run(run_dir: Path) -> None:
 
 
 alive = available[run_id] in runs.ALIVE_STATES
-st.fragment(show_run, run_every=REFRESH_SECONDS if alive else None)(run_dir)
+st.fragment(show_run, run_every=REFRESH_SECONDS if alive else None)(run_dir, available[run_id])

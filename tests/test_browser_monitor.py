@@ -334,7 +334,7 @@ def resume_and_see_it_queued(page: Page, run_dir: Path) -> int:
     page.evaluate("window.facedemoStates = ['stopped']")
     page.get_by_role("button", name="Resume training").click()
     expect(state_heading(page)).to_have_text(f"Run {RUN_NAME}: queued", timeout=PAGE_MS)
-    expect(page.get_by_text("Starting up: loading TensorFlow and the photos.")).to_be_visible()
+    expect(page.get_by_text("Starting up: loading Keras and the photos.")).to_be_visible()
     expect(page.get_by_role("button", name="Resume training")).to_have_count(0)
     pid = launched_pid(run_dir)
     assert is_alive(pid)

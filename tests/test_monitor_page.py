@@ -156,3 +156,55 @@ def test_the_form_starts_a_cpu_demo_run(tmp_path: Path, monkeypatch: pytest.Monk
         assert page.subheader[0].value == "Run from-page: queued"
     finally:
         os.killpg(status.pid, signal.SIGKILL)  # the demo run itself is tested elsewhere
+
+
+def test_testing_after_training_is_its_own_phase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = fake_running_run(tmp_path)
+    status = json.loads(RunLayout(run_dir).status.read_text())
+    write_json_atomic(RunLayout(run_dir).status, {**status, "state": "testing", "best_epoch": 1})
+    page = open_page(tmp_path, monkeypatch)
+    assert page.subheader[0].value == "Run live: testing"
+    assert page.selectbox(key="monitor_run").format_func("live") == "live (testing)"
+    assert "Testing: training is over" in page.markdown[2].value
+    assert metric_values(page)["Time left (at most)"] == "-"
+    assert page.get("progress")[0].proto.text == "testing epoch 1 on 2000 pairs"
+    page.button(key="monitor_stop").click().run()  # a stop is answered during the test too
+    assert RunLayout(run_dir).stop.exists()
+
+
+def finished_run_with_test_auc(runs_dir: Path, auc: float) -> Path:
+    """A finished run whose eval.json says ``auc`` on 128 + 128 test pairs."""
+    run_dir = fake_run(runs_dir, "scored", state="finished", pid=None, best_epoch=1)
+    evaluation = {
+        "pairs": 256,
+        "threshold": 0.5,
+        "loss": 0.69,
+        "accuracy": 0.5,
+        "auc": auc,
+        "confusion_matrix": [[64, 64], [64, 64]],
+        "roc": {"false_positive_rate": [0, 1], "true_positive_rate": [0, 1], "thresholds": [1, 0]},
+    }
+    write_json_atomic(RunLayout(run_dir).eval, evaluation)
+    return run_dir
+
+
+@pytest.mark.parametrize(("auc", "warned"), [(0.51, True), (0.56, True), (0.62, False)])
+def test_a_network_no_better_than_guessing_says_so_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auc: float, warned: bool
+) -> None:
+    finished_run_with_test_auc(tmp_path, auc)
+    page = open_page(tmp_path, monkeypatch)
+    warnings = [w.value for w in page.warning if "No better than guessing" in w.value]
+    assert bool(warnings) == warned
+    if warned:
+        assert "far too few" in warnings[0] and "LFW" in warnings[0]
+
+
+def test_the_page_says_how_the_run_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir, _ = tiny_run()
+    page = open_page(run_dir.parent, monkeypatch)
+    (engine,) = [c.value for c in page.caption if c.value.startswith("Computed with")]
+    assert engine.startswith("Computed with Keras 3.") and "on tensorflow 2." in engine
+    assert engine.endswith("float32.")

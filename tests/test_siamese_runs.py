@@ -20,9 +20,11 @@ from facedemo.siamese.runs import (
     RunLayout,
     dataset_source,
     describe_device,
+    describe_engine,
     epoch_table,
     find_run,
     list_runs,
+    no_better_than_chance,
     process_start_time,
     progress,
     read_config,
@@ -274,10 +276,61 @@ def test_the_device_is_named_with_the_memory_used(tmp_path: Path) -> None:
     device = {"kind": "GPU", "name": "NVIDIA T4"}
     write_json_atomic(RunLayout(run_dir).config, {"settings": settings, "device": device})
     write_log(run_dir, [{"kind": "batch", "epoch": 1, "step": 1, "gpu_memory_mb": 1234.4}])
-    assert describe_device(run_dir, read_metrics(run_dir)) == "NVIDIA T4, 1234 MB"
+    assert describe_device(run_dir, read_metrics(run_dir)) == "NVIDIA T4, 1,234 MB used"
+    # Saved before facedemo recorded the backend: TensorFlow, with mixed precision on a GPU.
+    legacy = {**device, "mixed_precision": True, "xla": True}
+    versions = {"keras": "3.10.0", "tensorflow": "2.19.0"}
+    record = {"settings": settings, "device": legacy, "versions": versions}
+    write_json_atomic(RunLayout(run_dir).config, record)
+    assert describe_engine(run_dir) == (
+        "Keras 3.10.0 on tensorflow 2.19.0, mixed precision (float16), XLA-compiled"
+    )
     cpu = make_run(tmp_path, "cpu")
     write_json_atomic(RunLayout(cpu).config, {"settings": settings, "device": {"kind": "CPU"}})
     assert describe_device(cpu, read_metrics(cpu)) == "CPU"
+
+
+def test_the_engine_names_backend_precision_and_devices(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, "h100")
+    device = {
+        "backend": "jax",
+        "kind": "GPU",
+        "name": "NVIDIA H100 80GB HBM3",
+        "count": 2,
+        "memory_mb": 81_559.0,
+        "policy": "mixed_float16",
+        "xla": True,
+    }
+    record = {
+        "settings": TrainConfig("data", "h100").to_dict(),
+        "device": device,
+        "versions": {"keras": "3.15.1", "jax": "0.11.2"},
+    }
+    write_json_atomic(RunLayout(run_dir).config, record)
+    write_log(run_dir, [{"kind": "batch", "epoch": 1, "step": 1, "gpu_memory_mb": 20_480.0}])
+    assert describe_device(run_dir, read_metrics(run_dir)) == (
+        "2 × NVIDIA H100 80GB HBM3, 20,480 MB used"
+    )
+    assert describe_engine(run_dir) == (
+        "Keras 3.15.1 on jax 0.11.2, mixed precision (float16), XLA-compiled, "
+        "data parallel over 2 devices, 80 GB of GPU memory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("auc", "matrix", "chance"),
+    [
+        (0.55, [[64, 64], [64, 64]], True),  # 256 pairs: two standard errors is 0.072
+        (0.58, [[64, 64], [64, 64]], False),
+        (0.55, [[640, 360], [400, 600]], False),  # 2,000 pairs: 0.026
+        (0.40, [[64, 64], [64, 64]], True),  # worse than guessing is no better than it
+        (None, [[0, 0], [10, 54]], False),  # one kind of pair: nothing to judge
+    ],
+)
+def test_no_better_than_chance_uses_the_auc_standard_error(
+    auc: float | None, matrix: list, chance: bool
+) -> None:
+    assert no_better_than_chance({"auc": auc, "confusion_matrix": matrix}) is chance
 
 
 def test_the_metrics_log_is_read_incrementally(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -26,6 +27,7 @@ from siamese_support import (
 
 from facedemo.errors import DatasetError, RunError
 from facedemo.siamese import TrainConfig
+from facedemo.siamese.data import fixed_pairs, load_faces, load_split
 from facedemo.siamese.runs import (
     RunLayout,
     find_run,
@@ -38,6 +40,7 @@ from facedemo.siamese.runs import (
     resume_run,
     start_run,
     stop_run,
+    write_json_atomic,
 )
 
 
@@ -139,7 +142,6 @@ def test_evaluating_again_gives_the_same_scores(tiny_run_dir: Path) -> None:
 
 
 def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
-    from facedemo.siamese.data import fixed_pairs, load_faces, load_split
     from facedemo.siamese.evaluate import evaluate_model, load_model, load_verifier
 
     settings = TrainConfig.from_dict(read_config(tiny_run_dir)["settings"])
@@ -147,7 +149,7 @@ def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
     pairs = fixed_pairs(faces, 8, settings.seed, 0.5)
     expected = evaluate_model(load_model(tiny_run_dir), faces, pairs, 8).probability
     verifier = load_verifier(tiny_run_dir)
-    images = faces.images.numpy()
+    images = faces.images
     got = [
         verifier.probability(images[a], images[b])
         for a, b in zip(pairs.first, pairs.second, strict=True)
@@ -155,6 +157,40 @@ def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
     assert np.allclose(got, expected, atol=1e-5)
     big = np.full((300, 200, 3), 128, np.uint8)  # any size is squashed to the run's
     assert 0 <= verifier.probability(big, images[0]) <= 1
+
+
+def test_a_run_stopped_while_testing_resumes_to_the_test_alone(
+    tiny_run_dir: Path, tmp_path: Path
+) -> None:
+    from facedemo.siamese.evaluate import evaluate_model, load_model
+    from facedemo.siamese.train import StopRequested, _StopTesting
+
+    settings = TrainConfig.from_dict(read_config(tiny_run_dir)["settings"])
+    faces = load_faces(load_split(settings).test, settings.image_size)
+    pairs = fixed_pairs(faces, 16, settings.seed, 0.5)
+    with pytest.raises(StopRequested):  # a stop request is answered between test batches
+        evaluate_model(load_model(tiny_run_dir), faces, pairs, 8, [_StopTesting(lambda: True)])
+
+    copy = tmp_path / "tiny"
+    shutil.copytree(tiny_run_dir, copy)
+    saved = read_eval(copy)
+    RunLayout(copy).eval.unlink()
+    status = json.loads(RunLayout(copy).status.read_text())
+    write_json_atomic(RunLayout(copy).status, {**status, "state": "stopped"})
+    lines_before = RunLayout(copy).metrics.read_text().splitlines()[:-1]  # without its eval line
+    RunLayout(copy).metrics.write_text("".join(line + "\n" for line in lines_before))
+    resumed = subprocess.run(
+        cli("train", "--resume", "tiny", "--runs-dir", str(tmp_path)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "Testing epoch" in resumed.stdout and "epoch 3/" not in resumed.stdout
+    assert read_status(copy).state == "finished"
+    assert read_eval(copy)["confusion_matrix"] == saved["confusion_matrix"]
+    assert_complete_log(copy, TINY_EPOCHS, TINY_STEPS)  # no batch trained again
 
 
 def test_runs_cli_lists_the_run_with_its_best_validation_scores(tiny_run_dir: Path) -> None:

@@ -1,8 +1,9 @@
 """Siamese face-pair training: the settings every part of it shares.
 
-This module stays free of TensorFlow so the Monitor page and the run reader
+This module stays free of Keras so the Monitor page and the run reader
 (``runs.py``) can use the settings without loading it; ``model.py``,
-``data.py``, ``train.py`` and ``evaluate.py`` are the TensorFlow side.
+``data.py``, ``device.py``, ``train.py`` and ``evaluate.py`` are the Keras side,
+written for any Keras backend (``KERAS_BACKEND``: tensorflow, jax or torch).
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ NOTEBOOK_ARCHITECTURE = Architecture()
 NOTEBOOK_IMAGE_SIZE = 250
 
 
+def parse_devices(devices: str) -> int | None:
+    """The ``devices`` setting: ``"all"`` → None (every GPU), ``"2"`` → 2."""
+    if devices == "all":
+        return None
+    if devices.isdigit() and int(devices) >= 1:
+        return int(devices)
+    raise SettingError(f"devices takes 'all' or a number of devices (1, 2, ...), not {devices!r}.")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every setting of one training run; the defaults are the notebook's (a GPU run on LFW)."""
@@ -68,6 +78,7 @@ class TrainConfig:
     split: tuple[float, float, float] = (0.6, 0.2, 0.2)
     same_person_probability: float = 0.5
     flip_probability: float = 0.5
+    devices: str = "1"
 
     def __post_init__(self) -> None:
         minimum = NOTEBOOK_ARCHITECTURE.min_image_size
@@ -77,6 +88,9 @@ class TrainConfig:
         for name in (*counts, "validation_pairs", "test_pairs"):
             if getattr(self, name) < 1:
                 raise SettingError(f"The setting {name} must be at least 1.")
+        if self.seed < 0:
+            raise SettingError("The seed must be zero or a positive whole number.")
+        parse_devices(self.devices)
         if self.learning_rate <= 0:
             raise SettingError("The learning rate must be positive.")
         if len(self.split) != 3 or min(self.split) <= 0 or abs(sum(self.split) - 1) > 1e-6:

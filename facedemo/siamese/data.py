@@ -1,25 +1,33 @@
-"""Face pairs for the siamese network: an identity-disjoint split and a tf.data pair pipeline.
+"""Face pairs for the siamese network: an identity-disjoint split, a face bank and pair batches.
 
-Every image is decoded and resized once into one uint8 tensor held in memory;
-pairs are then drawn as indices inside the pipeline, so a training batch costs
-two gathers, optional flips and a rescale instead of file reads. Random draws
-are stateless and keyed by (seed, batch number): the same run settings give the
-same batches, and a resumed run continues the stream where it stopped.
+Every image is decoded and resized once into one uint8 array held in host memory
+(the face bank). Pairs are drawn as indices on the host, a batch is two gathers
+from the bank, and it crosses to the device as uint8: a quarter of the bytes of
+float32, and no per-pixel work on the host, since rescaling and flips happen
+inside the network (``model.py``). Batches are built by worker threads
+(``keras.utils.PyDataset``): numpy gathers release no GIL for long, and worker
+processes would pickle every batch.
+
+Random draws are keyed by (seed, batch number): the same run settings give the
+same pairs, and a resumed run continues the stream where it stopped. Nothing
+here imports a deep-learning framework besides Keras, so it runs on any backend.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
-import tensorflow as tf
+from PIL import Image
 
 from facedemo import images
-from facedemo.datasets import IdentityDataset, Pairs, open_dataset
+from facedemo.datasets import IdentityDataset, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import TrainConfig
 
@@ -27,9 +35,15 @@ from facedemo.siamese import TrainConfig
 #: it can give same-person as well as different-person pairs.
 MIN_PAIRABLE_PER_PART = 2
 
-#: Second half of the seed for the fixed validation and test pair lists; training
-#: batches use their batch number (0, 1, 2, ...) there, so the streams never meet.
-FIXED_PAIRS_STREAM = -1
+#: Random streams, the second part of every draw's key: training batches use
+#: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM).
+TRAINING_STREAM, FIXED_PAIRS_STREAM = 0, 1
+
+#: Threads that gather batches ahead of the device; more than the cores is no help.
+MAX_WORKERS = 8
+
+#: Batches gathered ahead of the one the device is working on.
+QUEUED_BATCHES = 6
 
 
 @dataclass(frozen=True)
@@ -91,20 +105,20 @@ def load_split(config: TrainConfig) -> Split:
 
 @dataclass(frozen=True)
 class FaceImages:
-    """A data set decoded once: ``images[i]`` (uint8, N×N×3) shows person ``labels[i]``."""
+    """A face bank: ``images[i]`` (uint8, N×N×3) shows person ``labels[i]`` of ``dataset``."""
 
     dataset: IdentityDataset
-    images: tf.Tensor
+    images: np.ndarray
     labels: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
-def resize_face(image: tf.Tensor, image_size: int) -> tf.Tensor:
-    """An RGB image squashed to ``image_size``² (no crop), uint8."""
-    resized = tf.image.resize(image, (image_size, image_size), antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+def resize_face(image: np.ndarray, image_size: int) -> np.ndarray:
+    """An RGB uint8 image squashed to ``image_size``² (no crop), bilinear with antialiasing."""
+    resized = Image.fromarray(image).resize((image_size, image_size), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8)
 
 
 def load_faces(dataset: IdentityDataset, image_size: int) -> FaceImages:
@@ -115,7 +129,7 @@ def load_faces(dataset: IdentityDataset, image_size: int) -> FaceImages:
     """
 
     def decode(path: Path) -> np.ndarray:
-        return resize_face(images.load_image(path), image_size).numpy()
+        return resize_face(images.load_image(path), image_size)
 
     try:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -124,11 +138,32 @@ def load_faces(dataset: IdentityDataset, image_size: int) -> FaceImages:
         raise DatasetError(f"An image in {dataset.root} cannot be used: {error}") from None
     names = {name: index for index, name in enumerate(dataset.identity_names)}
     labels = np.array([names[identity] for identity in dataset.identities], dtype=np.int32)
-    return FaceImages(dataset, tf.constant(decoded), labels)
+    return FaceImages(dataset, decoded, labels)
+
+
+#: A batch as the network takes it: ``((face_a, face_b), same)``.
+Batch = tuple[tuple[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class DrawnPairs:
+    """Pairs drawn at random from a face bank: ``first[k]``, ``second[k]`` (image indices)
+    and ``same[k]`` (one person). Unlike ``datasets.Pairs`` they come in no order, a pair
+    may repeat and ``first[k]`` may exceed ``second[k]``."""
+
+    first: np.ndarray
+    second: np.ndarray
+    same: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.same)
+
+    def __getitem__(self, chosen: slice | np.ndarray) -> DrawnPairs:
+        return DrawnPairs(self.first[chosen], self.second[chosen], self.same[chosen])
 
 
 class PairSampler:
-    """Draws pairs of image indices as TensorFlow ops, keyed by a stateless seed.
+    """Draws pairs of image indices with numpy.
 
     With ``same_person_probability`` a pair shows one person: its first image is
     drawn uniformly from the images of people with 2+ photos (so people weigh by
@@ -147,120 +182,105 @@ class PairSampler:
         position = np.empty_like(labels)
         position[order] = np.arange(len(labels)) - starts[labels[order]]
         self._probability = same_person_probability
-        self._labels = tf.constant(labels, tf.int32)
-        self._order = tf.constant(order, tf.int32)
-        self._starts = tf.constant(starts, tf.int32)
-        self._counts = tf.constant(counts, tf.int32)
-        self._position = tf.constant(position, tf.int32)
-        self._pairable = tf.constant(np.flatnonzero(counts[labels] >= 2), tf.int32)
+        self._labels, self._order, self._starts = labels, order, starts
+        self._counts, self._position = counts, position
+        self._pairable = np.flatnonzero(counts[labels] >= 2)
 
-    def sample(self, count: int, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """``count`` pairs as (first index, second index, same person) tensors."""
-        draws = tf.random.stateless_uniform([5, count], seed)
+    def sample(self, count: int, key: tuple[int, ...]) -> DrawnPairs:
+        """``count`` pairs, the same for the same ``key`` (non-negative integers)."""
+        draws = np.random.default_rng(key).random((5, count))
 
-        def pick(uniform: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+        def pick(uniform: np.ndarray, size: np.ndarray | int) -> np.ndarray:
             """Uniform integers in [0, size), one per element of ``uniform``."""
-            return tf.minimum(tf.cast(uniform * tf.cast(size, tf.float32), tf.int32), size - 1)
+            return np.minimum((uniform * size).astype(np.int64), np.asarray(size) - 1)
 
         same = draws[0] < self._probability
         # Same person: another photo of the first image's person.
-        anchor = tf.gather(self._pairable, pick(draws[1], tf.size(self._pairable)))
-        person = tf.gather(self._labels, anchor)
-        photos = tf.gather(self._counts, person)
-        offset = 1 + pick(draws[2], photos - 1)
-        rank = (tf.gather(self._position, anchor) + offset) % photos
-        partner = tf.gather(self._order, tf.gather(self._starts, person) + rank)
+        anchor = self._pairable[pick(draws[1], len(self._pairable))]
+        person = self._labels[anchor]
+        photos = self._counts[person]
+        rank = (self._position[anchor] + 1 + pick(draws[2], photos - 1)) % photos
+        partner = self._order[self._starts[person] + rank]
         # Different people: any image outside the first image's person's block.
-        other = pick(draws[3], tf.size(self._labels))
-        other_person = tf.gather(self._labels, other)
-        start = tf.gather(self._starts, other_person)
-        rank = pick(draws[4], tf.size(self._labels) - tf.gather(self._counts, other_person))
-        rank = tf.where(rank >= start, rank + tf.gather(self._counts, other_person), rank)
-        stranger = tf.gather(self._order, rank)
-        return tf.where(same, anchor, other), tf.where(same, partner, stranger), same
+        other = pick(draws[3], len(self._labels))
+        other_person = self._labels[other]
+        start, size = self._starts[other_person], self._counts[other_person]
+        rank = pick(draws[4], len(self._labels) - size)
+        stranger = self._order[np.where(rank >= start, rank + size, rank)]
+        first = np.where(same, anchor, other).astype(np.int32)
+        return DrawnPairs(first, np.where(same, partner, stranger).astype(np.int32), same)
 
 
-def scale_pixels(images: tf.Tensor) -> tf.Tensor:
-    """uint8 pixels → float32 in [-1, 1], the network's input range."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
-def _flip_sides(
-    first: tf.Tensor, second: tf.Tensor, seed: tf.Tensor, probability: float
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Mirror each face left-right with ``probability``, each side on its own."""
-    flips = tf.random.stateless_uniform([2, tf.shape(first)[0]], seed) < probability
-    return _mirror(first, flips[0]), _mirror(second, flips[1])
-
-
-def _mirror(images: tf.Tensor, flips: tf.Tensor) -> tf.Tensor:
-    """Images with ``flips[i]`` mirrored: one column gather, 3x faster than reverse + where."""
-    width = tf.shape(images)[2]
-    columns = tf.range(width)[None, :]
-    columns = tf.where(flips[:, None], width - 1 - columns, columns)
-    return tf.gather(images, columns, axis=2, batch_dims=1)
-
-
-def _labels(same: tf.Tensor) -> tf.Tensor:
-    return tf.cast(same, tf.float32)[:, None]
-
-
-def _scaled(faces: tuple[tf.Tensor, tf.Tensor], labels: tf.Tensor) -> tuple:
-    return (scale_pixels(faces[0]), scale_pixels(faces[1])), labels
-
-
-def training_pairs(
-    faces: FaceImages,
-    batch_size: int,
-    seed: int,
-    same_person_probability: float,
-    flip_probability: float,
-    first_batch: int = 0,
-    scaled: bool = True,
-) -> tf.data.Dataset:
-    """Endless batches ``((face_a, face_b), same)`` of freshly drawn, randomly flipped pairs.
-
-    Batch ``k`` depends only on ``seed`` and ``first_batch + k``. ``scaled=False``
-    keeps uint8 pixels (for showing the pairs).
-    """
+def fixed_pairs(
+    faces: FaceImages, count: int, seed: int, same_person_probability: float
+) -> DrawnPairs:
+    """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare."""
     sampler = PairSampler(faces.labels, same_person_probability)
-
-    def batch(number: tf.Tensor) -> tuple:
-        seeds = tf.random.split(tf.stack([tf.constant(seed, tf.int64), number]))
-        first, second, same = sampler.sample(batch_size, seeds[0])
-        face_a, face_b = _flip_sides(
-            tf.gather(faces.images, first),
-            tf.gather(faces.images, second),
-            seeds[1],
-            flip_probability,
-        )
-        return (face_a, face_b), _labels(same)
-
-    pairs = tf.data.Dataset.counter(first_batch).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
-    if scaled:
-        pairs = pairs.map(_scaled, num_parallel_calls=tf.data.AUTOTUNE)
-    return pairs.prefetch(tf.data.AUTOTUNE)
+    return sampler.sample(count, (seed, FIXED_PAIRS_STREAM))
 
 
-def fixed_pairs(faces: FaceImages, count: int, seed: int, same_person_probability: float) -> Pairs:
-    """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare.
+def gather(faces: FaceImages, pairs: DrawnPairs) -> Batch:
+    """The network's batch for ``pairs``: ``((face_a, face_b), same)``, uint8 faces and
+    float32 labels of shape (n, 1)."""
+    face_a = np.take(faces.images, pairs.first, axis=0)
+    face_b = np.take(faces.images, pairs.second, axis=0)
+    return (face_a, face_b), pairs.same.astype(np.float32)[:, None]
 
-    Drawn, not enumerated: unlike ``make_pairs`` they come in no order, a pair may repeat
-    and ``first[k]`` may exceed ``second[k]``.
+
+def worker_threads() -> int:
+    """Threads gathering batches: one per core, up to ``MAX_WORKERS``."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+class TrainingPairs(keras.utils.PyDataset):
+    """One epoch of freshly drawn pairs, ``steps`` batches; batch ``k`` of epoch ``e`` is
+    batch number ``e * steps + k`` of the run's stream, whatever the epoch the fit starts at.
+
+    Keras calls ``on_epoch_end`` after each epoch, which moves the stream on; worker
+    threads gather the next batches while the device trains on the current one.
     """
-    sampler = PairSampler(faces.labels, same_person_probability)
-    key = tf.constant([seed, FIXED_PAIRS_STREAM], tf.int64)
-    first, second, same = (t.numpy() for t in sampler.sample(count, key))
-    return Pairs(first.astype(np.int32), second.astype(np.int32), same.astype(bool))
+
+    def __init__(
+        self,
+        faces: FaceImages,
+        batch_size: int,
+        steps: int,
+        seed: int,
+        same_person_probability: float,
+        first_epoch: int = 0,
+        workers: int | None = None,
+    ) -> None:
+        workers = worker_threads() if workers is None else workers
+        super().__init__(workers=workers, max_queue_size=QUEUED_BATCHES)
+        self.faces, self.batch_size, self.steps, self.seed = faces, batch_size, steps, seed
+        self.sampler = PairSampler(faces.labels, same_person_probability)
+        self.epoch = first_epoch
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def pairs(self, index: int) -> DrawnPairs:
+        """The pairs of batch ``index`` of the current epoch."""
+        number = self.epoch * self.steps + index
+        return self.sampler.sample(self.batch_size, (self.seed, TRAINING_STREAM, number))
+
+    def __getitem__(self, index: int) -> Batch:
+        return gather(self.faces, self.pairs(index))
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
 
 
-def pair_batches(faces: FaceImages, pairs: Pairs, batch_size: int) -> tf.data.Dataset:
-    """The fixed ``pairs`` as scaled batches ``((face_a, face_b), same)``, in order."""
+class FixedPairBatches(keras.utils.PyDataset):
+    """Fixed ``pairs`` as batches ``((face_a, face_b), same)``, in order (validation, tests)."""
 
-    def gather(first: tf.Tensor, second: tf.Tensor, same: tf.Tensor) -> tuple:
-        face_a = tf.gather(faces.images, first)
-        face_b = tf.gather(faces.images, second)
-        return _scaled((face_a, face_b), _labels(same))
+    def __init__(self, faces: FaceImages, pairs: DrawnPairs, batch_size: int) -> None:
+        super().__init__(workers=worker_threads(), max_queue_size=QUEUED_BATCHES)
+        self.faces, self.pairs, self.batch_size = faces, pairs, batch_size
 
-    indices = tf.data.Dataset.from_tensor_slices((pairs.first, pairs.second, pairs.same))
-    return indices.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+    def __len__(self) -> int:
+        return math.ceil(len(self.pairs) / self.batch_size)
+
+    def __getitem__(self, index: int) -> Batch:
+        start = index * self.batch_size
+        return gather(self.faces, self.pairs[start : start + self.batch_size])

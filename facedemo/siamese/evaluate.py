@@ -7,6 +7,7 @@ and runs with the same settings compare.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,17 @@ from typing import Any
 import keras
 import numpy as np
 
-from facedemo.datasets import Pairs
 from facedemo.errors import RunError
 from facedemo.siamese.data import (
+    DrawnPairs,
     FaceImages,
+    FixedPairBatches,
     fixed_pairs,
     load_faces,
     load_split,
-    pair_batches,
     resize_face,
-    scale_pixels,
 )
+from facedemo.siamese.model import INPUT_DTYPE, takes_raw_pixels
 from facedemo.siamese.runs import checkpoint_path, read_config, read_settings
 from facedemo.thresholds import RocCurve, analyse
 
@@ -117,16 +118,33 @@ def score_pairs(same: np.ndarray, probability: np.ndarray) -> Evaluation:
 
 
 def evaluate_model(
-    model: keras.Model, faces: FaceImages, pairs: Pairs, batch_size: int
+    model: keras.Model,
+    faces: FaceImages,
+    pairs: DrawnPairs,
+    batch_size: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> Evaluation:
     """Score ``model`` on the fixed ``pairs`` of ``faces``."""
-    probability = model.predict(pair_batches(faces, pairs, batch_size), verbose=0)
+    batches = FixedPairBatches(faces, pairs, batch_size)
+    probability = model.predict(batches, verbose=0, callbacks=list(callbacks))
     return score_pairs(pairs.same, probability[:, 0])
 
 
+def _taking_raw_pixels(model: keras.Model) -> keras.Model:
+    """``model`` if it takes uint8 faces; a run saved before the rescaling moved into the
+    network (it takes floats in [-1, 1]) gets that rescaling put in front of it."""
+    if takes_raw_pixels(model):
+        return model
+    faces = [keras.Input(tuple(x.shape[1:]), dtype=INPUT_DTYPE) for x in model.inputs]
+    scaled = [keras.layers.Rescaling(1 / 127.5, offset=-1.0)(face) for face in faces]
+    return keras.Model(faces, model(scaled))
+
+
 def load_model(run_dir: Path, which: str = "best") -> keras.Model:
-    """A run's ``"best"`` or ``"last"`` saved model, ready to predict."""
-    return keras.models.load_model(checkpoint_path(run_dir, which), compile=False)
+    """A run's ``"best"`` or ``"last"`` saved model, ready to predict on uint8 faces."""
+    return _taking_raw_pixels(
+        keras.models.load_model(checkpoint_path(run_dir, which), compile=False)
+    )
 
 
 def evaluate_run(run_dir: Path) -> Evaluation:
@@ -156,8 +174,8 @@ class Verifier:
         for face in (face_a, face_b):
             if face.ndim != 3 or face.shape[-1] != 3:
                 raise ValueError(f"Expected an RGB image of shape (h, w, 3), got {face.shape}.")
-        pair = [scale_pixels(resize_face(face, self.image_size))[None] for face in (face_a, face_b)]
-        return float(self.model(pair, training=False)[0, 0])
+        pair = [resize_face(face, self.image_size)[None] for face in (face_a, face_b)]
+        return float(keras.ops.convert_to_numpy(self.model(pair, training=False))[0, 0])
 
 
 def load_verifier(run_dir: Path) -> Verifier:

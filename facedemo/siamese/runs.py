@@ -16,6 +16,7 @@ the run's.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from facedemo.errors import RunError
 from facedemo.siamese import RUN_ID_PATTERN, TrainConfig, tunable_settings
 
 #: States a run is in while its process works.
-ALIVE_STATES = frozenset({"queued", "running"})
+ALIVE_STATES = frozenset({"queued", "running", "testing"})
 
 #: States a run can be resumed from (with its settings saved).
 RESUMABLE_STATES = frozenset({"stopped", "failed", "interrupted"})
@@ -280,8 +281,32 @@ def describe_device(run_dir: Path, metrics: pd.DataFrame) -> str:
     device = read_config(run_dir)["device"]
     if device["kind"] == "CPU":
         return "CPU"
+    count = f"{device['count']} × " if device.get("count", 1) > 1 else ""
     memory = metrics["gpu_memory_mb"].dropna() if "gpu_memory_mb" in metrics else ()
-    return f"{device['name']}, {memory.iloc[-1]:.0f} MB" if len(memory) else device["name"]
+    used = f", {memory.iloc[-1]:,.0f} MB used" if len(memory) else ""
+    return f"{count}{device['name']}{used}"
+
+
+def describe_engine(run_dir: Path) -> str:
+    """How the run computes, for people: Keras backend and version, precision, XLA, devices."""
+    recorded = read_config(run_dir)
+    device, versions = recorded["device"], recorded.get("versions", {})
+    backend = device.get("backend", "tensorflow")  # runs saved before the backend was recorded
+    policy = device.get("policy") or (
+        "mixed_float16" if device.get("mixed_precision") else "float32"
+    )
+    parts = [f"Keras {versions.get('keras', '')} on {backend} {versions.get(backend, '')}".strip()]
+    if policy.startswith("mixed_"):
+        parts.append(f"mixed precision ({policy.removeprefix('mixed_')})")
+    else:
+        parts.append(policy)
+    if device.get("xla"):
+        parts.append("XLA-compiled")
+    if device.get("count", 1) > 1:
+        parts.append(f"data parallel over {device['count']} devices")
+    if device.get("memory_mb"):
+        parts.append(f"{device['memory_mb'] / 1024:,.0f} GB of GPU memory")
+    return ", ".join(parts)
 
 
 def _parse_log_lines(chunk: bytes) -> list[dict[str, Any]]:
@@ -361,6 +386,25 @@ def read_metrics(run_dir: Path) -> pd.DataFrame:
 def read_eval(run_dir: Path) -> dict[str, Any] | None:
     """eval.json (test ROC points, AUC, accuracy, confusion matrix), once the run has one."""
     return _read_json(RunLayout(run_dir).eval)
+
+
+#: Standard errors above 0.5 a test AUC must reach to count as better than guessing.
+CHANCE_STANDARD_ERRORS = 2
+
+
+def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
+    """Whether eval.json's test AUC lies within two standard errors of a guessing model's 0.5.
+
+    A model that guesses has an AUC whose variance is (P + N + 1) / (12 P N) for P
+    same-person and N different-person pairs (the Mann-Whitney statistic under the null
+    hypothesis), so on 256 test pairs anything below about 0.57 may be luck.
+    """
+    (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
+    positives, negatives = fn + tp, tn + fp
+    if evaluation.get("auc") is None or not positives or not negatives:
+        return False
+    error = math.sqrt((positives + negatives + 1) / (12 * positives * negatives))
+    return evaluation["auc"] - 0.5 < CHANCE_STANDARD_ERRORS * error
 
 
 def read_checkpoint_state(run_dir: Path) -> dict[str, Any] | None:
@@ -460,7 +504,7 @@ def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) ->
     recent = batches.tail(PACE_WINDOW)
     pairs_per_s = float(recent["pairs_per_s"].median())
     eta = None
-    if status.alive:
+    if status.state == "running":  # queued: nothing to time yet; testing: training is over
         same_epoch = recent["epoch"].diff() == 0
         step_seconds = recent["time"].diff()[same_epoch].median()
         epochs = metrics[metrics["kind"] == "epoch"]

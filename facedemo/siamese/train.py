@@ -1,11 +1,13 @@
 """Training a siamese run: one process writing one run directory, readable while it runs.
 
-Read top to bottom: the device decides mixed precision and XLA; the data set is
-split by person and decoded once; Keras fits on endless freshly drawn pairs
-with a callback that logs every batch and epoch to metrics.jsonl, saves a
-checkpoint each epoch, stops early when validation loss stops improving and
-stops cleanly on a STOP file or SIGTERM before the next batch. At the end the
-best checkpoint is scored on the fixed test pairs (eval.json).
+Read top to bottom: the device decides mixed precision, XLA and data parallelism
+(``device.py``); the data set is split by person and decoded once into a uint8
+face bank; Keras fits on freshly drawn pairs gathered by worker threads, with a
+callback that logs every batch and epoch to metrics.jsonl, saves a checkpoint
+each epoch, stops early when validation loss stops improving and stops cleanly
+on a STOP file or SIGTERM before the next batch. Then the run is "testing": the
+best checkpoint is scored on the fixed test pairs (eval.json); a stop request
+ends that too, and a resume then only tests. Any Keras backend trains it.
 
 Resuming is exact because every epoch's checkpoint is committed by one atomic
 write of checkpoints/state.json, which records the model files and the size
@@ -31,22 +33,30 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from facedemo.datasets import Pairs, open_dataset
+from facedemo.datasets import open_dataset
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.data import (
+    DrawnPairs,
     FaceImages,
+    FixedPairBatches,
     Split,
+    TrainingPairs,
     fixed_pairs,
+    gather,
     load_faces,
     load_split,
-    pair_batches,
-    training_pairs,
+)
+from facedemo.siamese.device import (
+    Device,
+    backend_version,
+    detect_device,
+    distributed,
+    peak_memory_mb,
 )
 from facedemo.siamese.evaluate import Evaluation, evaluate_model
-from facedemo.siamese.model import build_siamese
+from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
 from facedemo.siamese.runs import (
     PairImages,
     RunLayout,
@@ -65,25 +75,6 @@ MISCLASSIFIED_SHOWN = 12
 
 #: Signals that ask the run to stop after the batch under way.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-@dataclass(frozen=True)
-class Device:
-    """Where training runs and what that turns on."""
-
-    kind: str
-    name: str
-    mixed_precision: bool
-    xla: bool
-
-
-def detect_device() -> Device:
-    """The first GPU with mixed precision and XLA, or the CPU without either."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return Device("CPU", platform.processor() or platform.machine(), False, False)
-    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
-    return Device("GPU", name, True, True)
 
 
 @dataclass(frozen=True)
@@ -177,19 +168,38 @@ def _stop_requests(stop_file: Path) -> Iterator[Callable[[], bool]]:
             signal.signal(number, handler)
 
 
-def compiled_model(config: TrainConfig, device: Device) -> keras.Model:
-    """A fresh network compiled for ``device``: Adam, binary cross-entropy, accuracy and AUC."""
-    policy = "mixed_float16" if device.mixed_precision else "float32"
-    model = build_siamese(config.image_size, dtype_policy=policy)
-    optimizer = keras.optimizers.Adam(config.learning_rate)
-    if device.mixed_precision:
+def _compile(model: keras.Model, learning_rate: float, device: Device) -> None:
+    """Adam, binary cross-entropy, accuracy and AUC; XLA where ``device`` turns it on."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if device.policy == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
-        jit_compile=device.xla,
+        jit_compile=device.xla or device.backend == "jax",  # JAX always compiles its step
     )
+
+
+def compiled_model(config: TrainConfig, device: Device) -> keras.Model:
+    """A fresh network compiled for ``device``."""
+    model = build_siamese(
+        config.image_size, dtype_policy=device.policy, flip_probability=config.flip_probability
+    )
+    _compile(model, config.learning_rate, device)
+    return model
+
+
+def _resumed_model(path: Path, device: Device) -> keras.Model:
+    """A checkpoint with its optimizer state, to train on; older runs are refused."""
+    model = keras.models.load_model(path)
+    if not takes_raw_pixels(model):
+        raise RunError(
+            f"{path.parent.parent.name} was saved by an earlier facedemo whose network takes "
+            "rescaled pixels; it can still be evaluated and used on the Verify page but not "
+            "trained further. Start a new run."
+        )
+    model.jit_compile = device.xla or device.backend == "jax"
     return model
 
 
@@ -197,13 +207,14 @@ def _write_config(
     layout: RunLayout, config: TrainConfig, device: Device, split: Split | None
 ) -> None:
     """config.json: every setting, the device, versions and (once split) who is in which part."""
+    library, version = backend_version()
     record: dict[str, Any] = {
         "settings": config.to_dict(),
-        "device": asdict(device),
+        "device": device.to_dict(),
         "versions": {
             "python": platform.python_version(),
-            "tensorflow": tf.__version__,
             "keras": keras.__version__,
+            library: version,
             "numpy": np.__version__,
         },
     }
@@ -216,9 +227,14 @@ def _write_config(
     write_json_atomic(layout.config, record)
 
 
-def _as_pictures(batch: tuple) -> PairImages:
-    (first, second), same = batch
-    return PairImages(first.numpy(), second.numpy(), same.numpy()[:, 0] > 0.5)
+def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> PairImages:
+    """The first training pairs as the network sees them: through its own random mirror."""
+    stream = TrainingPairs(faces, PREVIEW_PAIRS, 1, config.seed, config.same_person_probability)
+    pairs = stream.pairs(0)
+    (first, second), _ = gather(faces, pairs)
+    mirror = feature_extractor(model).get_layer("random_mirror")
+    seen = [keras.ops.convert_to_numpy(mirror(side, training=True)) for side in (first, second)]
+    return PairImages(*(side.astype(np.uint8) for side in seen), pairs.same)
 
 
 class _RunCallback(keras.callbacks.Callback):
@@ -244,9 +260,8 @@ class _RunCallback(keras.callbacks.Callback):
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def _device_memory(self) -> dict[str, float]:
-        if self.device.kind != "GPU":
-            return {}
-        return {"gpu_memory_mb": tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20}
+        peak = peak_memory_mb(self.device)
+        return {} if peak is None else {"gpu_memory_mb": peak}
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = self._batch_end = time.time()
@@ -322,7 +337,7 @@ def _write_evaluation(
     writer: RunWriter,
     evaluation: Evaluation,
     faces: FaceImages,
-    pairs: Pairs,
+    pairs: DrawnPairs,
     checkpoint: Checkpoint,
 ) -> None:
     """eval.json, the misclassified pictures and the metrics log's eval line."""
@@ -350,7 +365,7 @@ def _write_evaluation(
             "misclassified": misclassified,
         },
     )
-    images = faces.images.numpy()
+    images = faces.images
     writer.pairs(
         writer.layout.misclassified,
         PairImages(
@@ -375,7 +390,7 @@ def _fit(
 ) -> None:
     """Everything between "running" and "finished" (see the module docstring)."""
     layout = writer.layout
-    device = detect_device()
+    device = detect_device(config.devices, config.batch_size)
     recorded = json.loads(layout.config.read_text()) if layout.config.exists() else {}
     if not recorded:
         _write_config(layout, config, device, split=None)  # settings first, for the page
@@ -387,49 +402,67 @@ def _fit(
     )
     p_same = config.same_person_probability
     validation_pairs = fixed_pairs(validation_faces, config.validation_pairs, config.seed, p_same)
-    if not layout.preview.exists():
-        preview = training_pairs(
-            train_faces, PREVIEW_PAIRS, config.seed, p_same, config.flip_probability, scaled=False
-        )
-        writer.pairs(layout.preview, _as_pictures(next(iter(preview))))
     print(
-        f"Training {layout.run_dir.name} on {device.kind} ({device.name}): "
+        f"Training {layout.run_dir.name} on {device.label}: "
         f"{len(split.train.identity_names)} people ({len(train_faces)} photos) to learn from, "
         f"{len(split.validation.identity_names)} to validate on, epoch {checkpoint.epoch + 1} "
         f"of {config.epochs}.",
         flush=True,
     )
     layout.checkpoints.mkdir(exist_ok=True)
-    if checkpoint.last:
-        model = keras.models.load_model(layout.checkpoints / checkpoint.last)
-        model.jit_compile = device.xla
-    else:
-        model = compiled_model(config, device)
     callback = _RunCallback(config, device, writer, checkpoint, stop_requested)
-    if not checkpoint.training_done(config):
-        model.fit(
-            training_pairs(
-                train_faces,
-                config.batch_size,
-                config.seed,
-                p_same,
-                config.flip_probability,
-                first_batch=checkpoint.epoch * config.steps_per_epoch,
-            ),
-            epochs=config.epochs,
-            initial_epoch=checkpoint.epoch,
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=pair_batches(validation_faces, validation_pairs, config.batch_size),
-            callbacks=[callback],
-            shuffle=False,
-            verbose=0,
-        )
+    with distributed(device):
+        if checkpoint.last:
+            model = _resumed_model(layout.checkpoints / checkpoint.last, device)
+        else:
+            model = compiled_model(config, device)
+        if not layout.preview.exists():
+            writer.pairs(layout.preview, _preview(model, train_faces, config))
+        if not checkpoint.training_done(config):
+            model.fit(
+                TrainingPairs(
+                    train_faces,
+                    config.batch_size,
+                    config.steps_per_epoch,
+                    config.seed,
+                    p_same,
+                    first_epoch=checkpoint.epoch,
+                ),
+                epochs=config.epochs,
+                initial_epoch=checkpoint.epoch,
+                steps_per_epoch=config.steps_per_epoch,
+                validation_data=FixedPairBatches(
+                    validation_faces, validation_pairs, config.batch_size
+                ),
+                callbacks=[callback],
+                verbose=0,
+            )
     best = callback.checkpoint
+    writer.status(state="testing")
+    print(f"Testing epoch {best.best_epoch} on {config.test_pairs} test pairs.", flush=True)
     test_faces = load_faces(split.test, config.image_size)
     test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
     best_model = keras.models.load_model(layout.checkpoints / best.best, compile=False)
-    evaluation = evaluate_model(best_model, test_faces, test_pairs, config.batch_size)
+    evaluation = evaluate_model(
+        best_model,
+        test_faces,
+        test_pairs,
+        config.batch_size,
+        callbacks=[_StopTesting(stop_requested)],
+    )
     _write_evaluation(writer, evaluation, test_faces, test_pairs, best)
+
+
+class _StopTesting(keras.callbacks.Callback):
+    """Answers a stop request between test batches; a resume then tests again."""
+
+    def __init__(self, stop_requested: Callable[[], bool]) -> None:
+        super().__init__()
+        self.stop_requested = stop_requested
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.stop_requested():
+            raise StopRequested
 
 
 def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
@@ -471,7 +504,9 @@ def train(config: TrainConfig, runs_dir: str | Path) -> str:
             "choose another run id or resume it."
         )
     if not layout.run_dir.exists():
-        open_dataset(config.dataset)  # a mistyped folder leaves no failed run behind
+        # A mistyped folder or a device that is not there leaves no failed run behind.
+        open_dataset(config.dataset)
+        detect_device(config.devices, config.batch_size)
         layout.run_dir.mkdir(parents=True)
     return _run(config, layout, resuming=False)
 
