@@ -46,7 +46,7 @@ bench: setup
 	$(BIN)/python bench/bench_verify.py
 	$(BIN)/python bench/bench_explorer.py
 	$(BIN)/python bench/bench_slider.py
-	$(BIN)/python bench/bench_siamese.py
+	$(BIN)/python bench/bench_train.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
