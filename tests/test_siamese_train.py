@@ -317,3 +317,41 @@ def test_a_crash_leaves_the_run_failed_with_the_error(tmp_path: Path) -> None:
         train(settings, tmp_path / "runs")
     status = read_status(tmp_path / "runs" / "crashed")
     assert status.state == "failed" and "two or more photos" in status.error
+
+
+def test_a_run_saved_before_the_rescaling_moved_inside_still_scores(tmp_path: Path) -> None:
+    """Runs of the earlier trainer hold a network taking floats in [-1, 1]: they evaluate
+    and verify on uint8 faces as before, and resuming one is refused with a sentence."""
+    import keras
+
+    from facedemo.siamese.evaluate import load_model
+
+    face_a, face_b = (keras.Input((64, 64, 3), name=name) for name in ("face_a", "face_b"))
+    tower = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(4)])
+    joined = keras.layers.Concatenate()([tower(face_a), tower(face_b)])
+    old = keras.Model([face_a, face_b], keras.layers.Dense(1, activation="sigmoid")(joined))
+    old.compile(optimizer="adam", loss="binary_crossentropy")
+    settings = TrainConfig(str(SHARED_DATA), "old", epochs=3, **TINY)
+    run_dir = fake_run(tmp_path, "old", settings, state="stopped", pid=None)
+    layout = RunLayout(run_dir)
+    layout.checkpoints.mkdir()
+    old.save(layout.checkpoints / "epoch-0001.keras")
+    state = {"epoch": 1, "last": "epoch-0001.keras", "best": "epoch-0001.keras", "best_epoch": 1}
+    write_json_atomic(layout.checkpoint_state, state)
+
+    faces = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    scaled = faces.astype(np.float32) / 127.5 - 1
+    expected = keras.ops.convert_to_numpy(old([scaled, scaled[::-1]]))
+    got = keras.ops.convert_to_numpy(load_model(run_dir)([faces, faces[::-1]]))
+    assert np.allclose(got, expected, atol=1e-6)
+
+    resumed = subprocess.run(
+        cli("train", "--resume", "old", "--runs-dir", str(tmp_path)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 1
+    assert "saved by an earlier facedemo whose network takes rescaled pixels" in resumed.stderr
+    assert read_status(run_dir).state == "failed"
