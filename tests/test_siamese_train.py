@@ -63,6 +63,17 @@ def batch_lines(run_dir: Path, epoch: int) -> int:
     return int(((metrics["kind"] == "batch") & (metrics["epoch"] == epoch)).sum())
 
 
+def resume_from_a_terminal(run_id: str, runs_dir: Path) -> subprocess.CompletedProcess:
+    """``python -m facedemo train --resume RUN_ID``, as a user types it."""
+    return subprocess.run(
+        cli("train", "--resume", run_id, "--runs-dir", str(runs_dir)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def parsed_lines(run_dir: Path) -> list[dict]:
     """Every line of the metrics log, each required to be whole JSON."""
     return [json.loads(line) for line in RunLayout(run_dir).metrics.read_text().splitlines()]
@@ -179,13 +190,7 @@ def test_a_run_stopped_while_testing_resumes_to_the_test_alone(
     write_json_atomic(RunLayout(copy).status, {**status, "state": "stopped"})
     lines_before = RunLayout(copy).metrics.read_text().splitlines()[:-1]  # without its eval line
     RunLayout(copy).metrics.write_text("".join(line + "\n" for line in lines_before))
-    resumed = subprocess.run(
-        cli("train", "--resume", "tiny", "--runs-dir", str(tmp_path)),
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = resume_from_a_terminal("tiny", tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Testing epoch" in resumed.stdout and "epoch 3/" not in resumed.stdout
     assert read_status(copy).state == "finished"
@@ -244,13 +249,7 @@ def test_a_killed_run_resumes_without_torn_or_lost_lines(tmp_path: Path) -> None
     with RunLayout(run_dir).metrics.open("a") as log:
         log.write('{"kind": "batch", "epoch": 2, "st')  # what a kill mid-write leaves
     RunLayout(run_dir).stop.touch()  # a stop request its end left unanswered
-    resumed = subprocess.run(
-        cli("train", "--resume", "killed", "--runs-dir", str(tmp_path)),
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = resume_from_a_terminal("killed", tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert read_status(run_dir).state == "finished"
     assert_complete_log(run_dir, epochs, steps)
@@ -345,13 +344,7 @@ def test_a_run_saved_before_the_rescaling_moved_inside_still_scores(tmp_path: Pa
     got = keras.ops.convert_to_numpy(load_model(run_dir)([faces, faces[::-1]]))
     assert np.allclose(got, expected, atol=1e-6)
 
-    resumed = subprocess.run(
-        cli("train", "--resume", "old", "--runs-dir", str(tmp_path)),
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = resume_from_a_terminal("old", tmp_path)
     assert resumed.returncode == 1
     assert "saved by an earlier facedemo whose network takes rescaled pixels" in resumed.stderr
     assert read_status(run_dir).state == "failed"
