@@ -8,7 +8,7 @@ import streamlit as st
 
 from facedemo import config
 from facedemo.errors import FaceDemoError
-from facedemo.siamese import PRESETS, preset_config, runs
+from facedemo.siamese import PRESET_DESCRIPTIONS, PRESETS, preset_config, runs
 from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
 from pages.common import ensure_app_navigation
 
@@ -20,9 +20,12 @@ EPOCH_COLUMN_LABELS = {
     "loss": st.column_config.NumberColumn("Loss", format="%.3f"),
     "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
     "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
-    "val_loss": st.column_config.NumberColumn("Validation loss", format="%.3f"),
-    "val_accuracy": st.column_config.NumberColumn("Validation accuracy", format="percent"),
-    "val_auc": st.column_config.NumberColumn("Validation AUC", format="%.3f"),
+    "seen_val_loss": st.column_config.NumberColumn("Seen people loss", format="%.3f"),
+    "seen_val_accuracy": st.column_config.NumberColumn("Seen people accuracy", format="percent"),
+    "seen_val_auc": st.column_config.NumberColumn("Seen people AUC", format="%.3f"),
+    "val_loss": st.column_config.NumberColumn("New people loss", format="%.3f"),
+    "val_accuracy": st.column_config.NumberColumn("New people accuracy", format="percent"),
+    "val_auc": st.column_config.NumberColumn("New people AUC", format="%.3f"),
     "pairs_per_s": st.column_config.NumberColumn("Pairs / s", format="%.0f"),
     "best": st.column_config.CheckboxColumn("Best"),
 }
@@ -48,9 +51,12 @@ st.write(
     "same-person pairs above different-person pairs (1 is perfect, 0.5 is guessing)."
 )
 st.write(
-    "*Training* numbers come from the people it learns from; *validation* numbers from other "
-    "people it never trains on. When validation stops improving while training keeps "
-    "improving, the network is memorising faces instead of learning to compare them."
+    "*Training* numbers come from the photos it learns from. *Seen people* numbers (CPU demo) "
+    "come from photos of those same people that were kept out of training: can it recognise "
+    "them in a new photo? *New people* (validation) numbers come from people it never trains "
+    "on: has it learnt to compare faces in general? When training and seen people improve "
+    "while new people stay near 0.5, the network is memorising its people instead of "
+    "learning to compare faces."
 )
 
 runs_dir = config.runs_dir()
@@ -61,7 +67,12 @@ def start_form() -> None:
     # Outside the form, so that the folder field appears as soon as it is chosen.
     source = st.radio("Photos", [DEMO_SET, OWN_FOLDER], key="monitor_source", horizontal=True)
     with st.form("monitor_start_form"):
-        preset = st.radio("Settings", list(PRESETS), key="monitor_preset")
+        preset = st.radio(
+            "Settings",
+            list(PRESETS),
+            key="monitor_preset",
+            captions=[PRESET_DESCRIPTIONS[name] for name in PRESETS],
+        )
         folder = ""
         if source == OWN_FOLDER:
             folder = st.text_input(
@@ -69,6 +80,14 @@ def start_form() -> None:
                 key="monitor_folder",
             ).strip()
         name = st.text_input("Run name (optional)", key="monitor_new_name")
+        devices = st.text_input(
+            "Devices",
+            value="1",
+            key="monitor_devices",
+            help="How many GPUs to train on together (data parallel): a number, or 'all'. "
+            "The batch size must divide by it. The Keras backend is the server's "
+            "KERAS_BACKEND (tensorflow unless set).",
+        )
         start = st.form_submit_button("Start training")
     if not start:
         return
@@ -81,7 +100,8 @@ def start_form() -> None:
         download.progress(done / total, text=f"Downloading the demo photos: {done} of {total}")
 
     try:
-        new = preset_config(preset, folder or "demo", name.strip() or runs.new_run_id())
+        run_id = name.strip() or runs.new_run_id()
+        new = preset_config(preset, folder or "demo", run_id, devices.strip())
         runs.start_run(new, runs_dir, progress=show_download)
     except FaceDemoError as error:
         st.error(str(error))

@@ -208,3 +208,16 @@ def test_the_page_says_how_the_run_computes(monkeypatch: pytest.MonkeyPatch) -> 
     (engine,) = [c.value for c in page.caption if c.value.startswith("Computed with")]
     assert engine.startswith("Computed with Keras 3.") and "on tensorflow 2." in engine
     assert engine.endswith("float32.")
+
+
+def test_a_devices_field_that_is_not_a_count_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = open_page(tmp_path, monkeypatch)
+    assert "CPU demo" in page.radio(key="monitor_preset").options[0]
+    page.text_input(key="monitor_devices").set_value("two")
+    page.button[0].click().run()
+    assert [error.value for error in page.error] == [
+        "devices takes 'all' or a number of devices (1, 2, ...), not 'two'."
+    ]
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind

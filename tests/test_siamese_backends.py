@@ -18,7 +18,7 @@ from siamese_support import REPO, cli_env, tiny_flags
 
 from facedemo.siamese.runs import (
     RunLayout,
-    read_checkpoint_state,
+    read_checkpoint,
     read_config,
     read_eval,
     read_metrics,
@@ -94,7 +94,7 @@ def test_jax_trains_stops_and_tensorflow_resumes_the_same_run(tmp_path: Path) ->
     run("tensorflow", "train", "--resume", "crossed", "--runs-dir", str(tmp_path))
     status = read_status(run_dir)
     assert (status.state, status.epoch) == ("finished", 2)
-    assert read_checkpoint_state(run_dir)["last"] == "epoch-0002.keras"
+    assert read_checkpoint(run_dir).last == "epoch-0002.keras"
     assert finite_losses(run_dir)
 
     evaluated = run("jax", "evaluate", "crossed", "--runs-dir", str(tmp_path), "--json")
@@ -117,7 +117,7 @@ def test_data_parallel_on_two_cpu_devices(tmp_path: Path, backend: str, extra: d
     device = read_config(run_dir)["device"]
     assert (device["backend"], device["count"]) == (backend, 2)
     assert read_status(run_dir).state == "finished" and finite_losses(run_dir)
-    checkpoint = RunLayout(run_dir).checkpoints / read_checkpoint_state(run_dir)["best"]
+    checkpoint = RunLayout(run_dir).checkpoints / read_checkpoint(run_dir).best
     probe = (
         "import sys, keras, numpy as np; import facedemo.siamese.model; "
         "m = keras.models.load_model(sys.argv[1], compile=False); "

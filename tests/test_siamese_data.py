@@ -15,7 +15,9 @@ from facedemo.siamese.data import (
     FixedPairBatches,
     TrainingPairs,
     fixed_pairs,
+    held_out,
     load_faces,
+    seen_people_pairs,
     split_identities,
 )
 
@@ -150,6 +152,30 @@ def test_batches_are_the_same_from_any_worker_thread(train_faces) -> None:
     forwards = [stream[index][1] for index in range(6)]
     backwards = [stream[index][1] for index in reversed(range(6))][::-1]
     assert all(np.array_equal(a, b) for a, b in zip(forwards, backwards, strict=True))
+
+
+def test_held_out_photos_leave_two_of_each_person_to_train_on(train_faces) -> None:
+    held = held_out(train_faces, per_person=1, seed=0)
+    counts = np.bincount(train_faces.labels)
+    held_counts = np.bincount(train_faces.labels[held], minlength=len(counts))
+    assert np.array_equal(held_counts, (counts >= 3).astype(int))  # one each, if it can spare
+    assert not held_out(train_faces, per_person=0, seed=0).any()
+    assert not np.array_equal(held, held_out(train_faces, per_person=1, seed=1))
+    kept = train_faces.subset(np.flatnonzero(~held))
+    assert len(kept) == len(train_faces) - held.sum()
+    assert np.array_equal(kept.images, train_faces.images[~held])
+    names = kept.dataset.identity_names
+    assert [names[label] for label in kept.labels] == list(kept.dataset.identities)
+
+
+def test_seen_people_pairs_each_show_a_held_out_photo(train_faces) -> None:
+    held = held_out(train_faces, per_person=1, seed=0)
+    pairs = seen_people_pairs(train_faces, held, 200, seed=0, same_person_probability=0.5)
+    assert len(pairs) == 200
+    assert np.all(held[pairs.first] | held[pairs.second])
+    labels = train_faces.labels
+    assert np.array_equal(labels[pairs.first] == labels[pairs.second], pairs.same)
+    assert 0.3 < pairs.same.mean() < 0.7
 
 
 def test_fixed_pair_batches_keep_their_order(train_faces) -> None:

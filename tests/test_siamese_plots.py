@@ -18,10 +18,24 @@ def metrics_table() -> pd.DataFrame:
     rows = [
         {"kind": "batch", "epoch": 1, "step": 1, "loss": 0.9},
         {"kind": "batch", "epoch": 1, "step": 2, "loss": 0.8},
-        {"kind": "epoch", "epoch": 1, "step": 2, "loss": 0.8, "val_loss": 0.85},
+        {
+            "kind": "epoch",
+            "epoch": 1,
+            "step": 2,
+            "loss": 0.8,
+            "val_loss": 0.85,
+            "seen_val_loss": 0.8,
+        },
         {"kind": "batch", "epoch": 2, "step": 1, "loss": 0.7},
         {"kind": "batch", "epoch": 2, "step": 2, "loss": 0.6},
-        {"kind": "epoch", "epoch": 2, "step": 2, "loss": 0.6, "val_loss": 0.7},
+        {
+            "kind": "epoch",
+            "epoch": 2,
+            "step": 2,
+            "loss": 0.6,
+            "val_loss": 0.7,
+            "seen_val_loss": 0.6,
+        },
         {"kind": "eval", "epoch": 2, "loss": 0.72},
     ]
     return pd.DataFrame(rows)
@@ -30,9 +44,18 @@ def metrics_table() -> pd.DataFrame:
 def test_learning_curve_shows_batches_training_and_validation() -> None:
     figure = learning_curve(metrics_table(), "loss", steps_per_epoch=2, best_epoch=2)
     traces = {trace.name: trace for trace in figure.data}
-    assert list(traces) == ["training, each batch", "training", "validation"]
+    assert list(traces) == [
+        "training, each batch",
+        "training",
+        "seen people, new photos",
+        "new people (validation)",
+    ]
     assert list(traces["training, each batch"].x) == [0.5, 1.0, 1.5, 2.0]
-    assert list(traces["validation"].y) == [0.85, 0.7]
+    assert list(traces["new people (validation)"].y) == [0.85, 0.7]
+    assert list(traces["seen people, new photos"].y) == [0.8, 0.6]
+    without_held_out = metrics_table().drop(columns="seen_val_loss")
+    names = [trace.name for trace in learning_curve(without_held_out, "loss", 2).data]
+    assert "seen people, new photos" not in names
     assert figure.layout.shapes[0].x0 == 2  # the best epoch's marker
 
 

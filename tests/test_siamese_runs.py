@@ -87,6 +87,16 @@ def test_epoch_table_marks_the_best_epoch(tmp_path: Path) -> None:
     assert list(table["epoch"]) == [1, 2, 3]
     assert list(table["best"]) == [False, True, False]
     assert table["val_loss"].notna().all()
+    assert "seen_val_auc" not in table  # no photos were held out in this run
+    scores = {"seen_val_loss": 0.6, "seen_val_accuracy": 0.7, "seen_val_auc": 0.7}
+    seen = [
+        {**line, **scores} if line["kind"] == "epoch" else line
+        for line in training_log(STEPS, 3, 0)
+    ]
+    write_log(run_dir, seen)
+    table = epoch_table(read_metrics(run_dir), best_epoch=2)
+    assert list(table.columns[4:7]) == ["seen_val_loss", "seen_val_accuracy", "seen_val_auc"]
+    assert list(table["seen_val_auc"]) == [0.7] * 3
 
 
 def test_a_vanished_process_reads_as_interrupted(tmp_path: Path) -> None:

@@ -26,14 +26,15 @@ from siamese_support import (
 )
 
 from facedemo.errors import DatasetError, RunError
-from facedemo.siamese import TrainConfig
+from facedemo.siamese import TrainConfig, preset_config
 from facedemo.siamese.data import fixed_pairs, load_faces, load_split
 from facedemo.siamese.runs import (
     RunLayout,
     find_run,
-    read_checkpoint_state,
+    read_checkpoint,
     read_config,
     read_eval,
+    read_log_tail,
     read_metrics,
     read_pairs,
     read_status,
@@ -128,12 +129,12 @@ def test_the_run_is_tested_on_its_test_pairs(tiny_run_dir: Path) -> None:
 
 
 def test_checkpoints_hold_the_last_and_best_model(tiny_run_dir: Path) -> None:
-    state = read_checkpoint_state(tiny_run_dir)
-    assert state["epoch"] == TINY_EPOCHS
-    assert state["last"] == f"epoch-{TINY_EPOCHS:04d}.keras"
+    state = read_checkpoint(tiny_run_dir)
+    assert state.epoch == TINY_EPOCHS
+    assert state.last == f"epoch-{TINY_EPOCHS:04d}.keras"
     checkpoints = RunLayout(tiny_run_dir).checkpoints
-    assert (checkpoints / state["last"]).is_file() and (checkpoints / state["best"]).is_file()
-    assert state["log_bytes"] <= RunLayout(tiny_run_dir).metrics.stat().st_size
+    assert (checkpoints / state.last).is_file() and (checkpoints / state.best).is_file()
+    assert state.log_bytes <= RunLayout(tiny_run_dir).metrics.stat().st_size
 
 
 def test_the_preview_shows_real_training_pairs(tiny_run_dir: Path) -> None:
@@ -348,3 +349,23 @@ def test_a_run_saved_before_the_rescaling_moved_inside_still_scores(tmp_path: Pa
     assert resumed.returncode == 1
     assert "saved by an earlier facedemo whose network takes rescaled pixels" in resumed.stderr
     assert read_status(run_dir).state == "failed"
+
+
+def test_the_cpu_demo_visibly_learns_its_people(tmp_path: Path) -> None:
+    """The Monitor's CPU demo preset on the shared photos: faces framed by the detector, one
+    photo of each training person held out. Training AUC climbs near 1 and the held-out
+    photos of those people are recognised well above chance, while nothing is promised about
+    new people (13 people are too few for that)."""
+    settings = preset_config("CPU demo, 64 px", SHARED_DATA, "demo-preset")
+    process = start_run(settings, tmp_path)
+    assert process.wait(timeout=600) == 0, read_log_tail(tmp_path / "demo-preset")
+    run_dir = tmp_path / "demo-preset"
+    assert read_status(run_dir).state == "finished"
+    assert read_config(run_dir)["settings"]["framing"] == "face"
+    epochs = read_metrics(run_dir).query("kind == 'epoch'")
+    assert len(epochs) == settings.epochs  # no early stop: the class watches it memorise
+    assert epochs["auc"].iloc[0] < 0.7 and epochs["auc"].tail(5).mean() > 0.9  # it learns
+    # Every epoch is also scored on new photos of its people and on new people.
+    assert epochs[["seen_val_auc", "val_auc"]].notna().all().all()
+    preview = read_pairs(RunLayout(run_dir).preview)
+    assert preview.first.shape == (16, 64, 64, 3)

@@ -36,8 +36,13 @@ from facedemo.siamese import TrainConfig
 MIN_PAIRABLE_PER_PART = 2
 
 #: Random streams, the second part of every draw's key: training batches use
-#: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM).
-TRAINING_STREAM, FIXED_PAIRS_STREAM = 0, 1
+#: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM),
+#: the held-out photos (seed, HELD_OUT_STREAM).
+TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM = 0, 1, 2
+
+#: Pairs drawn for each seen-people validation pair wanted, before keeping those that
+#: show a held-out photo.
+SEEN_PAIRS_DRAWN = 20
 
 #: Threads that gather batches ahead of the device; more than the cores is no help.
 MAX_WORKERS = 8
@@ -114,6 +119,25 @@ class FaceImages:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def subset(self, indices: np.ndarray) -> FaceImages:
+        """The faces at ``indices``, labelled afresh within the subset."""
+        dataset = self.dataset.subset(indices.tolist())
+        return FaceImages(dataset, self.images[indices], dataset.labels)
+
+
+def held_out(faces: FaceImages, per_person: int, seed: int) -> np.ndarray:
+    """A mask of ``per_person`` photos of each person with enough photos to spare them (each
+    keeps two for same-person training pairs), chosen at random (seeded); none when 0."""
+    mask = np.zeros(len(faces), dtype=bool)
+    if per_person == 0:
+        return mask
+    rng = np.random.default_rng((seed, HELD_OUT_STREAM))
+    for person in np.unique(faces.labels):
+        photos = np.flatnonzero(faces.labels == person)
+        if len(photos) >= per_person + 2:
+            mask[rng.choice(photos, per_person, replace=False)] = True
+    return mask
+
 
 def resize_face(image: np.ndarray, image_size: int) -> np.ndarray:
     """An RGB uint8 image squashed to ``image_size``² (no crop), bilinear with antialiasing."""
@@ -121,24 +145,32 @@ def resize_face(image: np.ndarray, image_size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
-def load_faces(dataset: IdentityDataset, image_size: int) -> FaceImages:
-    """Decode and resize every image of ``dataset`` once, in parallel threads.
+def framed_face(image: np.ndarray) -> np.ndarray:
+    """The largest face of ``image`` with its surroundings (LFW's framing), as the Verify
+    page shows it to the network; the whole photo when no face is found."""
+    from facedemo import faces  # DeepFace and dlib: loaded for face framing only
+
+    found = faces.detect(image, enforce_detection=False)
+    return image if found[0].whole_photo else faces.face_context(image, found[0])
+
+
+def load_faces(dataset: IdentityDataset, image_size: int, framing: str = "photo") -> FaceImages:
+    """Decode, frame (``FRAMINGS``) and resize every image of ``dataset`` once, in threads.
 
     Decoding goes through :func:`facedemo.images.load_image`, so phone photos are
     turned upright by their EXIF tag exactly as the Verify page sees them.
     """
 
     def decode(path: Path) -> np.ndarray:
-        return resize_face(images.load_image(path), image_size)
+        image = images.load_image(path)
+        return resize_face(framed_face(image) if framing == "face" else image, image_size)
 
     try:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             decoded = np.stack(list(pool.map(decode, dataset.paths)))
     except ImageError as error:
         raise DatasetError(f"An image in {dataset.root} cannot be used: {error}") from None
-    names = {name: index for index, name in enumerate(dataset.identity_names)}
-    labels = np.array([names[identity] for identity in dataset.identities], dtype=np.int32)
-    return FaceImages(dataset, decoded, labels)
+    return FaceImages(dataset, decoded, dataset.labels)
 
 
 #: A batch as the network takes it: ``((face_a, face_b), same)``.
@@ -217,6 +249,16 @@ def fixed_pairs(
     """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare."""
     sampler = PairSampler(faces.labels, same_person_probability)
     return sampler.sample(count, (seed, FIXED_PAIRS_STREAM))
+
+
+def seen_people_pairs(
+    faces: FaceImages, held: np.ndarray, count: int, seed: int, same_person_probability: float
+) -> DrawnPairs:
+    """Up to ``count`` fixed pairs of the training people that show at least one ``held``-out
+    photo: can the network recognise people it trains on in photos it has not seen?"""
+    drawn = fixed_pairs(faces, SEEN_PAIRS_DRAWN * count, seed, same_person_probability)
+    touching = np.flatnonzero(held[drawn.first] | held[drawn.second])[:count]
+    return drawn[touching]
 
 
 def gather(faces: FaceImages, pairs: DrawnPairs) -> Batch:

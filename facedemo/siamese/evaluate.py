@@ -157,7 +157,7 @@ def evaluate_run(run_dir: Path) -> Evaluation:
             f"The data set at {settings.dataset} is not the one run {run_dir.name} was trained "
             "on (its test people differ), so its test pairs cannot be rebuilt."
         )
-    faces = load_faces(test, settings.image_size)
+    faces = load_faces(test, settings.image_size, settings.framing)
     pairs = fixed_pairs(faces, settings.test_pairs, settings.seed, settings.same_person_probability)
     return evaluate_model(load_model(run_dir), faces, pairs, settings.batch_size)
 

@@ -23,6 +23,14 @@ METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy", "auc"
 
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
+SEEN_PEOPLE_COLOUR = "#2ca02c"
+
+#: The per-epoch lines: column prefix, legend name, colour.
+EPOCH_LINES = (
+    ("", "training", TRAIN_COLOUR),
+    ("seen_val_", "seen people, new photos", SEEN_PEOPLE_COLOUR),
+    ("val_", "new people (validation)", VALIDATION_COLOUR),
+)
 
 #: Most batch points drawn per learning curve (the notebook preset logs 25,000 batches),
 #: of which the latest ``RECENT_BATCH_POINTS`` are all drawn and the older ones thinned.
@@ -42,7 +50,8 @@ def thinned_batches(batches: pd.DataFrame) -> pd.DataFrame:
 def learning_curve(
     metrics: pd.DataFrame, metric: str, steps_per_epoch: int, best_epoch: int | None = None
 ) -> go.Figure:
-    """``metric`` per epoch, training vs validation, with every batch as a faint line.
+    """``metric`` per epoch: training, new photos of the training people (when some were held
+    out) and validation on new people, with every batch as a faint line.
 
     Batch values are the running average over their epoch so far, placed at
     fractional epochs (older ones thinned, see ``thinned_batches``); the best
@@ -60,10 +69,8 @@ def learning_curve(
             opacity=0.3,
         )
     epochs = metrics[metrics["kind"] == "epoch"]
-    for column, name, colour in (
-        (metric, "training", TRAIN_COLOUR),
-        (f"val_{metric}", "validation", VALIDATION_COLOUR),
-    ):
+    for prefix, name, colour in EPOCH_LINES:
+        column = prefix + metric
         if column in epochs:
             figure.add_scatter(
                 x=epochs["epoch"],

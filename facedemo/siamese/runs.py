@@ -407,19 +407,44 @@ def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
     return evaluation["auc"] - 0.5 < CHANCE_STANDARD_ERRORS * error
 
 
-def read_checkpoint_state(run_dir: Path) -> dict[str, Any] | None:
-    """checkpoints/state.json: the last and best checkpoint and the epoch they end."""
-    return _read_json(RunLayout(run_dir).checkpoint_state)
+@dataclass(frozen=True)
+class Checkpoint:
+    """The commit record of the last finished epoch (checkpoints/state.json): the model files
+    to resume from and to test, and the size the metrics log had then."""
+
+    epoch: int = 0
+    log_bytes: int = 0
+    last: str | None = None
+    best: str | None = None
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    best_val_accuracy: float | None = None
+    best_val_auc: float | None = None
+    epochs_since_best: int = 0
+
+    def training_done(self, config: TrainConfig) -> bool:
+        return self.epoch >= config.epochs or self.epochs_since_best >= config.patience
+
+    def best_metrics(self) -> dict[str, Any]:
+        """The status fields that describe the best epoch."""
+        names = ("best_epoch", "best_val_loss", "best_val_accuracy", "best_val_auc")
+        return {name: getattr(self, name) for name in names}
+
+
+def read_checkpoint(run_dir: Path) -> Checkpoint:
+    """The run's last committed epoch; the empty record before its first epoch ends."""
+    state = _read_json(RunLayout(run_dir).checkpoint_state)
+    return Checkpoint(**state) if state else Checkpoint()
 
 
 def checkpoint_path(run_dir: Path, which: str = "best") -> Path:
     """The ``"best"`` or ``"last"`` checkpoint file of a run."""
-    state = read_checkpoint_state(run_dir)
-    if state is None or not state.get(which):
+    name = getattr(read_checkpoint(run_dir), which)
+    if not name:
         raise RunError(
             f"Run {run_dir.name} has no saved model yet; one is saved at the end of each epoch."
         )
-    return RunLayout(run_dir).checkpoints / state[which]
+    return RunLayout(run_dir).checkpoints / name
 
 
 def read_log_tail(run_dir: Path, lines: int = 20) -> str:
@@ -520,23 +545,28 @@ def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) ->
     return RunProgress(epoch, step, settings.steps_per_epoch, settings.epochs, pairs_per_s, eta)
 
 
-#: Columns of the per-epoch table, in the order shown.
+#: Columns of the per-epoch table, in the order shown; the seen-people ones only when logged.
 EPOCH_COLUMNS = (
     "epoch",
     "loss",
     "accuracy",
     "auc",
+    "seen_val_loss",
+    "seen_val_accuracy",
+    "seen_val_auc",
     "val_loss",
     "val_accuracy",
     "val_auc",
     "pairs_per_s",
 )
+OPTIONAL_EPOCH_COLUMNS = frozenset({"seen_val_loss", "seen_val_accuracy", "seen_val_auc"})
 
 
 def epoch_table(metrics: pd.DataFrame, best_epoch: int | None) -> pd.DataFrame:
     """One row per finished epoch, train and validation numbers, the best epoch marked."""
     epochs = metrics[metrics["kind"] == "epoch"]
-    table = epochs.reindex(columns=list(EPOCH_COLUMNS)).reset_index(drop=True)
+    columns = [c for c in EPOCH_COLUMNS if c in epochs or c not in OPTIONAL_EPOCH_COLUMNS]
+    table = epochs.reindex(columns=columns).reset_index(drop=True)
     table["best"] = table["epoch"] == best_epoch
     return table
 
@@ -585,14 +615,12 @@ def dataset_source(dataset: str | Path) -> str:
     return str(Path(text).expanduser().resolve())
 
 
-def start_run(
+def create_run(
     config: TrainConfig, runs_dir: str | Path, progress: Progress | None = None
-) -> subprocess.Popen:
-    """Start training ``config`` as a new run in ``runs_dir`` in a process of its own.
-
-    The data set is opened here first, so a wrong folder fails at once and the demo
-    set is downloaded (``progress`` is told of each file) before the trainer starts.
-    """
+) -> tuple[TrainConfig, Path]:
+    """The start of every new run: a free name, a data set that opens (the demo set is
+    downloaded here, ``progress`` told of each file), then its folder; the settings with the
+    data set named as the run keeps it (``dataset_source``)."""
     runs_dir = Path(runs_dir)
     run_dir = runs_dir / config.run_id
     if run_dir.exists():
@@ -600,9 +628,32 @@ def start_run(
             f"A run named {config.run_id} already exists in {runs_dir}; choose another name."
         )
     config = replace(config, dataset=dataset_source(config.dataset))
-    open_dataset(config.dataset, progress)
+    open_dataset(config.dataset, progress)  # a mistyped folder leaves no run behind
     run_dir.mkdir(parents=True)
-    arguments = [config.dataset, "--runs-dir", str(runs_dir), "--run-id", config.run_id]
+    return config, run_dir
+
+
+def check_resumable(run_dir: Path, launched_pid: int | None = None) -> RunStatus:
+    """The run's status if it can be resumed; a RunError saying why not otherwise.
+
+    ``launched_pid``: the trainer that ``resume_run`` launched for this resume, whose run
+    reads "queued" (or "running") with that pid until it ends.
+    """
+    status = read_status(run_dir)
+    if status.state == "finished":
+        raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
+    if status.alive and status.pid != launched_pid:
+        raise RunError(f"Run {status.run_id} is still {status.state} (process {status.pid}).")
+    read_config(run_dir)  # a run that died before saving its settings cannot continue
+    return status
+
+
+def start_run(
+    config: TrainConfig, runs_dir: str | Path, progress: Progress | None = None
+) -> subprocess.Popen:
+    """Start training ``config`` as a new run in ``runs_dir`` in a process of its own."""
+    config, run_dir = create_run(config, runs_dir, progress)
+    arguments = [config.dataset, "--runs-dir", str(run_dir.parent), "--run-id", config.run_id]
     for name in tunable_settings():
         value = getattr(config, name)
         values = value if isinstance(value, tuple) else (value,)
@@ -612,12 +663,7 @@ def start_run(
 
 def resume_run(run_dir: Path) -> subprocess.Popen:
     """Continue a stopped, failed or interrupted run from its last checkpoint."""
-    status = read_status(run_dir)
-    if status.alive:
-        raise RunError(f"Run {status.run_id} is still {status.state}.")
-    if status.state == "finished":
-        raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
-    read_config(run_dir)  # a run that died before saving its settings cannot continue
+    check_resumable(run_dir)
     # The stop request that ended it is answered; one made once this resume is queued stands.
     RunLayout(run_dir).stop.unlink(missing_ok=True)
     return _launch(run_dir, ["--resume", run_dir.name, "--runs-dir", str(run_dir.parent)])

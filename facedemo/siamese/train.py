@@ -27,14 +27,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from facedemo.datasets import open_dataset
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.data import (
@@ -45,8 +44,10 @@ from facedemo.siamese.data import (
     TrainingPairs,
     fixed_pairs,
     gather,
+    held_out,
     load_faces,
     load_split,
+    seen_people_pairs,
 )
 from facedemo.siamese.device import (
     Device,
@@ -58,12 +59,16 @@ from facedemo.siamese.device import (
 from facedemo.siamese.evaluate import Evaluation, evaluate_model
 from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
 from facedemo.siamese.runs import (
+    Checkpoint,
     PairImages,
     RunLayout,
+    check_resumable,
+    create_run,
     dataset_source,
+    has_settings,
     process_start_time,
+    read_checkpoint,
     read_settings,
-    read_status,
     write_json_atomic,
 )
 
@@ -75,29 +80,6 @@ MISCLASSIFIED_SHOWN = 12
 
 #: Signals that ask the run to stop after the batch under way.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """The commit record of the last finished epoch (checkpoints/state.json)."""
-
-    epoch: int = 0
-    log_bytes: int = 0
-    last: str | None = None
-    best: str | None = None
-    best_epoch: int | None = None
-    best_val_loss: float | None = None
-    best_val_accuracy: float | None = None
-    best_val_auc: float | None = None
-    epochs_since_best: int = 0
-
-    def training_done(self, config: TrainConfig) -> bool:
-        return self.epoch >= config.epochs or self.epochs_since_best >= config.patience
-
-    def best_metrics(self) -> dict[str, Any]:
-        """The status fields that describe the best epoch."""
-        names = ("best_epoch", "best_val_loss", "best_val_accuracy", "best_val_auc")
-        return {name: getattr(self, name) for name in names}
 
 
 class StopRequested(Exception):
@@ -141,14 +123,12 @@ class RunWriter:
         os.replace(temporary, path)
 
 
-def _restore(layout: RunLayout) -> Checkpoint:
+def _restore(run_dir: Path) -> Checkpoint:
     """The checkpoint to resume from; cuts the log back to it."""
-    state = (
-        json.loads(layout.checkpoint_state.read_text()) if layout.checkpoint_state.exists() else {}
-    )
-    checkpoint = Checkpoint(**state)
-    if layout.metrics.exists():
-        os.truncate(layout.metrics, min(checkpoint.log_bytes, layout.metrics.stat().st_size))
+    checkpoint = read_checkpoint(run_dir)
+    metrics = RunLayout(run_dir).metrics
+    if metrics.exists():
+        os.truncate(metrics, min(checkpoint.log_bytes, metrics.stat().st_size))
     return checkpoint
 
 
@@ -247,6 +227,7 @@ class _RunCallback(keras.callbacks.Callback):
         writer: RunWriter,
         checkpoint: Checkpoint,
         stop_requested: Callable[[], bool],
+        seen_people: tuple[FaceImages, DrawnPairs] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -254,7 +235,21 @@ class _RunCallback(keras.callbacks.Callback):
         self.writer = writer
         self.checkpoint = checkpoint
         self.stop_requested = stop_requested
+        self.seen_people = seen_people
         self._epoch_start = self._batch_end = time.time()
+
+    def _seen_people_scores(self) -> dict[str, float]:
+        """Loss, accuracy and AUC on pairs showing photos of training people held out of
+        training (none when no photo was held out)."""
+        if self.seen_people is None:
+            return {}
+        faces, pairs = self.seen_people
+        scores = evaluate_model(self.model, faces, pairs, self.config.batch_size)
+        return {
+            "seen_val_loss": scores.loss,
+            "seen_val_accuracy": scores.accuracy,
+            "seen_val_auc": scores.auc,
+        }
 
     def _learning_rate(self) -> float:
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -290,6 +285,7 @@ class _RunCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         number, previous = epoch + 1, self.checkpoint
         pairs = self.config.batch_size * self.config.steps_per_epoch
+        logs = {**logs, **self._seen_people_scores()}
         record = {
             "kind": "epoch",
             "epoch": number,
@@ -325,7 +321,9 @@ class _RunCallback(keras.callbacks.Callback):
             f"epoch {number}/{self.config.epochs}  "
             f"loss {logs['loss']:.3f}  accuracy {logs['accuracy']:.3f}  auc {logs['auc']:.3f}  |  "
             f"validation loss {logs['val_loss']:.3f}  accuracy {logs['val_accuracy']:.3f}  "
-            f"auc {logs['val_auc']:.3f}  |  {record['pairs_per_s']:.0f} pairs/s"
+            f"auc {logs['val_auc']:.3f}  |  "
+            + (f"seen people auc {logs['seen_val_auc']:.3f}  |  " if self.seen_people else "")
+            + f"{record['pairs_per_s']:.0f} pairs/s"
             + ("  (best so far)" if improved else ""),
             flush=True,
         )
@@ -391,17 +389,29 @@ def _fit(
     """Everything between "running" and "finished" (see the module docstring)."""
     layout = writer.layout
     device = detect_device(config.devices, config.batch_size)
+    # Weights, dropout and flips drawn from the run's seed (and the epoch it resumes at), so
+    # the same settings train the same network as far as the backend's kernels allow.
+    keras.utils.set_random_seed(config.seed + checkpoint.epoch)
     recorded = json.loads(layout.config.read_text()) if layout.config.exists() else {}
     if not recorded:
         _write_config(layout, config, device, split=None)  # settings first, for the page
     split = load_split(config)
     if "dataset" not in recorded:
         _write_config(layout, config, device, split)
-    train_faces, validation_faces = (
-        load_faces(part, config.image_size) for part in (split.train, split.validation)
+    training_people, validation_faces = (
+        load_faces(part, config.image_size, config.framing)
+        for part in (split.train, split.validation)
     )
     p_same = config.same_person_probability
     validation_pairs = fixed_pairs(validation_faces, config.validation_pairs, config.seed, p_same)
+    held = held_out(training_people, config.held_out_photos, config.seed)
+    train_faces = training_people.subset(np.flatnonzero(~held))
+    seen_people = None
+    if held.any():
+        pairs = seen_people_pairs(
+            training_people, held, config.validation_pairs, config.seed, p_same
+        )
+        seen_people = (training_people, pairs)
     print(
         f"Training {layout.run_dir.name} on {device.label}: "
         f"{len(split.train.identity_names)} people ({len(train_faces)} photos) to learn from, "
@@ -410,7 +420,7 @@ def _fit(
         flush=True,
     )
     layout.checkpoints.mkdir(exist_ok=True)
-    callback = _RunCallback(config, device, writer, checkpoint, stop_requested)
+    callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people)
     with distributed(device):
         if checkpoint.last:
             model = _resumed_model(layout.checkpoints / checkpoint.last, device)
@@ -440,7 +450,7 @@ def _fit(
     best = callback.checkpoint
     writer.status(state="testing")
     print(f"Testing epoch {best.best_epoch} on {config.test_pairs} test pairs.", flush=True)
-    test_faces = load_faces(split.test, config.image_size)
+    test_faces = load_faces(split.test, config.image_size, config.framing)
     test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
     best_model = keras.models.load_model(layout.checkpoints / best.best, compile=False)
     evaluation = evaluate_model(
@@ -469,7 +479,7 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
     """Run training under a status that always ends finished, stopped or failed."""
     started = time.time()
     writer = RunWriter(layout)
-    checkpoint = _restore(layout) if resuming else Checkpoint()
+    checkpoint = _restore(layout.run_dir) if resuming else Checkpoint()
     writer.status(
         state="running",
         pid=os.getpid(),
@@ -495,20 +505,18 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
 
 
 def train(config: TrainConfig, runs_dir: str | Path) -> str:
-    """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state."""
-    config = replace(config, dataset=dataset_source(config.dataset))
-    layout = RunLayout(Path(runs_dir) / config.run_id)
-    if layout.config.exists():
-        raise RunError(
-            f"A run named {config.run_id} already exists in {runs_dir}; "
-            "choose another run id or resume it."
-        )
-    if not layout.run_dir.exists():
-        # A mistyped folder or a device that is not there leaves no failed run behind.
-        open_dataset(config.dataset)
-        detect_device(config.devices, config.batch_size)
-        layout.run_dir.mkdir(parents=True)
-    return _run(config, layout, resuming=False)
+    """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state.
+
+    From a terminal the run is created here; started by ``runs.start_run``, its folder was
+    created there and holds nothing of the trainer's yet.
+    """
+    run_dir = Path(runs_dir) / config.run_id
+    if run_dir.exists() and not has_settings(run_dir):
+        config = replace(config, dataset=dataset_source(config.dataset))
+    else:
+        detect_device(config.devices, config.batch_size)  # a device not there: no run left
+        config, run_dir = create_run(config, runs_dir)
+    return _run(config, RunLayout(run_dir), resuming=False)
 
 
 def resume(run_dir: Path) -> str:
@@ -518,13 +526,7 @@ def resume(run_dir: Path) -> str:
     ``runs.resume_run`` (the run reads as queued with this process), the request was dropped
     there, and any STOP file now is a request made while queued: it stands.
     """
-    status = read_status(run_dir)
-    if status.state == "finished":
-        raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
-    launched_for_this = status.alive and status.pid == os.getpid()
-    if status.alive and not launched_for_this:
-        raise RunError(f"Run {status.run_id} is still {status.state} (process {status.pid}).")
-    settings = read_settings(run_dir)
-    if not launched_for_this:
+    status = check_resumable(run_dir, launched_pid=os.getpid())
+    if not status.alive:
         RunLayout(run_dir).stop.unlink(missing_ok=True)
-    return _run(settings, RunLayout(run_dir), resuming=True)
+    return _run(read_settings(run_dir), RunLayout(run_dir), resuming=True)
