@@ -10,9 +10,10 @@ so the Dlib model and detector work without internet access.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from facedemo.files import copy_atomic
 
 #: Long side, in pixels, that photos are shrunk to before face detection. Measured with
 #: ``bench/bench_verify.py --sweep`` (100 labelled pairs, 2 cores): 0.81 s/pair at full size,
@@ -110,9 +111,7 @@ def _place(source: Path, target: Path) -> bool:
     except FileExistsError:
         return False
     except OSError:  # no symlinks here: copy under a temporary name, then rename
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
+        copy_atomic(source, target)
         return True
 
 

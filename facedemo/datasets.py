@@ -9,18 +9,16 @@ images; a pairs CSV with distances measured elsewhere replaces the images.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import io
-import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -30,6 +28,7 @@ import pandas as pd
 
 from facedemo import config
 from facedemo.errors import DatasetError
+from facedemo.files import atomic_file
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 
@@ -370,19 +369,6 @@ def _download_lfw(home: Path, funneled: bool, retries: int) -> None:
         raise DatasetError(f"LFW could not be stored in {home} ({error}).") from error
 
 
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only once fully written (temp file, rename)."""
-    descriptor, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            yield handle
-        os.replace(part, path)
-    except BaseException:
-        Path(part).unlink(missing_ok=True)
-        raise
-
-
 def _download_demo(folder: Path, base_url: str, progress: Progress | None) -> None:
     """Fetch the missing demo images, then write identities.csv, which marks the set complete."""
     images = folder / "images"
@@ -398,7 +384,7 @@ def _download_demo(folder: Path, base_url: str, progress: Progress | None) -> No
             try:
                 with (
                     urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response,
-                    _atomic_file(images / file) as handle,
+                    atomic_file(images / file) as handle,
                 ):
                     shutil.copyfileobj(response, handle)
             except _NETWORK_ERRORS as error:
@@ -410,7 +396,7 @@ def _download_demo(folder: Path, base_url: str, progress: Progress | None) -> No
                 ) from error
         if progress is not None:
             progress(done, len(rows), file)
-    with _atomic_file(folder / IDENTITIES_CSV) as handle:
+    with atomic_file(folder / IDENTITIES_CSV) as handle:
         pd.DataFrame(rows, columns=["file", "identity"]).to_csv(handle, index=False)
 
 

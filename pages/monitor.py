@@ -8,7 +8,7 @@ import streamlit as st
 
 from facedemo import config
 from facedemo.errors import FaceDemoError
-from facedemo.siamese import PRESET_DESCRIPTIONS, PRESETS, preset_config, runs
+from facedemo.siamese import BEST_BY, PRESET_DESCRIPTIONS, PRESETS, preset_config, runs
 from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
 from pages.common import ensure_app_navigation
 
@@ -193,7 +193,8 @@ def draw_run(run_dir: Path, picked_state: str) -> None:
     st.caption(
         "Faint line: the running average within each epoch, batch by batch (it starts again "
         "each epoch). Dots: the end of each epoch. The dashed line marks the epoch "
-        "with the lowest validation loss; that version of the network is the one kept."
+        f"with {BEST_BY[settings.best_by][0]}; that version of the network is the one kept "
+        "and tested."
     )
     st.dataframe(
         runs.epoch_table(metrics, status.best_epoch),

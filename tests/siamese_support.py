@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from facedemo import config
+from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig
-from facedemo.siamese.runs import RunLayout, process_start_time, write_json_atomic
+from facedemo.siamese.runs import RunLayout, process_start_time
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ["FACEDEMO_DEMO_DATA"])

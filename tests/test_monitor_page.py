@@ -13,8 +13,9 @@ from siamese_support import ended_pid, fake_run, tiny_run, training_log, write_l
 from streamlit.testing.v1 import AppTest
 
 from facedemo import config
+from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig
-from facedemo.siamese.runs import RunLayout, is_alive, read_status, write_json_atomic
+from facedemo.siamese.runs import RunLayout, is_alive, read_status
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "monitor.py")
 

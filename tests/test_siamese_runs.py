@@ -14,6 +14,7 @@ import pytest
 from siamese_support import ended_pid, fake_run, training_log, write_log
 
 from facedemo.errors import DatasetError, RunError
+from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig, cli, runs
 from facedemo.siamese.runs import (
     PairImages,
@@ -34,7 +35,6 @@ from facedemo.siamese.runs import (
     resume_run,
     start_run,
     stop_run,
-    write_json_atomic,
 )
 
 STEPS, EPOCHS = 10, 4

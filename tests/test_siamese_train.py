@@ -26,6 +26,7 @@ from siamese_support import (
 )
 
 from facedemo.errors import DatasetError, RunError
+from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig, preset_config
 from facedemo.siamese.data import fixed_pairs, load_faces, load_split
 from facedemo.siamese.runs import (
@@ -41,7 +42,6 @@ from facedemo.siamese.runs import (
     resume_run,
     start_run,
     stop_run,
-    write_json_atomic,
 )
 
 
@@ -367,5 +367,27 @@ def test_the_cpu_demo_visibly_learns_its_people(tmp_path: Path) -> None:
     assert epochs["auc"].iloc[0] < 0.7 and epochs["auc"].tail(5).mean() > 0.9  # it learns
     # Every epoch is also scored on new photos of its people and on new people.
     assert epochs[["seen_val_auc", "val_auc"]].notna().all().all()
+    best = epochs.loc[epochs["val_auc"].idxmax()]  # the demo keeps the best-ranking epoch
+    status = read_status(run_dir)
+    assert (status.best_epoch, status.best_val_auc) == (best["epoch"], best["val_auc"])
+    assert read_eval(run_dir)["best_epoch"] == best["epoch"]
     preview = read_pairs(RunLayout(run_dir).preview)
     assert preview.first.shape == (16, 64, 64, 3)
+
+
+@pytest.mark.parametrize(
+    ("best_by", "logs", "improves"),
+    [
+        ("val_loss", {"val_loss": 0.5, "val_auc": 0.6}, True),
+        ("val_loss", {"val_loss": 0.7, "val_auc": 0.9}, False),
+        ("val_auc", {"val_loss": 0.7, "val_auc": 0.9}, True),
+        ("val_auc", {"val_loss": 0.5, "val_auc": 0.7}, False),  # a tie is no improvement
+    ],
+)
+def test_the_best_epoch_follows_the_runs_choice(best_by: str, logs: dict, improves: bool) -> None:
+    from facedemo.siamese.runs import Checkpoint
+    from facedemo.siamese.train import _improves
+
+    best = Checkpoint(epoch=3, best_epoch=2, best_val_loss=0.6, best_val_auc=0.7)
+    assert _improves(best, logs, best_by) is improves
+    assert _improves(Checkpoint(), logs, best_by)  # the first epoch is the best so far

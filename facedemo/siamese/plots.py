@@ -55,7 +55,7 @@ def learning_curve(
 
     Batch values are the running average over their epoch so far, placed at
     fractional epochs (older ones thinned, see ``thinned_batches``); the best
-    epoch (lowest validation loss) is marked.
+    epoch (the kept one, ``TrainConfig.best_by``) is marked.
     """
     figure = go.Figure()
     batches = thinned_batches(metrics[metrics["kind"] == "batch"])

@@ -31,6 +31,7 @@ import pandas as pd
 
 from facedemo.datasets import Progress, open_dataset
 from facedemo.errors import RunError
+from facedemo.files import write_json_atomic
 from facedemo.siamese import RUN_ID_PATTERN, TrainConfig, tunable_settings
 
 #: States a run is in while its process works.
@@ -107,13 +108,6 @@ class RunLayout:
     def misclassified(self) -> Path:
         """The test pairs the best checkpoint got most wrong (``PairImages``)."""
         return self.run_dir / "misclassified.npz"
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Replace ``path`` in one step, so a reader sees the old or the new file, never half."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -35,7 +35,8 @@ import keras
 import numpy as np
 
 from facedemo.errors import FaceDemoError, RunError
-from facedemo.siamese import TrainConfig
+from facedemo.files import atomic_file, write_json_atomic
+from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
     DrawnPairs,
     FaceImages,
@@ -69,7 +70,6 @@ from facedemo.siamese.runs import (
     process_start_time,
     read_checkpoint,
     read_settings,
-    write_json_atomic,
 )
 
 #: Training pairs saved for the Monitor page's preview grid.
@@ -117,10 +117,9 @@ class RunWriter:
                 path.unlink()
 
     def pairs(self, path: Path, pairs: PairImages) -> None:
-        temporary = path.with_name(f".{path.stem}.tmp.npz")
         arrays = {name: value for name, value in vars(pairs).items() if value is not None}
-        np.savez_compressed(temporary, **arrays)
-        os.replace(temporary, path)
+        with atomic_file(path) as handle:
+            np.savez_compressed(handle, **arrays)
 
 
 def _restore(run_dir: Path) -> Checkpoint:
@@ -217,6 +216,15 @@ def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> Pair
     return PairImages(*(side.astype(np.uint8) for side in seen), pairs.same)
 
 
+def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
+    """Whether an epoch's ``logs`` beat the best epoch so far by the run's ``best_by``."""
+    before = getattr(best, f"best_{best_by}")
+    if best.best_epoch is None or before is None:
+        return True
+    lower_is_better = BEST_BY[best_by][1]
+    return logs[best_by] < before if lower_is_better else logs[best_by] > before
+
+
 class _RunCallback(keras.callbacks.Callback):
     """Logs batches and epochs, commits checkpoints, stops early or on request."""
 
@@ -297,7 +305,7 @@ class _RunCallback(keras.callbacks.Callback):
             **self._device_memory(),
         }
         self.writer.log(record)
-        improved = previous.best_val_loss is None or logs["val_loss"] < previous.best_val_loss
+        improved = _improves(previous, logs, self.config.best_by)
         name = f"epoch-{number:04d}.keras"
         self.model.save(self.writer.layout.checkpoints / name)
         best = {
