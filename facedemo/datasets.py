@@ -469,13 +469,46 @@ def _positive_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[first], order[first + 1 + offsets]
 
 
+def _all_negatives(labels: np.ndarray, first: np.ndarray, second: np.ndarray) -> None:
+    """Fill ``first``/``second`` with every different-person pair (i < j), row by row: a
+    block of rows at a time, as the positions of a mask (i < j and another person)."""
+    n, done = len(labels), 0
+    columns = np.arange(n)
+    rows_per_block = max(1, _PAIR_CHUNK // max(n, 1))
+    for start in range(0, n, rows_per_block):
+        rows = np.arange(start, min(n, start + rows_per_block))
+        different = (columns > rows[:, None]) & (labels != labels[rows][:, None])
+        row, column = np.nonzero(different)
+        first[done : done + len(row)] = rows[row]
+        second[done : done + len(row)] = column
+        done += len(row)
+
+
+def _sampled_negatives(
+    ranks: np.ndarray,
+    gaps: np.ndarray,
+    row_starts: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+) -> None:
+    """Fill ``first``/``second`` with the different-person pairs of the given ``ranks`` among
+    them: rank r is upper-triangle number r + #(gaps <= r), mapped back to its row and column."""
+    for start in range(0, len(ranks), _PAIR_CHUNK):
+        chunk = ranks[start : start + _PAIR_CHUNK]
+        numbers = chunk + np.searchsorted(gaps, chunk, side="right")
+        rows = np.searchsorted(row_starts, numbers, side="right") - 1
+        first[start : start + len(chunk)] = rows
+        second[start : start + len(chunk)] = numbers - row_starts[rows] + rows + 1
+
+
 def make_pairs(dataset: IdentityDataset, max_negatives: int | None = None, seed: int = 0) -> Pairs:
     """Every same-person pair, then every different-person pair or a uniform sample of them.
 
     With ``max_negatives`` below the number of different-person pairs, that many are
     drawn without replacement (seeded). Negatives are drawn as ranks among the
     upper-triangle numbers that are not same-person pairs and mapped back, so the
-    n(n-1)/2 pairs are never listed.
+    n(n-1)/2 pairs are never listed. Either way they come row by row (first index
+    rising), which ``evaluation.pair_distances`` turns into one matrix product per block.
     """
     if max_negatives is not None and max_negatives < 0:
         raise ValueError(f"max_negatives must be at least 0, not {max_negatives}")
@@ -497,13 +530,10 @@ def make_pairs(dataset: IdentityDataset, max_negatives: int | None = None, seed:
     first = np.empty(positives + negatives, dtype=np.int32)
     second = np.empty_like(first)
     first[:positives], second[:positives] = positive_first, positive_second
-    for start in range(0, negatives, _PAIR_CHUNK):
-        stop = min(start + _PAIR_CHUNK, negatives)
-        ranks = sample[start:stop] if sample is not None else np.arange(start, stop)
-        numbers = ranks + np.searchsorted(gaps, ranks, side="right")
-        rows = np.searchsorted(row_starts, numbers, side="right") - 1
-        first[positives + start : positives + stop] = rows
-        second[positives + start : positives + stop] = numbers - row_starts[rows] + rows + 1
+    if sample is None:
+        _all_negatives(labels, first[positives:], second[positives:])
+    else:
+        _sampled_negatives(sample, gaps, row_starts, first[positives:], second[positives:])
     same = np.zeros(len(first), dtype=bool)
     same[:positives] = True
     return Pairs(first, second, same)

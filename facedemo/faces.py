@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -375,6 +376,56 @@ def distances(first: np.ndarray, second: np.ndarray, metric: str) -> np.ndarray:
     if metric == "cosine":
         return (1.0 - similarity).astype(np.float32)
     return (np.arccos(similarity) / np.pi).astype(np.float32)
+
+
+class DistanceTable:
+    """Distances between any embeddings of one set, as :func:`distances` gives them, looked up
+    by pairs of indices: one matrix product per block of rows, instead of gathering two rows
+    per pair."""
+
+    #: Most rows of the set multiplied at once (rows × set size float64s per product).
+    MAX_ROWS = 1024
+
+    def __init__(self, embeddings: np.ndarray, metric: str) -> None:
+        _check_choice("metric", metric, METRICS)
+        self.metric = metric
+        self.embeddings = np.asarray(embeddings, dtype=np.float64)
+        norms = np.linalg.norm(self.embeddings, axis=1, keepdims=True)
+        self.squared_norms = (self.embeddings**2).sum(axis=1)
+        self.unit = self.embeddings / norms
+
+    def lookup(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """float32 distances of the pairs (``first[k]``, ``second[k]``), by blocks of rows of
+        the set (pairs not listed row by row are sorted by their first image first)."""
+        if len(first) > 1 and np.any(first[1:] < first[:-1]):  # not row by row: sort first
+            order = np.argsort(first, kind="stable")
+            out = np.empty(len(first), dtype=np.float32)
+            out[order] = self.lookup(first[order], second[order])
+            return out
+        out = np.empty(len(first), dtype=np.float32)
+        if len(first) == 0:
+            return out
+        row_blocks = np.arange(first[0], first[-1] + 1, self.MAX_ROWS)
+        bounds = [*np.searchsorted(first, row_blocks), len(first)]
+        for start, stop in itertools.pairwise(bounds):
+            out[start:stop] = self._from_rows(first[start:stop], second[start:stop])
+        return out
+
+    def _from_rows(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Distances of pairs whose first images lie within ``MAX_ROWS`` rows."""
+        low, high = int(first[0]), int(first[-1]) + 1
+        rows = first - low
+        if self.metric == "euclidean":
+            products = self.embeddings[low:high] @ self.embeddings.T
+            squared = self.squared_norms[first] + self.squared_norms[second]
+            squared -= 2 * products[rows, second]
+            return np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+        similarity = np.clip((self.unit[low:high] @ self.unit.T)[rows, second], -1.0, 1.0)
+        if self.metric == "cosine":
+            return (1.0 - similarity).astype(np.float32)
+        if self.metric == "euclidean_l2":
+            return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0)).astype(np.float32)
+        return (np.arccos(similarity) / np.pi).astype(np.float32)
 
 
 def confidence(distance: float, model: str, metric: str, verified: bool) -> float:

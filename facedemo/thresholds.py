@@ -282,25 +282,57 @@ def analyse(distances: ArrayLike, labels: ArrayLike) -> Analysis:
     """Sort labelled pair distances once (label 1 or True: same person) into an ``Analysis``."""
     distances, is_same = _checked(distances, labels)
     positive, negative = np.sort(distances[is_same]), np.sort(distances[~is_same])
-    # numpy's stable sort (timsort) finds the two sorted runs and merges them in linear time:
-    # several times faster than one argsort of all pairs, with the same order of distances.
-    merged = np.concatenate([positive, negative])
-    order = np.argsort(merged, kind="stable")
-    distances, is_same = merged[order], order < positive.size
-    last_of_each = np.append(np.flatnonzero(np.diff(distances)), distances.size - 1)
-    true_accepts = np.cumsum(is_same)[last_of_each]
-    false_accepts = last_of_each + 1 - true_accepts
+    # Merge the two sorted arrays: each same-person distance goes before the different-person
+    # ones equal to it, so where it lands is its rank plus the different-person distances
+    # below it. No argsort of all pairs (87.5 M on LFW): a few linear passes instead.
+    is_same = np.zeros(positive.size + negative.size, dtype=bool)
+    is_same[np.arange(positive.size) + np.searchsorted(negative, positive, side="left")] = True
+    distances = np.empty(is_same.size, dtype=np.float32)
+    distances[is_same], distances[~is_same] = positive, negative
+    # int32 counts while they cannot overflow: int64 doubles the memory LFW's pairs need.
+    counts = np.int32 if is_same.size < 2**30 else np.int64
+    accepted = np.flatnonzero(distances[1:] != distances[:-1]).astype(counts)
+    distinct = accepted.size + 1  # the last pair ends the last group of equal distances
+    accepted += 1  # pairs at or below each distinct distance but the largest
+    # Each array starts with the "-inf" threshold that accepts nothing, then one entry per
+    # distinct distance; written in place, as LFW-size arrays cost a second each to copy.
+    thresholds = np.empty(distinct + 1, dtype=np.float32)
+    thresholds[0], thresholds[1:-1], thresholds[-1] = (
+        -np.inf,
+        distances[accepted - 1],
+        distances[-1],
+    )
+    true_accepts = np.zeros(distinct + 1, dtype=counts)
+    running = np.cumsum(is_same, dtype=counts)
+    true_accepts[1:-1], true_accepts[-1] = running[accepted - 1], running[-1]
+    false_accepts = np.zeros(distinct + 1, dtype=counts)
+    false_accepts[1:-1], false_accepts[-1] = accepted, is_same.size
+    false_accepts -= true_accepts
     return Analysis(
         positive_distances=_frozen(positive),
         negative_distances=_frozen(negative),
-        thresholds=_frozen(np.append(np.float32(-np.inf), distances[last_of_each])),
-        true_accepts=_frozen(np.append(0, true_accepts)),
-        false_accepts=_frozen(np.append(0, false_accepts)),
+        thresholds=_frozen(thresholds),
+        true_accepts=_frozen(true_accepts),
+        false_accepts=_frozen(false_accepts),
         positive_mean=float(positive.mean(dtype=np.float64)),
-        positive_std=float(positive.std(dtype=np.float64)),
+        positive_std=_spread(positive),
         negative_mean=float(negative.mean(dtype=np.float64)),
-        negative_std=float(negative.std(dtype=np.float64)),
+        negative_std=_spread(negative),
     )
+
+
+#: Values per step of ``_spread``: float64 copies of this size stay in the cache.
+SPREAD_CHUNK = 1 << 20
+
+
+def _spread(values: np.ndarray) -> float:
+    """Population standard deviation in float64, a chunk at a time (no full-size copies)."""
+    mean = values.mean(dtype=np.float64)
+    squares = 0.0
+    for start in range(0, values.size, SPREAD_CHUNK):
+        centred = values[start : start + SPREAD_CHUNK].astype(np.float64) - mean
+        squares += float(centred @ centred)
+    return math.sqrt(squares / values.size)
 
 
 def results_table(

@@ -150,3 +150,46 @@ def test_embed_cli_recompute_in_a_fresh_store(
     assert "0 embedded now, 3 from the store" in capsys.readouterr().out
     assert main(["embed", str(folder), "--recompute"]) == 0
     assert "3 embedded now, 0 from the store" in capsys.readouterr().out
+
+
+def synthetic_set(people: int = 60, photos: int = 400, seed: int = 0):
+    """A labelled set of random 128-value embeddings, a few photos per person."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, people, photos)
+    identities = tuple(f"p{label:03d}" for label in labels)
+    dataset = datasets.IdentityDataset(
+        "synthetic", Path("."), tuple(Path(f"{i}.jpg") for i in range(photos)), identities
+    )
+    centres = rng.normal(size=(people, 128))
+    return dataset, (centres[dataset.labels] + rng.normal(size=(photos, 128))).astype(np.float32)
+
+
+@pytest.mark.parametrize("metric", faces.METRICS)
+def test_pair_distances_by_matrix_blocks_equal_the_pair_by_pair_gather(
+    metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The LFW-size path (one matrix product per block of rows) gives the distances that
+    gathering both embeddings of every pair gives, in the pairs' own order, for every metric,
+    all pairs or a sample, listed row by row or not."""
+    dataset, embeddings = synthetic_set()
+    every = datasets.make_pairs(dataset)
+    sampled = datasets.make_pairs(dataset, max_negatives=5000, seed=3)
+    shuffled = np.random.default_rng(1).permutation(len(every))
+    scrambled = datasets.Pairs(every.first[shuffled], every.second[shuffled], every.same[shuffled])
+    monkeypatch.setattr(faces.DistanceTable, "MAX_ROWS", 37)  # many small blocks
+    for pairs in (every, sampled, scrambled):
+        expected = faces.distances(embeddings[pairs.first], embeddings[pairs.second], metric)
+        got = evaluation.pair_distances(embeddings, pairs, metric)
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        assert np.allclose(got, expected, rtol=0, atol=2e-6)
+
+
+def test_all_different_person_pairs_come_row_by_row() -> None:
+    dataset, _ = synthetic_set()
+    pairs = datasets.make_pairs(dataset)
+    first, second = np.triu_indices(len(dataset), 1)
+    labels = dataset.labels
+    different = labels[first] != labels[second]
+    assert np.array_equal(pairs.first[pairs.positives :], first[different])
+    assert np.array_equal(pairs.second[pairs.positives :], second[different])
+    assert pairs.positives == int((~different).sum()) and pairs.same.sum() == pairs.positives
