@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from facedemo import config, datasets, evaluation, faces
+from facedemo import config, datasets, evaluation, faces, thresholds
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
 from facedemo.siamese import cli as siamese_cli
@@ -107,7 +107,7 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
 
 def _thresholds(args: argparse.Namespace) -> int:
     study = _study(args)
-    summary = study.summary(args.target_far)
+    summary = study.summary(args.target_far, args.folds)
     if args.out:
         default = next(s["threshold"] for s in summary["suggestions"] if s["name"] == "max_f1")
         study.pairs_frame(args.threshold if args.threshold is not None else default).to_csv(
@@ -130,6 +130,17 @@ def _thresholds(args: argparse.Namespace) -> int:
             f"{s['name']:<14}{s['threshold']:>10.4f}{s['precision']:>11.3f}"
             f"{s['recall']:>8.3f}{s['f1']:>8.3f}{s['accuracy']:>8.3f}"
         )
+    if summary["heldout"]:
+        print(
+            f"held out: each rule chosen on {args.folds - 1} of {args.folds} folds of people, "
+            "scored on the other fold's people, pooled"
+        )
+        print(f"{'suggestion':<14}{'threshold':>10}{'spread':>10}{'FAR':>8}{'FRR':>8}{'F1':>8}")
+        for h in summary["heldout"]:
+            print(
+                f"{h['name']:<14}{h['threshold']:>10.4f}{h['threshold_spread']:>10.4f}"
+                f"{h['far']:>8.3f}{h['frr']:>8.3f}{h['f1']:>8.3f}"
+            )
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")
     return 0
@@ -157,6 +168,12 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=0.001,
         help="false accept rate for the far_target suggestion",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=thresholds.DEFAULT_FOLDS,
+        help="folds of people for the held-out thresholds (default %(default)s)",
     )
     parser.add_argument(
         "--threshold",

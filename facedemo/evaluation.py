@@ -26,6 +26,18 @@ Progress = Callable[[int, int, str], None]
 #: Pairs whose distances are computed in one numpy pass (bounds temporary memory).
 DISTANCE_CHUNK = 1 << 22
 
+#: Most different-person pairs the held-out thresholds use (a seeded sample beyond): five
+#: choices of a threshold on LFW's 87.5 M pairs would take half a minute.
+HELD_OUT_MAX_NEGATIVES = 2_000_000
+
+#: Held-out columns of ``PairStudy.thresholds_table``: name and the Metrics field.
+HELD_OUT_COLUMNS = {
+    "heldout_far": "far",
+    "heldout_frr": "frr",
+    "heldout_f1": "f1",
+    "heldout_accuracy": "accuracy",
+}
+
 
 @dataclass(frozen=True)
 class PairStudy:
@@ -91,9 +103,78 @@ class PairStudy:
         frame["margin"] = margin[order]
         return frame
 
-    def summary(self, target_far: float = thresholds.DEFAULT_TARGET_FAR) -> dict:
-        """The numbers the CLI's ``--json`` prints."""
+    @property
+    def knows_people(self) -> bool:
+        """Whether every image's person is known (not so for a pairs CSV's files)."""
+        return bool(len(self.identities)) and bool(np.all(self.identities != ""))
+
+    def held_out(
+        self,
+        folds: int = thresholds.DEFAULT_FOLDS,
+        target_far: float = thresholds.DEFAULT_TARGET_FAR,
+        seed: int = 0,
+    ) -> list[thresholds.HeldOutSuggestion]:
+        """Each suggestion rule chosen on some people's pairs and scored on other people's
+        (``thresholds.held_out_suggestions``)."""
+        if not self.knows_people:
+            raise DatasetError(
+                "Held-out thresholds split the people, and this study does not know who is in "
+                "each photo (a pairs CSV); use an identity data set."
+            )
+        _, person = np.unique(self.identities, return_inverse=True)
+        used = np.arange(len(self.same))
+        different = np.flatnonzero(~self.same)
+        if len(different) > HELD_OUT_MAX_NEGATIVES:
+            rng = np.random.default_rng(seed)
+            kept = rng.choice(different, HELD_OUT_MAX_NEGATIVES, replace=False)
+            used = np.sort(np.concatenate([np.flatnonzero(self.same), kept]))
+        return thresholds.held_out_suggestions(
+            self.distances[used],
+            self.same[used],
+            person[self.first[used]],
+            person[self.second[used]],
+            folds=folds,
+            seed=seed,
+            target_far=target_far,
+        )
+
+    @functools.cached_property
+    def held_out_default(self) -> list[thresholds.HeldOutSuggestion] | str:
+        """``held_out()`` at the default folds and target FAR, computed once; where it cannot
+        be done (no people, too few), the sentence saying why."""
+        try:
+            return self.held_out()
+        except DatasetError as error:
+            return str(error)
+
+    def thresholds_table(self, threshold: float) -> pd.DataFrame:
+        """Each suggestion and ``threshold`` ("current") with its in-sample rates and, for the
+        suggestions, the rates its rule reached on people it was not chosen on
+        (``heldout_*``, NaN where unknown) and the spread of its threshold over the folds."""
+        table = pd.DataFrame(
+            thresholds.results_table(self.analysis, [*self.suggestions, threshold])
+        )
+        table.loc[table.index[-1], "name"] = "current"
+        held = self.held_out_default
+        by_label = {} if isinstance(held, str) else {h.label: h for h in held}
+        for column, field_name in HELD_OUT_COLUMNS.items():
+            table[column] = [
+                getattr(by_label[n].metrics, field_name) if n in by_label else np.nan
+                for n in table["name"]
+            ]
+        table["threshold_spread"] = [
+            by_label[n].threshold_spread if n in by_label else np.nan for n in table["name"]
+        ]
+        return table
+
+    def summary(
+        self,
+        target_far: float = thresholds.DEFAULT_TARGET_FAR,
+        folds: int = thresholds.DEFAULT_FOLDS,
+    ) -> dict:
+        """The numbers the CLI's ``--json`` prints (``heldout`` is None without people)."""
         eer, eer_threshold = self.analysis.eer()
+        held_out = self.held_out(folds, target_far) if self.knows_people else None
         return {
             "dataset": self.name,
             "engine": self.engine_label,
@@ -115,6 +196,25 @@ class PairStudy:
                     "frr": s.metrics.frr,
                 }
                 for s in self.analysis.suggestions(target_far)
+            ],
+            "heldout": None
+            if held_out is None
+            else [
+                {
+                    "name": h.name,
+                    "threshold": h.metrics.threshold,
+                    "thresholds": list(h.thresholds),
+                    "threshold_spread": h.threshold_spread,
+                    "precision": h.metrics.precision,
+                    "recall": h.metrics.recall,
+                    "f1": h.metrics.f1,
+                    "accuracy": h.metrics.accuracy,
+                    "far": h.metrics.far,
+                    "frr": h.metrics.frr,
+                    "positives": h.metrics.tp + h.metrics.fn,
+                    "negatives": h.metrics.tn + h.metrics.fp,
+                }
+                for h in held_out
             ],
             "failed_images": [{"file": f, "reason": why} for f, why in self.failed_images],
             "embedded_now": self.embedded_now,

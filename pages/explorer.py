@@ -246,17 +246,35 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     st.caption(f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f}")
 
     st.subheader("Thresholds compared")
-    table = pd.DataFrame(thresholds.results_table(analysis, [*suggestions, threshold]))
-    table.loc[table.index[-1], "name"] = "current"
+    table = study.thresholds_table(threshold)
+    held_out = study.held_out_default
+    if isinstance(held_out, str):
+        st.caption(f"No held-out figures: {held_out}")
+    else:
+        st.caption(
+            "**In-sample** columns score each rule on the very pairs that chose its threshold. "
+            f"**Held out** columns split the people into {len(held_out[0].thresholds)} groups: "
+            "each rule chooses its threshold on the pairs of the other groups' people and is "
+            "scored on the pairs within the group it did not see, pooled over the groups; "
+            "*spread* is how far the chosen threshold moved between groups. Trust a rule whose "
+            "held-out rates stay close to its in-sample ones."
+        )
     st.dataframe(
         table,
         hide_index=True,
         column_config={
             "threshold": st.column_config.NumberColumn(format="%.4f"),
             **{
-                name: st.column_config.NumberColumn(label, format="percent")
+                name: st.column_config.NumberColumn(f"{label} (in-sample)", format="percent")
                 for name, label in RATE_LABELS.items()
             },
+            **{
+                column: st.column_config.NumberColumn(
+                    f"{RATE_LABELS[field_name]} (held out)", format="percent"
+                )
+                for column, field_name in evaluation.HELD_OUT_COLUMNS.items()
+            },
+            "threshold_spread": st.column_config.NumberColumn("Spread", format="%.4f"),
         },
     )
     downloads = st.columns(3)

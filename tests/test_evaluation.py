@@ -119,6 +119,14 @@ def test_thresholds_cli_json(
         assert {"threshold", "precision", "recall", "f1", "accuracy"} <= set(suggestion)
     assert len(pd.read_csv(out)) == 1830
     assert answer["embedded_now"] == 0  # the session's store was already warm
+    held_out = {h["name"]: h for h in answer["heldout"]}
+    assert set(held_out) == names
+    for rule in held_out.values():
+        assert len(rule["thresholds"]) == 5  # 13 people: five folds
+        assert rule["positives"] == 140  # every same-person pair is scored, once
+        assert 0 < rule["negatives"] < 1690  # different people of one fold only
+        assert 0 <= rule["far"] <= 1 and 0 <= rule["frr"] <= 1
+        assert min(rule["thresholds"]) <= rule["threshold"] <= max(rule["thresholds"])
 
 
 def test_thresholds_cli_on_a_pairs_csv(shared_data: Path, capsys) -> None:
@@ -126,6 +134,7 @@ def test_thresholds_cli_on_a_pairs_csv(shared_data: Path, capsys) -> None:
     assert main(["thresholds", pivot, "--column", "VGG-Face_cosine", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert (answer["positives"], answer["negatives"]) == (140, 140)
+    assert answer["heldout"] is None  # a pairs CSV does not say who is in each photo
 
 
 def test_embed_cli_and_bad_dataset(shared_study, shared_data: Path, tmp_path: Path, capsys) -> None:

@@ -52,6 +52,20 @@ def test_suggestion_button_sets_the_threshold(page: AppTest, shared_study) -> No
     assert heading.endswith(f": {best.metrics.fp + best.metrics.fn}")
 
 
+def test_the_thresholds_table_shows_held_out_rates_beside_in_sample_ones(
+    page: AppTest, shared_study
+) -> None:
+    table = next(frame.value for frame in page.dataframe if "heldout_far" in frame.value)
+    best_f1 = table.set_index("name").loc["Best F1"]
+    held = {h.name: h for h in shared_study.held_out()}["max_f1"]
+    assert best_f1["heldout_frr"] == pytest.approx(held.metrics.frr)
+    assert best_f1["threshold_spread"] == pytest.approx(held.threshold_spread)
+    assert table.set_index("name").loc["current"][["heldout_far", "heldout_frr"]].isna().all()
+    assert any(
+        "**Held out** columns split the people into 5 groups" in c.value for c in page.caption
+    )
+
+
 def test_threshold_carried_to_the_verify_page(page: AppTest) -> None:
     page.slider(key="explorer_threshold").set_value(0.06).run()
     page.button(key="carry_threshold").click().run()
@@ -68,6 +82,9 @@ def test_pairs_csv_source(page: AppTest, shared_data: Path) -> None:
     page.selectbox(key="explorer_column").set_value("VGG-Face_cosine").run()
     assert not page.exception and not page.error
     assert any("140 same-person and 140 different-person" in c.value for c in page.caption)
+    assert any(
+        "No held-out figures: Held-out thresholds split the people" in c.value for c in page.caption
+    )
 
 
 def test_bad_folder_is_a_sentence_not_a_traceback(page: AppTest, tmp_path: Path) -> None:

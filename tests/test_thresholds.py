@@ -23,6 +23,7 @@ from sklearn.metrics import (
 )
 from sklearn.tree import DecisionTreeClassifier
 
+from facedemo import thresholds
 from facedemo.errors import DatasetError, SettingError
 from facedemo.thresholds import (
     PRECISION_WHEN_NOTHING_ACCEPTED,
@@ -396,3 +397,70 @@ def test_distance_range_spans_both_kinds_and_is_never_empty() -> None:
     tied = analyse([0.4, 0.4], [1, 0])
     low, high = tied.distance_range()
     assert low == pytest.approx(0.4) and high > low
+
+
+def people_pairs(people: int = 12, photos: int = 4, seed: int = 0):
+    """Every pair of ``people`` × ``photos`` images: distances (unique, same-person ones
+    smaller on the whole), labels, and each pair's two people."""
+    rng = np.random.default_rng(seed)
+    person = np.repeat(np.arange(people), photos)
+    first, second = np.triu_indices(len(person), 1)
+    same = person[first] == person[second]
+    distances = np.where(same, rng.normal(0.3, 0.1, same.size), rng.normal(0.7, 0.1, same.size))
+    distances += np.arange(same.size) * 1e-7  # every distance its own: pairs can be traced
+    return distances.astype(np.float32), same, person[first], person[second]
+
+
+def test_held_out_thresholds_are_never_chosen_on_the_people_they_are_scored_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    distances, same, person_a, person_b = people_pairs()
+    chosen_on = []
+    real_analyse = thresholds.analyse
+
+    def recording_analyse(values, labels):
+        chosen_on.append(np.asarray(values))
+        return real_analyse(values, labels)
+
+    monkeypatch.setattr(thresholds, "analyse", recording_analyse)
+    held = thresholds.held_out_suggestions(distances, same, person_a, person_b, folds=4, seed=5)
+    fold_of = thresholds.person_folds(12, 4, seed=5)
+    assert len(chosen_on) == 4  # one choice per fold
+    for fold, values in enumerate(chosen_on):
+        outside = (fold_of[person_a] != fold) & (fold_of[person_b] != fold)
+        assert np.array_equal(np.sort(values), np.sort(distances[outside]))  # those, no other
+    within = fold_of[person_a] == fold_of[person_b]
+    for rule in held:
+        assert rule.metrics.tp + rule.metrics.fn == int(same[within].sum())  # each scored once
+        assert rule.metrics.tn + rule.metrics.fp == int((~same & within).sum())
+        assert len(rule.thresholds) == 4 and rule.threshold_spread >= 0
+    assert {rule.name for rule in held} == {
+        s.name for s in real_analyse(distances, same).suggestions()
+    }
+
+
+def test_people_not_pairs_are_split_into_even_folds() -> None:
+    fold_of = thresholds.person_folds(13, 5, seed=0)
+    assert sorted(np.bincount(fold_of)) == [2, 2, 3, 3, 3]
+    assert not np.array_equal(fold_of, thresholds.person_folds(13, 5, seed=1))
+
+
+def test_held_out_needs_enough_people() -> None:
+    distances, same, person_a, person_b = people_pairs(people=3)
+    with pytest.raises(DatasetError, match="at least 4 people"):
+        thresholds.held_out_suggestions(distances, same, person_a, person_b)
+
+
+def test_a_rule_that_fits_its_own_pairs_does_worse_on_new_people() -> None:
+    """Held out, a threshold meets people it was not tuned on: on this set (same-person
+    distances that differ a lot from person to person) it makes more errors than in-sample."""
+    rng = np.random.default_rng(2)
+    distances, same, person_a, person_b = people_pairs(people=20, seed=2)
+    shift = rng.normal(0, 0.12, 20)[person_a]  # each person's photos vary by their own amount
+    distances = np.where(same, distances + shift, distances).astype(np.float32)
+    in_sample = {s.name: s.metrics for s in thresholds.analyse(distances, same).suggestions()}
+    held = {
+        h.name: h.metrics
+        for h in thresholds.held_out_suggestions(distances, same, person_a, person_b)
+    }
+    assert held["max_accuracy"].accuracy < in_sample["max_accuracy"].accuracy
