@@ -7,6 +7,7 @@ embedding store), pairs are index arrays, and their distances one vectorised pas
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -147,6 +148,17 @@ class PairStudy:
         except DatasetError as error:
             return str(error)
 
+    def operating_points_frame(self) -> pd.DataFrame:
+        """The analysis' operating points, one row each, with a note where the pair count
+        cannot resolve the target FMR."""
+        frame = pd.DataFrame([dataclasses.asdict(p) for p in self.analysis.operating_points()])
+        negatives = self.analysis.negatives
+        frame["note"] = [
+            "" if ok else f"below 1 in {negatives:,} different-person pairs: not resolvable"
+            for ok in frame["resolvable"]
+        ]
+        return frame.drop(columns=["resolvable"])
+
     def thresholds_table(self, threshold: float) -> pd.DataFrame:
         """Each suggestion and ``threshold`` ("current") with its in-sample rates and, for the
         suggestions, the rates its rule reached on people it was not chosen on
@@ -183,6 +195,11 @@ class PairStudy:
             "auc": self.curves[0].auc,
             "eer": eer,
             "eer_threshold": eer_threshold,
+            "eer_interval": list(self.analysis.eer_interval()),
+            "d_prime": self.analysis.d_prime(),
+            "operating_points": [
+                dataclasses.asdict(point) for point in self.analysis.operating_points()
+            ],
             "suggestions": [
                 {
                     "name": s.name,

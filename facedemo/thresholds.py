@@ -125,6 +125,27 @@ class Suggestion:
     metrics: Metrics
 
 
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A biometric report's fixed point: the false non-match rate (FNMR, same-person pairs
+    rejected) and false match rate (FMR, different-person pairs accepted) at a threshold.
+
+    ``resolvable`` is False when the target FMR is below one different-person pair in all
+    of them (1 / negatives): the count cannot tell such a rate from zero.
+    """
+
+    name: str
+    target_fmr: float | None
+    threshold: float
+    fmr: float
+    fnmr: float
+    resolvable: bool = True
+
+
+#: The FMR targets biometric reports quote (FMR100, FMR1000) and the zero-error points.
+FMR_TARGETS = {"FMR100": 0.01, "FMR1000": 0.001, "ZeroFMR": 0.0}
+
+
 @dataclass(frozen=True, eq=False)
 class Analysis:
     """Sorted distances of one labelled pair set and the cumulative counts built from them.
@@ -205,6 +226,51 @@ class Analysis:
         low = self.thresholds[i - 1] if i > 1 else self.thresholds[i]
         threshold = float(low) + share * (float(self.thresholds[i]) - float(low))
         return float(rate), float(threshold)
+
+    def operating_points(self) -> list[OperatingPoint]:
+        """FNMR at FMR 1 % and 0.1 % and at no false match (each at the highest threshold
+        whose FMR is at most the target), and the FMR at no false non-match (the lowest
+        threshold that accepts every same-person pair), thresholds as the suggestions place
+        them (midway to the next distance)."""
+        tpr, fpr = self._rates()
+        steps = self._step_thresholds()
+        points = []
+        for name, target in FMR_TARGETS.items():
+            index = int(np.searchsorted(fpr, target, side="right")) - 1
+            resolvable = target == 0 or target * self.negatives >= 1
+            points.append(
+                OperatingPoint(
+                    name,
+                    target,
+                    float(steps[index]),
+                    float(fpr[index]),
+                    float(1.0 - tpr[index]),
+                    resolvable,
+                )
+            )
+        index = int(np.searchsorted(self.true_accepts, self.positives, side="left"))
+        zero_fnmr = float(steps[index]), float(fpr[index]), float(1.0 - tpr[index])
+        points.append(OperatingPoint("ZeroFNMR", None, *zero_fnmr))
+        return points
+
+    def d_prime(self) -> float:
+        """Decidability: how many pooled standard deviations apart the two distance means lie,
+        |mean_different - mean_same| / sqrt((sd_same² + sd_different²) / 2)."""
+        pooled = math.sqrt((self.positive_std**2 + self.negative_std**2) / 2)
+        gap = abs(self.negative_mean - self.positive_mean)
+        return gap / pooled if pooled > 0 else math.inf
+
+    def eer_interval(self) -> tuple[float, float]:
+        """The equal error rate as the interval FVC2000 reports (and PyEER): at the last
+        threshold where FMR <= FNMR and the first where FMR >= FNMR, the pair of rates whose
+        sum is smaller, as [low, high]; ``eer()`` interpolates one number between them."""
+        tpr, fpr = self._rates()
+        fnmr = 1.0 - tpr
+        below = int(np.flatnonzero(fpr <= fnmr)[-1])
+        above = int(np.flatnonzero(fpr >= fnmr)[0])
+        if fpr[below] + fnmr[below] <= fpr[above] + fnmr[above]:
+            return float(fpr[below]), float(fnmr[below])
+        return float(fnmr[above]), float(fpr[above])
 
     def _step_thresholds(self) -> np.ndarray:
         """One float32 threshold per entry of ``thresholds`` that gets exactly that entry's

@@ -243,7 +243,29 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     det.plotly_chart(plots.det_figure(det_curve, metrics), key="det")
     pr.plotly_chart(plots.pr_figure(pr_curve, metrics), key="pr")
     eer, eer_threshold = analysis.eer()
-    st.caption(f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f}")
+    low, high = analysis.eer_interval()
+    st.caption(
+        f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f} (interpolated; "
+        f"FVC2000 interval {low:.2%}–{high:.2%}) · decidability d′ {analysis.d_prime():.2f}"
+    )
+    with st.expander("Operating points, as biometric reports give them"):
+        st.dataframe(
+            study.operating_points_frame(),
+            hide_index=True,
+            key="operating_points",
+            column_config={
+                "name": "point",
+                "target_fmr": st.column_config.NumberColumn("Target FMR", format="percent"),
+                "threshold": st.column_config.NumberColumn("Threshold", format="%.4f"),
+                "fmr": st.column_config.NumberColumn("FMR", format="percent"),
+                "fnmr": st.column_config.NumberColumn("FNMR", format="percent"),
+            },
+        )
+        st.caption(
+            "FMR (false match rate) = FAR, FNMR (false non-match rate) = FRR. FMR100 and "
+            "FMR1000: the highest threshold whose FMR is at most 1 % / 0.1 %; ZeroFMR: no "
+            "different-person pair accepted; ZeroFNMR: every same-person pair accepted."
+        )
 
     st.subheader("Thresholds compared")
     table = study.thresholds_table(threshold)

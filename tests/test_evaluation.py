@@ -119,6 +119,12 @@ def test_thresholds_cli_json(
         assert {"threshold", "precision", "recall", "f1", "accuracy"} <= set(suggestion)
     assert len(pd.read_csv(out)) == 1830
     assert answer["embedded_now"] == 0  # the session's store was already warm
+    points = {p["name"]: p for p in answer["operating_points"]}
+    assert set(points) == {"FMR100", "FMR1000", "ZeroFMR", "ZeroFNMR"}
+    assert points["ZeroFMR"]["fmr"] == 0 and points["ZeroFNMR"]["fnmr"] == 0
+    assert points["FMR1000"]["resolvable"]  # 0.1 % of 1,690 pairs is 1.7 pairs: countable
+    low, high = answer["eer_interval"]
+    assert low <= high and answer["d_prime"] > 3  # well separated people
     held_out = {h["name"]: h for h in answer["heldout"]}
     assert set(held_out) == names
     for rule in held_out.values():

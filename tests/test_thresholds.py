@@ -464,3 +464,48 @@ def test_a_rule_that_fits_its_own_pairs_does_worse_on_new_people() -> None:
         for h in thresholds.held_out_suggestions(distances, same, person_a, person_b)
     }
     assert held["max_accuracy"].accuracy < in_sample["max_accuracy"].accuracy
+
+
+def hand_worked() -> thresholds.Analysis:
+    """Same person at 0.1, 0.2, 0.3, 0.4; different people at 0.35, 0.5, 0.6, 0.7."""
+    return analyse([0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7], [1, 1, 1, 0, 1, 0, 0, 0])
+
+
+def test_operating_points_on_a_hand_worked_table() -> None:
+    points = {p.name: p for p in hand_worked().operating_points()}
+    # No false match: accept up to 0.3 (0.35 is the first different-person distance), placed
+    # midway; then 0.4 is rejected, 1 of 4 same-person pairs.
+    zero_fmr = points["ZeroFMR"]
+    assert (zero_fmr.fmr, zero_fmr.fnmr) == (0.0, 0.25)
+    assert zero_fmr.threshold == pytest.approx(0.325)
+    # Every same-person pair accepted needs 0.4, which lets 0.35 in: FMR 1 of 4.
+    zero_fnmr = points["ZeroFNMR"]
+    assert (zero_fnmr.fmr, zero_fnmr.fnmr) == (0.25, 0.0)
+    assert zero_fnmr.threshold == pytest.approx(0.45)
+    # 1 % and 0.1 % of 4 different-person pairs cannot be told from zero.
+    assert not points["FMR100"].resolvable and not points["FMR1000"].resolvable
+    assert points["FMR100"].fnmr == 0.25 and points["ZeroFMR"].resolvable
+
+
+def test_fmr100_is_the_highest_threshold_within_one_percent() -> None:
+    rng = np.random.default_rng(4)
+    same = np.r_[np.ones(300, bool), np.zeros(1000, bool)]
+    distances = np.where(same, rng.normal(0.3, 0.1, 1300), rng.normal(0.7, 0.1, 1300))
+    analysis = analyse(distances, same)
+    point = {p.name: p for p in analysis.operating_points()}["FMR100"]
+    negatives = np.sort(distances[~same])
+    assert point.resolvable and point.fmr <= 0.01
+    assert negatives[9] <= point.threshold < negatives[10]  # 10 of 1,000 accepted, not 11
+    assert point.fnmr == pytest.approx(np.mean(distances[same] > point.threshold))
+
+
+def test_d_prime_and_the_eer_interval_by_hand() -> None:
+    analysis = hand_worked()
+    same_sd = math.sqrt((0.15**2 + 0.05**2 + 0.05**2 + 0.15**2) / 4)
+    different = np.array([0.35, 0.5, 0.6, 0.7])
+    pooled = math.sqrt((same_sd**2 + different.var()) / 2)
+    assert analysis.d_prime() == pytest.approx((different.mean() - 0.25) / pooled, rel=1e-5)
+    # At 0.35 one pair of each kind is wrong: FMR = FNMR = 25 %, an interval of one point.
+    assert analysis.eer_interval() == pytest.approx((0.25, 0.25))
+    low, high = analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer_interval()
+    assert low <= analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer()[0] <= high
