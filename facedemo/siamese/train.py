@@ -420,11 +420,12 @@ def _fit(
             training_people, held, config.validation_pairs, config.seed, p_same
         )
         seen_people = (training_people, pairs)
+    aside = f", and {int(held.sum())} kept aside for 'seen people'" if held.any() else ""
     print(
         f"Training {layout.run_dir.name} on {device.label}: "
-        f"{len(split.train.identity_names)} people ({len(train_faces)} photos) to learn from, "
-        f"{len(split.validation.identity_names)} to validate on, epoch {checkpoint.epoch + 1} "
-        f"of {config.epochs}.",
+        f"{len(split.train.identity_names)} people ({len(train_faces)} photos{aside}) to learn "
+        f"from, {len(split.validation.identity_names)} to validate on, epoch "
+        f"{checkpoint.epoch + 1} of {config.epochs}.",
         flush=True,
     )
     layout.checkpoints.mkdir(exist_ok=True)
