@@ -15,7 +15,14 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from scipy.stats import norm
 
-from facedemo.thresholds import Analysis, DetCurve, Metrics, PrCurve, RocCurve
+from facedemo.thresholds import (
+    Analysis,
+    DetCurve,
+    Metrics,
+    OperatingPoint,
+    PrCurve,
+    RocCurve,
+)
 
 SAME_PERSON = "same person"
 DIFFERENT_PERSON = "different person"
@@ -116,9 +123,14 @@ def roc_figure(curve: RocCurve, point: Metrics | None = None) -> go.Figure:
     return figure
 
 
-def det_figure(curve: DetCurve, point: Metrics | None = None) -> go.Figure:
+def det_figure(
+    curve: DetCurve,
+    point: Metrics | None = None,
+    operating_points: Sequence[OperatingPoint] = (),
+) -> go.Figure:
     """DET curve on probit axes (normal deviates, ticks in %), where a good engine is a
-    straight line near the origin; the diagonal marks equal error rates."""
+    straight line near the origin; the diagonal marks equal error rates, diamonds the
+    ``operating_points`` (FMR100, ZeroFMR, ...) that a pair count can resolve."""
     figure = _curve_figure(
         curve.far,
         curve.frr,
@@ -130,6 +142,20 @@ def det_figure(curve: DetCurve, point: Metrics | None = None) -> go.Figure:
     )
     ends = _probit(np.array(DET_RANGE))
     figure.add_scatter(x=ends, y=ends, **_chance_line("FAR = FRR"))
+    shown = [p for p in operating_points if p.resolvable]
+    if shown:
+        figure.add_scatter(
+            x=_probit(np.array([p.fmr for p in shown])),
+            y=_probit(np.array([p.fnmr for p in shown])),
+            mode="markers+text",
+            marker={"symbol": "diamond", "size": 9, "color": "#444"},
+            text=[p.name for p in shown],
+            textposition="top right",
+            name="operating points",
+            customdata=[[p.fmr, p.fnmr, p.threshold] for p in shown],
+            hovertemplate="%{text}: FAR %{customdata[0]:.2%}, FRR %{customdata[1]:.2%} "
+            "at %{customdata[2]:.4f}<extra></extra>",
+        )
     ticks = {
         "tickvals": _probit(np.array(DET_TICKS)),
         "ticktext": [f"{tick * 100:g} %" for tick in DET_TICKS],

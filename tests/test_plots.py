@@ -121,6 +121,22 @@ def test_det_uses_probit_axes_labelled_in_percent(analysis):
     assert np.isfinite(line.x).all() and np.isfinite(line.y).all()
 
 
+CLIP_RANGE = (plots.DET_CLIP, 1 - plots.DET_CLIP)
+
+
+def test_det_marks_the_operating_points_a_pair_count_can_resolve(analysis):
+    points = analysis.operating_points()
+    figure = plots.det_figure(analysis.det(), analysis.at(THRESHOLD), points)
+    (marks,) = [trace for trace in figure.data if trace.name == "operating points"]
+    resolvable = [p for p in points if p.resolvable]
+    assert list(marks.text) == [p.name for p in resolvable]
+    np.testing.assert_allclose(marks.x, norm.ppf(np.clip([p.fmr for p in resolvable], *CLIP_RANGE)))
+    np.testing.assert_allclose(
+        marks.y, norm.ppf(np.clip([p.fnmr for p in resolvable], *CLIP_RANGE))
+    )
+    assert not [t for t in plots.det_figure(analysis.det()).data if t.name == "operating points"]
+
+
 def test_pr_marks_the_point_and_the_precision_of_accepting_everyone(analysis):
     metrics = analysis.at(THRESHOLD)
     figure = plots.pr_figure(analysis.pr(), metrics)
