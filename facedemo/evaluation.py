@@ -148,10 +148,20 @@ class PairStudy:
         except DatasetError as error:
             return str(error)
 
+    @functools.cached_property
+    def operating_points(self) -> list[thresholds.OperatingPoint]:
+        """The analysis' operating points, computed once (each is a pass over every pair)."""
+        return self.analysis.operating_points()
+
+    @functools.cached_property
+    def error_rates(self) -> tuple[tuple[float, float], tuple[float, float], float]:
+        """``(eer, its threshold)``, the EER interval and d′, computed once per study."""
+        return self.analysis.eer(), self.analysis.eer_interval(), self.analysis.d_prime()
+
     def operating_points_frame(self) -> pd.DataFrame:
-        """The analysis' operating points, one row each, with a note where the pair count
-        cannot resolve the target FMR."""
-        frame = pd.DataFrame([dataclasses.asdict(p) for p in self.analysis.operating_points()])
+        """The operating points, one row each, with a note where the pair count cannot
+        resolve the target FMR."""
+        frame = pd.DataFrame([dataclasses.asdict(p) for p in self.operating_points])
         negatives = self.analysis.negatives
         frame["note"] = [
             "" if ok else f"below 1 in {negatives:,} different-person pairs: not resolvable"
@@ -185,7 +195,7 @@ class PairStudy:
         folds: int = thresholds.DEFAULT_FOLDS,
     ) -> dict:
         """The numbers the CLI's ``--json`` prints (``heldout`` is None without people)."""
-        eer, eer_threshold = self.analysis.eer()
+        (eer, eer_threshold), eer_interval, d_prime = self.error_rates
         held_out = self.held_out(folds, target_far) if self.knows_people else None
         return {
             "dataset": self.name,
@@ -195,11 +205,9 @@ class PairStudy:
             "auc": self.curves[0].auc,
             "eer": eer,
             "eer_threshold": eer_threshold,
-            "eer_interval": list(self.analysis.eer_interval()),
-            "d_prime": self.analysis.d_prime(),
-            "operating_points": [
-                dataclasses.asdict(point) for point in self.analysis.operating_points()
-            ],
+            "eer_interval": list(eer_interval),
+            "d_prime": d_prime,
+            "operating_points": [dataclasses.asdict(point) for point in self.operating_points],
             "suggestions": [
                 {
                     "name": s.name,

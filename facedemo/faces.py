@@ -327,6 +327,13 @@ def face_context(image: np.ndarray, face: Face, scale: float = 2.0) -> np.ndarra
     return image[box[1] : box[1] + box[3], box[0] : box[0] + box[2]]
 
 
+def framed_face(image: np.ndarray, engine: Engine = DEFAULT_ENGINE) -> np.ndarray:
+    """The largest face of a loaded RGB image with its surroundings (``face_context``), as the
+    Verify page shows faces to a siamese run; the whole image when no face is found."""
+    found = _faces_in(image, engine, enforce_detection=False)
+    return image if found[0].whole_photo else face_context(image, found[0])
+
+
 def _clip_box(box: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     x, y, w, h = box
     x, y = max(0, min(x, shape[1] - 1)), max(0, min(y, shape[0] - 1))

@@ -240,14 +240,12 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     roc_curve, det_curve, pr_curve = study.curves
     det, roc, pr = st.tabs(["DET", "ROC", "Precision-recall"])
     roc.plotly_chart(plots.roc_figure(roc_curve, metrics), key="roc")
-    points = analysis.operating_points()
-    det.plotly_chart(plots.det_figure(det_curve, metrics, points), key="det")
+    det.plotly_chart(plots.det_figure(det_curve, metrics, study.operating_points), key="det")
     pr.plotly_chart(plots.pr_figure(pr_curve, metrics), key="pr")
-    eer, eer_threshold = analysis.eer()
-    low, high = analysis.eer_interval()
+    (eer, eer_threshold), (low, high), d_prime = study.error_rates
     st.caption(
         f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f} (interpolated; "
-        f"FVC2000 interval {low:.2%}–{high:.2%}) · decidability d′ {analysis.d_prime():.2f}"
+        f"FVC2000 interval {low:.2%}–{high:.2%}) · decidability d′ {d_prime:.2f}"
     )
     with st.expander("Operating points, as biometric reports give them"):
         st.dataframe(

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from facedemo import images
+from facedemo import faces, images
 from facedemo.datasets import IdentityDataset, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import TrainConfig
@@ -145,15 +145,6 @@ def resize_face(image: np.ndarray, image_size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
-def framed_face(image: np.ndarray) -> np.ndarray:
-    """The largest face of ``image`` with its surroundings (LFW's framing), as the Verify
-    page shows it to the network; the whole photo when no face is found."""
-    from facedemo import faces  # DeepFace and dlib: loaded for face framing only
-
-    found = faces.detect(image, enforce_detection=False)
-    return image if found[0].whole_photo else faces.face_context(image, found[0])
-
-
 def load_faces(dataset: IdentityDataset, image_size: int, framing: str = "photo") -> FaceImages:
     """Decode, frame (``FRAMINGS``) and resize every image of ``dataset`` once, in threads.
 
@@ -163,7 +154,8 @@ def load_faces(dataset: IdentityDataset, image_size: int, framing: str = "photo"
 
     def decode(path: Path) -> np.ndarray:
         image = images.load_image(path)
-        return resize_face(framed_face(image) if framing == "face" else image, image_size)
+        framed = faces.framed_face(image) if framing == "face" else image
+        return resize_face(framed, image_size)
 
     try:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

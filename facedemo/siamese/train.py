@@ -38,9 +38,11 @@ from facedemo.errors import FaceDemoError, RunError
 from facedemo.files import atomic_file, write_json_atomic
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
+    TRAINING_STREAM,
     DrawnPairs,
     FaceImages,
     FixedPairBatches,
+    PairSampler,
     Split,
     TrainingPairs,
     fixed_pairs,
@@ -208,8 +210,8 @@ def _write_config(
 
 def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> PairImages:
     """The first training pairs as the network sees them: through its own random mirror."""
-    stream = TrainingPairs(faces, PREVIEW_PAIRS, 1, config.seed, config.same_person_probability)
-    pairs = stream.pairs(0)
+    sampler = PairSampler(faces.labels, config.same_person_probability)
+    pairs = sampler.sample(PREVIEW_PAIRS, (config.seed, TRAINING_STREAM, 0))
     (first, second), _ = gather(faces, pairs)
     mirror = feature_extractor(model).get_layer("random_mirror")
     seen = [keras.ops.convert_to_numpy(mirror(side, training=True)) for side in (first, second)]
