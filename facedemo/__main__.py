@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from facedemo import config, datasets, evaluation, faces, thresholds
+from facedemo import calibration, config, datasets, evaluation, faces, thresholds
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
 from facedemo.siamese import cli as siamese_cli
@@ -98,7 +98,8 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
     source = Path(args.dataset)
     if source.suffix.lower() == ".csv" and source.is_file():
         table = datasets.load_pairs_csv(source)
-        return evaluation.study_pairs_table(table, args.column or table.distance_columns[0])
+        column = args.column or table.distance_columns[0]
+        return evaluation.study_pairs_table(table, column, args.scores)
     dataset = datasets.open_dataset(args.dataset, _progress_bar)
     return evaluation.study_dataset(
         dataset, engine_from(args), progress=_progress_bar, max_negatives=args.max_negatives
@@ -107,12 +108,11 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
 
 def _thresholds(args: argparse.Namespace) -> int:
     study = _study(args)
-    summary = study.summary(args.target_far, args.folds)
+    summary = study.summary(args.target_far, args.folds, args.threshold, args.prior)
+    if study.knows_people:
+        calibration.save(study.calibration)  # the Verify page's P(same) for this engine
     if args.out:
-        default = next(s["threshold"] for s in summary["suggestions"] if s["name"] == "max_f1")
-        study.pairs_frame(args.threshold if args.threshold is not None else default).to_csv(
-            args.out, index=False
-        )
+        study.pairs_frame(summary["threshold"]).to_csv(args.out, index=False)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -141,6 +141,25 @@ def _thresholds(args: argparse.Namespace) -> int:
                 f"{h['name']:<14}{h['threshold']:>10.4f}{h['threshold_spread']:>10.4f}"
                 f"{h['far']:>8.3f}{h['frr']:>8.3f}{h['f1']:>8.3f}"
             )
+    if summary["scores"]:
+        print(f"scores: {summary['scores']}")
+    if summary["intervals"]:
+        intervals = summary["intervals"]
+        print(
+            f"at {intervals['threshold']:.4f}, 95 % intervals (resampling people, "
+            f"{intervals['resamples']} draws):"
+        )
+        for rate in ("far", "frr", "precision", "recall"):
+            print(f"  {intervals[rate]['in_words']}")
+        worst = [row for row in summary["per_identity"] if row["errors"]][:5]
+        if worst:
+            print("most errors: " + ", ".join(f"{r['identity']} ({r['errors']})" for r in worst))
+    fitted = summary["calibration"]
+    print(
+        f"P(same) calibration: {fitted['method']} on {fitted['pairs']:,} pairs, out-of-fold "
+        f"Brier {fitted['brier']:.4f} (always the prior: {fitted['brier_of_prior']:.4f}), "
+        f"stated at prior {fitted['prior']:.1%}"
+    )
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")
     return 0
@@ -164,10 +183,16 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         help="sample this many different-person pairs (default: all)",
     )
     parser.add_argument(
+        "--scores",
+        choices=evaluation.SCORE_DIRECTIONS,
+        default="auto",
+        help="a pairs CSV column: lower or higher means same person (default: detected)",
+    )
+    parser.add_argument(
         "--target-far",
         type=float,
-        default=0.001,
-        help="false accept rate for the far_target suggestion",
+        default=thresholds.DEFAULT_TARGET_FAR,
+        help="false accept rate for the far_target suggestion (default %(default)s)",
     )
     parser.add_argument(
         "--folds",
@@ -179,7 +204,14 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=float,
         default=None,
-        help="decision threshold for --out (default: the max-F1 suggestion)",
+        help="threshold for the intervals, per-person errors and --out "
+        "(default: the max-F1 suggestion)",
+    )
+    parser.add_argument(
+        "--prior",
+        type=float,
+        default=None,
+        help="share of comparisons that are one person, for P(same) (default: the study's)",
     )
     parser.add_argument("--out", help="write every pair with distance and decision to this CSV")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -61,6 +61,11 @@ def folder_root() -> Path | None:
     return Path(configured).expanduser().resolve() if configured else None
 
 
+def calibrations_dir() -> Path:
+    """Fitted probabilities of "same person", one JSON file per engine setting."""
+    return home() / "calibrations"
+
+
 def datasets_dir() -> Path:
     """Unpacked uploads (zips), one folder per content hash."""
     return home() / "datasets"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facedemo import faces, thresholds
+from facedemo import calibration, faces, people, thresholds
 from facedemo.datasets import IdentityDataset, Pairs, PairsTable, make_pairs
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import DatasetError
@@ -61,6 +61,7 @@ class PairStudy:
     embedded_now: int = 0
     embedded_before: int = 0
     seconds: float = 0.0
+    score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
 
     @functools.cached_property
     def suggestions(self) -> list[thresholds.Suggestion]:
@@ -109,6 +110,57 @@ class PairStudy:
         """Whether every image's person is known (not so for a pairs CSV's files)."""
         return bool(len(self.identities)) and bool(np.all(self.identities != ""))
 
+    def _need_people(self, what: str) -> None:
+        if not self.knows_people:
+            raise DatasetError(
+                f"{what} needs to know who is in each photo, and this study does not (a pairs "
+                "CSV); use an identity data set."
+            )
+
+    @functools.cached_property
+    def person_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """The people's names (sorted) and each photo's person as an index into them."""
+        return np.unique(self.identities, return_inverse=True)
+
+    @functools.cached_property
+    def by_person(self) -> people.PeoplePairs:
+        """The pairs grouped by person (for intervals and per-person errors), built once."""
+        self._need_people("Grouping the pairs by person")
+        names, photo_person = self.person_index
+        return people.PeoplePairs.from_pairs(
+            names, photo_person, self.first, self.second, self.same, self.distances
+        )
+
+    def intervals(
+        self, threshold: float, resamples: int = people.DEFAULT_RESAMPLES, seed: int = 0
+    ) -> people.Intervals:
+        """95 % intervals of FAR, FRR, precision and recall at ``threshold``, resampling
+        people and, beside them, Wilson's on the pair counts."""
+        self._need_people("Resampling people for an interval")
+        return self.by_person.intervals(threshold, resamples, seed)
+
+    def per_identity(self, threshold: float) -> pd.DataFrame:
+        """Each person's false rejects and false accepts at ``threshold``, worst first."""
+        self._need_people("Errors per person")
+        return self.by_person.per_person(threshold)
+
+    @functools.cached_property
+    def calibration(self) -> calibration.Calibration:
+        """P(same | distance) fitted on this study, out-of-fold figures by folds of people
+        (of pairs for a pairs CSV), computed once."""
+        first_person = second_person = None
+        if self.knows_people:
+            person = self.person_index[1]
+            first_person, second_person = person[self.first], person[self.second]
+        return calibration.fit(
+            self.distances,
+            self.same,
+            first_person,
+            second_person,
+            engine=self.engine_label,
+            dataset=self.name,
+        )
+
     def held_out(
         self,
         folds: int = thresholds.DEFAULT_FOLDS,
@@ -122,7 +174,7 @@ class PairStudy:
                 "Held-out thresholds split the people, and this study does not know who is in "
                 "each photo (a pairs CSV); use an identity data set."
             )
-        _, person = np.unique(self.identities, return_inverse=True)
+        person = self.person_index[1]
         used = np.arange(len(self.same))
         different = np.flatnonzero(~self.same)
         if len(different) > HELD_OUT_MAX_NEGATIVES:
@@ -193,10 +245,18 @@ class PairStudy:
         self,
         target_far: float = thresholds.DEFAULT_TARGET_FAR,
         folds: int = thresholds.DEFAULT_FOLDS,
+        threshold: float | None = None,
+        prior: float | None = None,
     ) -> dict:
-        """The numbers the CLI's ``--json`` prints (``heldout`` is None without people)."""
+        """The numbers the CLI's ``--json`` prints. ``intervals`` and ``per_identity`` are at
+        ``threshold`` (default: the best-F1 suggestion); ``heldout``, ``intervals`` and
+        ``per_identity`` are None without people; ``calibration`` states its ``prior``
+        (default: the study's share of same-person pairs)."""
         (eer, eer_threshold), eer_interval, d_prime = self.error_rates
         held_out = self.held_out(folds, target_far) if self.knows_people else None
+        if threshold is None:
+            threshold = next(s.threshold for s in self.suggestions if s.name == "max_f1")
+        fitted = self.calibration
         return {
             "dataset": self.name,
             "engine": self.engine_label,
@@ -222,6 +282,7 @@ class PairStudy:
                 }
                 for s in self.analysis.suggestions(target_far)
             ],
+            "threshold": threshold,
             "heldout": None
             if held_out is None
             else [
@@ -241,6 +302,15 @@ class PairStudy:
                 }
                 for h in held_out
             ],
+            "intervals": self.intervals(threshold).as_dict() if self.knows_people else None,
+            "per_identity": self.per_identity(threshold).to_dict("records")
+            if self.knows_people
+            else None,
+            "calibration": {
+                **fitted.as_dict(),
+                "prior": fitted.study_prior if prior is None else prior,
+            },
+            "scores": self.score_note or None,
             "failed_images": [{"file": f, "reason": why} for f, why in self.failed_images],
             "embedded_now": self.embedded_now,
             "embedded_before": self.embedded_before,
@@ -310,30 +380,62 @@ def study_dataset(
     )
 
 
-def study_pairs_table(table: PairsTable, column: str) -> PairStudy:
-    """The same study from precomputed distances (a pairs CSV), no images needed."""
+#: How a pairs file's column is read: "lower" means same person (a distance), "higher"
+#: means same person (a similarity or probability), "auto" finds out.
+SCORE_DIRECTIONS = ("auto", "lower", "higher")
+
+
+def score_direction(values: np.ndarray, same: np.ndarray, scores: str) -> tuple[str, str]:
+    """Whether lower or higher ``values`` mean "same person", and how that was decided:
+    chosen, or detected because read the other way they would rank the pairs worse than
+    chance (an AUC below 0.5)."""
+    if scores not in SCORE_DIRECTIONS:
+        raise DatasetError(
+            f"Scores are 'lower' or 'higher' (means same person), or 'auto'; not {scores!r}."
+        )
+    if scores != "auto":
+        return scores, f"{scores} means same person (as chosen)"
+    auc = thresholds.analyse(values, same).roc().auc
+    if auc >= 0.5:
+        return "lower", f"lower means same person (detected: as a distance, AUC {auc:.3f})"
+    return "higher", (
+        f"higher means same person (detected: read as a distance it would rank the pairs "
+        f"backwards, AUC {auc:.3f})"
+    )
+
+
+def study_pairs_table(table: PairsTable, column: str, scores: str = "auto") -> PairStudy:
+    """The same study from scores measured elsewhere (a pairs CSV), no images needed.
+
+    A column where higher means same person (a similarity, a siamese run's probability) is
+    studied as the distance 1 - score, so every number and picture reads the same way.
+    """
     if column not in table.distance_columns:
         raise DatasetError(
             f"The pairs file has no distance column '{column}'. "
             f"Choose one of: {', '.join(table.distance_columns)}."
         )
-    distances = table.distances(column)
-    keep = np.flatnonzero(np.isfinite(distances))
+    values = table.distances(column)
+    keep = np.flatnonzero(np.isfinite(values))
+    same = np.asarray(table.same, dtype=bool)[keep]
+    direction, note = score_direction(values[keep], same, scores)
+    distances = values[keep] if direction == "lower" else (1 - values[keep]).astype(np.float32)
+    name = column if direction == "lower" else f"1 − {column}"
     files, codes = np.unique(
         np.concatenate([np.array(table.file_x)[keep], np.array(table.file_y)[keep]]),
         return_inverse=True,
     )
-    same = np.asarray(table.same, dtype=bool)[keep]
     return PairStudy(
         name=column,
-        engine_label=f"precomputed · {column}",
-        analysis=thresholds.analyse(distances[keep], same),
+        engine_label=f"precomputed · {name}",
+        analysis=thresholds.analyse(distances, same),
         files=files,
         identities=np.full(len(files), ""),
         first=codes[: len(keep)].astype(np.int32),
         second=codes[len(keep) :].astype(np.int32),
         same=same,
-        distances=distances[keep],
+        distances=distances,
+        score_note=note,
     )
 
 

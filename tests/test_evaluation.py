@@ -133,6 +133,22 @@ def test_thresholds_cli_json(
         assert 0 < rule["negatives"] < 1690  # different people of one fold only
         assert 0 <= rule["far"] <= 1 and 0 <= rule["frr"] <= 1
         assert min(rule["thresholds"]) <= rule["threshold"] <= max(rule["thresholds"])
+    max_f1 = next(s["threshold"] for s in answer["suggestions"] if s["name"] == "max_f1")
+    intervals = answer["intervals"]
+    assert answer["threshold"] == intervals["threshold"] == max_f1
+    for rate in ("far", "frr", "precision", "recall"):
+        low, high = intervals[rate]["bootstrap_people"]
+        assert low <= intervals[rate]["value"] <= high
+    assert intervals["far"]["count"] == sum(
+        not r.correct for r in pd.read_csv(out).itertuples() if not r.same_person
+    )
+    people = answer["per_identity"]
+    assert (
+        len(people) == 13 and sum(p["false_rejects"] for p in people) == intervals["frr"]["count"]
+    )
+    fitted = answer["calibration"]
+    assert fitted["method"] == "platt" and fitted["prior"] == pytest.approx(140 / 1830)
+    assert fitted["brier"] < fitted["brier_of_prior"]
 
 
 def test_thresholds_cli_on_a_pairs_csv(shared_data: Path, capsys) -> None:
