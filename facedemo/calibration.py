@@ -81,6 +81,7 @@ class Calibration:
     brier_of_prior: float  # the Brier score of always answering the prior, for scale
     reliability: tuple[ReliabilityBin, ...]
     folds: int
+    folds_of: str  # "people", or "pairs" when the study does not know who is who
 
     def probability(self, distance: ArrayLike, prior: float | None = None) -> np.ndarray:
         """P(same person) of each distance when a share ``prior`` of comparisons are one
@@ -178,6 +179,7 @@ def fit(
         brier_of_prior=float(brier_score_loss(truth, np.full(len(truth), truth.mean()))),
         reliability=reliability(truth, guess),
         folds=used_folds,
+        folds_of="pairs" if first_person is None else "people",
     )
 
 

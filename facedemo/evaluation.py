@@ -31,6 +31,11 @@ DISTANCE_CHUNK = 1 << 22
 #: choices of a threshold on LFW's 87.5 M pairs would take half a minute.
 HELD_OUT_MAX_NEGATIVES = 2_000_000
 
+#: Different-person pairs a study takes before it samples them (seeded), and the choices a
+#: page offers: LFW's 87.5 M pairs take a minute and several GB; 5 M take seconds.
+DEFAULT_MAX_NEGATIVES = 5_000_000
+MAX_NEGATIVES_CHOICES = (100_000, 1_000_000, DEFAULT_MAX_NEGATIVES, 20_000_000, 100_000_000)
+
 #: Held-out columns of ``PairStudy.thresholds_table``: name and the Metrics field.
 HELD_OUT_COLUMNS = {
     "heldout_far": "far",
@@ -62,6 +67,15 @@ class PairStudy:
     embedded_before: int = 0
     seconds: float = 0.0
     score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
+    engine_threshold: float | None = None  # the engine's own default, when an engine made it
+
+    @property
+    def starting_threshold(self) -> float:
+        """Where a slider starts: the engine's default threshold, or for scores measured
+        elsewhere (no engine to ask) the best-F1 suggestion."""
+        if self.engine_threshold is not None:
+            return self.engine_threshold
+        return next(s.threshold for s in self.suggestions if s.name == "max_f1")
 
     @functools.cached_property
     def suggestions(self) -> list[thresholds.Suggestion]:
@@ -140,9 +154,15 @@ class PairStudy:
         return self.by_person.intervals(threshold, resamples, seed)
 
     def per_identity(self, threshold: float) -> pd.DataFrame:
-        """Each person's false rejects and false accepts at ``threshold``, worst first."""
+        """Each person's false rejects and false accepts at ``threshold``, worst first, with
+        one of their photos (``photo``, as in ``files``)."""
         self._need_people("Errors per person")
-        return self.by_person.per_person(threshold)
+        names, photo_person = self.person_index
+        _, first_photo = np.unique(photo_person, return_index=True)
+        table = self.by_person.per_person(threshold)
+        photo_of = dict(zip(names, self.files[first_photo], strict=True))
+        table["photo"] = table["identity"].map(photo_of)
+        return table
 
     @functools.cached_property
     def calibration(self) -> calibration.Calibration:
@@ -377,6 +397,7 @@ def study_dataset(
         embedded_now=embedded.computed,
         embedded_before=embedded.reused,
         seconds=time.perf_counter() - started,
+        engine_threshold=faces.default_threshold(engine.model, engine.metric),
     )
 
 
@@ -437,6 +458,13 @@ def study_pairs_table(table: PairsTable, column: str, scores: str = "auto") -> P
         distances=distances,
         score_note=note,
     )
+
+
+def comparison_defaults(engine: faces.Engine) -> list[faces.Engine]:
+    """The settings an engine comparison starts with: ``engine`` and DeepFace's own way of
+    finding faces (its opencv detector and eye alignment) with the same model and metric."""
+    deepface_way = dataclasses.replace(engine, detector="opencv", alignment="detector")
+    return [engine] if deepface_way == engine else [engine, deepface_way]
 
 
 def compare_engines(

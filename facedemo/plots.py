@@ -8,6 +8,7 @@ for colour-blind readers); the threshold is always a dashed ``THRESHOLD_COLOUR``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from scipy.stats import norm
 
+from facedemo.calibration import ReliabilityBin
 from facedemo.thresholds import (
     Analysis,
     DetCurve,
@@ -388,5 +390,38 @@ def images_per_identity_figure(images_per_identity: Mapping[str, int]) -> go.Fig
         yaxis={"title": "people"},
         height=260,
         margin={"t": 10, "b": 40},
+    )
+    return figure
+
+
+def percent(share: float, decimals: int = 2) -> str:
+    """A share as a percentage rounded half up, as the browser's tables round it (Python's
+    own format rounds 0.90625 to 90.62 %, the table's percent format to 90.63 %)."""
+    if not np.isfinite(share):
+        return "–"
+    scaled = Decimal(repr(float(share))) * 100
+    return f"{scaled.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)}%"
+
+
+def reliability_figure(bins: Sequence[ReliabilityBin]) -> go.Figure:
+    """Predicted P(same) against the share of pairs that really were one person, per bin
+    (marker area ~ pairs); a calibrated probability lies on the diagonal."""
+    pairs = np.array([b.pairs for b in bins], dtype=float)
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], **_chance_line("perfectly calibrated"))
+    figure.add_scatter(
+        x=[b.mean_predicted for b in bins],
+        y=[b.observed for b in bins],
+        mode="lines+markers",
+        name="out of fold",
+        line={"color": CURVE_COLOUR},
+        marker={"size": 6 + 24 * np.sqrt(pairs / max(pairs.max(), 1))},
+        customdata=pairs,
+        hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata:,} pairs",
+    )
+    figure.update_layout(
+        xaxis={"title": "predicted P(same person)", "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": "share that were one person", "tickformat": ".0%", "range": [0, 1]},
+        height=FIGURE_HEIGHT,
     )
     return figure

@@ -115,6 +115,45 @@ class PrCurve:
     average_precision: float
 
 
+#: How each suggestion rule chooses its threshold, in a sentence (the page's tooltips).
+SUGGESTION_RULES = {
+    "sigma1": "The same-person distances' mean plus one standard deviation (the notebook's "
+    "rule): accepts most same-person pairs if their distances are roughly normal.",
+    "sigma2": "The same-person mean plus two standard deviations: stricter on strangers "
+    "than 1σ, still blind to where the different-person distances lie.",
+    "sigma3": "The same-person mean plus three standard deviations: accepts nearly every "
+    "same-person pair, whatever it costs in false accepts.",
+    "c45": "The split a C4.5 decision tree would make on the distance alone: the one that "
+    "gains the most information about same vs different.",
+    "max_f1": "The threshold with the best F1, the balance of precision and recall; it "
+    "ignores the true rejects, so it favours the rarer same-person pairs.",
+    "max_accuracy": "The threshold that decides the most pairs right; with many more "
+    "different-person pairs, it is mostly about rejecting strangers.",
+    "eer": "Where false accepts and false rejects come closest to equal (the equal error "
+    "rate, at a real step of the counts).",
+    "far_target": "The most lenient threshold whose false accept rate stays within the "
+    "target: as many same-person pairs as that budget of accepted strangers allows.",
+}
+
+#: Short names for buttons and tables.
+SUGGESTION_SHORT_NAMES = {
+    "sigma1": "1σ",
+    "sigma2": "2σ",
+    "sigma3": "3σ",
+    "c45": "C4.5",
+    "max_f1": "best F1",
+    "max_accuracy": "best accuracy",
+    "eer": "EER",
+}
+
+
+def short_name(suggestion: Suggestion) -> str:
+    """A suggestion's name on a button: "best F1", "FAR ≤ 0.1 %", ..."""
+    if suggestion.name == "far_target":
+        return suggestion.label.removeprefix("Highest threshold with ")
+    return SUGGESTION_SHORT_NAMES.get(suggestion.name, suggestion.name)
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A threshold worth trying, why (``name``, ``label``) and how it does (``metrics``)."""
@@ -265,12 +304,18 @@ class Analysis:
         threshold where FMR <= FNMR and the first where FMR >= FNMR, the pair of rates whose
         sum is smaller, as [low, high]; ``eer()`` interpolates one number between them."""
         tpr, fpr = self._rates()
+        index = self._eer_index()
+        fmr, fnmr = float(fpr[index]), float(1.0 - tpr[index])
+        return min(fmr, fnmr), max(fmr, fnmr)
+
+    def _eer_index(self) -> int:
+        """The entry of ``thresholds`` FVC2000 reads the EER at: of the last where FMR <=
+        FNMR and the first where FMR >= FNMR, the one whose two rates sum less."""
+        tpr, fpr = self._rates()
         fnmr = 1.0 - tpr
         below = int(np.flatnonzero(fpr <= fnmr)[-1])
         above = int(np.flatnonzero(fpr >= fnmr)[0])
-        if fpr[below] + fnmr[below] <= fpr[above] + fnmr[above]:
-            return float(fpr[below]), float(fnmr[below])
-        return float(fnmr[above]), float(fpr[above])
+        return below if fpr[below] + fnmr[below] <= fpr[above] + fnmr[above] else above
 
     def _step_thresholds(self) -> np.ndarray:
         """One float32 threshold per entry of ``thresholds`` that gets exactly that entry's
@@ -302,7 +347,9 @@ class Analysis:
         of one attribute, so it does not move the split).
         ``max_f1``, ``max_accuracy``: the best of every distinct outcome, placed midway to the
         next distance; the lowest threshold wins a tie.
-        ``eer``: where false accepts and false rejects are equally likely (see ``eer``).
+        ``eer``: where false accepts and false rejects come closest to equal, at a real step
+        of the counts (the FVC2000 point of ``eer_interval``), so its FAR and FRR are the
+        interval's ends; ``eer()`` gives the interpolated rate.
         ``far_target``: the highest threshold whose false accept rate is at most
         ``target_far``, i.e. the most same-person pairs accepted within that budget; placed
         midway between the last distance it accepts and the different-person distance that
@@ -331,7 +378,7 @@ class Analysis:
             ("c45", "C4.5 entropy split", steps[c45]),
             ("max_f1", "Best F1", steps[int(np.argmax(f1))]),
             ("max_accuracy", "Best accuracy", steps[int(np.argmax(accuracy))]),
-            ("eer", "Equal error rate", self.eer()[1]),
+            ("eer", "Equal error rate", steps[self._eer_index()]),
             (
                 "far_target",
                 f"Highest threshold with FAR ≤ {target_far * 100:g} %",

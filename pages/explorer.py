@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from facedemo import datasets, evaluation, faces, images, plots, thresholds
+from facedemo import calibration, datasets, evaluation, faces, images, plots, thresholds
 from facedemo.embeddings import EmbeddingStore
 from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
 
@@ -18,19 +18,9 @@ SOURCES = (
     "Folder on the server",
     "Upload a zip",
     "LFW (needs internet)",
-    "Pairs CSV with distances",
+    "Pairs CSV with scores",
 )
 THRESHOLD_KEY = "explorer_threshold"
-SHORT_NAMES = {
-    "sigma1": "1σ",
-    "sigma2": "2σ",
-    "sigma3": "3σ",
-    "c45": "C4.5",
-    "max_f1": "best F1",
-    "max_accuracy": "best accuracy",
-    "eer": "EER",
-    "far_target": "FAR ≤ 0.1 %",
-}
 RATE_LABELS = {
     "precision": "Precision",
     "recall": "Recall",
@@ -39,7 +29,14 @@ RATE_LABELS = {
     "far": "FAR",
     "frr": "FRR",
 }
+PAIRS_SOURCE = SOURCES[-1]
+SCORE_LABELS = {
+    "auto": "detect",
+    "lower": "lower = same person (distance)",
+    "higher": "higher = same person (similarity, probability)",
+}
 THUMBNAIL_SIDE = 160
+WORST_PEOPLE = 5
 STUDIES_KEPT = 8
 
 
@@ -59,20 +56,26 @@ def studies() -> OrderedDict:
     return OrderedDict()
 
 
-def study_of(dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int):
-    """The pair study, computed once per server with a progress bar, the last few kept."""
+def study_of(
+    dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int
+) -> tuple[evaluation.PairStudy, bool]:
+    """The pair study, computed once per server with a progress bar, the last few kept, and
+    whether this run made it. A new study's P(same) becomes the engine's (Verify uses it)."""
     key = (dataset.name, str(dataset.root), dataset.paths, engine, max_negatives)
     cache = studies()
-    if key not in cache:
+    made_now = key not in cache
+    if made_now:
         bar, report = progress_reporter("Embedding each photo once")
-        cache[key] = evaluation.study_dataset(
+        study = evaluation.study_dataset(
             dataset, engine, embedding_store(), report, max_negatives=max_negatives
         )
         bar.empty()
+        calibration.save(study.calibration)
+        cache[key] = study
         while len(cache) > STUDIES_KEPT:
             cache.popitem(last=False)
     cache.move_to_end(key)
-    return cache[key]
+    return cache[key], made_now
 
 
 @st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
@@ -134,8 +137,9 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
         "Pairs CSV",
         type=["csv"],
         key="explorer_pairs_csv",
-        help="file_x,file_y,decision,distance (decision Yes/No), or one distance column "
-        "per model and metric like face-recognition-pivot.csv.",
+        help="file_x,file_y,decision (Yes/No) and one or more score columns: distances "
+        "(like face-recognition-pivot.csv) or similarities and probabilities (like a "
+        "siamese run's test_pairs.csv).",
     )
     return datasets.load_pairs_csv(uploaded.getvalue()) if uploaded else None
 
@@ -169,24 +173,23 @@ def suggestion_buttons(suggestions: list[thresholds.Suggestion]) -> None:
     columns = st.columns(4) * 2
     for column, suggestion in zip(columns, suggestions, strict=False):
         column.button(
-            f"{SHORT_NAMES.get(suggestion.name, suggestion.name)} · {suggestion.threshold:.4f}",
+            f"{thresholds.short_name(suggestion)} · {suggestion.threshold:.4f}",
             key=f"suggest_{suggestion.name}",
-            help=suggestion.label,
+            help=f"**{suggestion.label}.** {thresholds.SUGGESTION_RULES[suggestion.name]}",
             on_click=set_threshold,
             args=(suggestion.threshold,),
             width="stretch",
         )
 
 
-def threshold_slider(study: evaluation.PairStudy, engine: faces.Engine) -> float:
+def threshold_slider(study: evaluation.PairStudy) -> float:
     """The threshold slider over the study's distances, reset when the study changes."""
     low, high = study.analysis.distance_range()
     if st.session_state.get("explorer_study") != (study.name, study.engine_label):
         st.session_state["explorer_study"] = (study.name, study.engine_label)
         st.session_state.pop(THRESHOLD_KEY, None)
     if THRESHOLD_KEY not in st.session_state or not low <= st.session_state[THRESHOLD_KEY] <= high:
-        default = faces.default_threshold(engine.model, engine.metric)
-        set_threshold(min(max(default, low), high))
+        set_threshold(min(max(study.starting_threshold, low), high))
     return st.slider(
         "Threshold: same person if distance ≤",
         low,
@@ -201,7 +204,24 @@ def show_metrics(metrics: thresholds.Metrics) -> None:
     for column, (name, label) in zip(
         st.columns(len(RATE_LABELS)), RATE_LABELS.items(), strict=True
     ):
-        column.metric(label, f"{getattr(metrics, name):.2%}")
+        column.metric(label, plots.percent(getattr(metrics, name)))
+
+
+def show_intervals(study: evaluation.PairStudy, threshold: float) -> None:
+    """How sure each rate is: resampling people against counting pairs as independent."""
+    if not study.knows_people:
+        st.caption("No intervals: a pairs file does not say who is in each photo.")
+        return
+    intervals = study.intervals(threshold)
+    with st.expander("How sure are these rates? 95 % intervals", expanded=True):
+        for rate in intervals.rates:
+            st.markdown(f"- {rate.sentence}")
+        st.caption(
+            f"*Resampling people* draws the {study.by_person.people} people with replacement "
+            f"{intervals.resamples:,} times and recomputes each rate, so pairs that share a "
+            "person move together, as they do when new people come. *Counting pairs* "
+            "(Wilson) treats every pair as independent: narrower, and too optimistic."
+        )
 
 
 def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds.Metrics) -> None:
@@ -225,15 +245,87 @@ def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds
         )
 
 
+def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -> None:
+    """The few people behind most errors at ``threshold``, with a photo each."""
+    if not study.knows_people:
+        return
+    table = study.per_identity(threshold)
+    worst = table[table.errors > 0]
+    st.subheader(f"Who causes the errors at {threshold:.4f}")
+    if worst.empty:
+        st.caption("Nobody: every pair is decided correctly.")
+        return
+    share = worst.errors.head(WORST_PEOPLE).sum() / max(table.errors.sum(), 1)
+    st.caption(
+        f"{len(worst)} of {len(table)} people are in a wrong decision; the "
+        f"{min(len(worst), WORST_PEOPLE)} below are in {plots.percent(share, 0)} of them "
+        "(a false accept counts for both its people)."
+    )
+    for column, row in zip(
+        st.columns(WORST_PEOPLE), worst.head(WORST_PEOPLE).itertuples(), strict=False
+    ):
+        column.image(thumbnail(str(dataset.root / row.photo)), caption=row.identity)
+        column.markdown(
+            f"{row.false_rejects} of {row.same_pairs} own pairs rejected  \n"
+            f"{row.false_accepts} of {row.different_pairs:,} stranger pairs accepted"
+        )
+    with st.expander("Every person"):
+        st.dataframe(table.drop(columns=["photo"]), hide_index=True, key="per_identity_table")
+
+
 @st.fragment
-def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) -> None:
-    """Everything the slider drives; a fragment, so a slider move re-runs only this."""
+def calibration_panel(study: evaluation.PairStudy) -> None:
+    """P(same person) fitted on the study, out of fold, at a prior the analyst states."""
+    fitted = study.calibration
+    with st.expander("A calibrated probability of “same person”"):
+        prior = st.slider(
+            "Prior: share of comparisons that are one person",
+            0.01,
+            0.99,
+            round(fitted.study_prior, 2),
+            key="explorer_prior",
+            help="It changes the probability: a close pair among mostly strangers is less "
+            f"likely one person. This study's own share is {plots.percent(fitted.study_prior)}.",
+        )
+        method = "Platt's logistic" if fitted.method == "platt" else "isotonic regression"
+        st.caption(
+            f"Fitted by {method} on {fitted.pairs:,} pairs; judged out of fold "
+            f"({fitted.folds} folds of {fitted.folds_of}: no pair is predicted by a fit that "
+            f"saw it{' or its first person' if fitted.folds_of == 'people' else ''}). "
+            f"Brier score {fitted.brier:.4f} (0 is perfect; always "
+            f"answering the prior scores {fitted.brier_of_prior:.4f})."
+            + (" The Verify page uses it for this engine." if study.knows_people else "")
+        )
+        low, high = study.analysis.distance_range()
+        distances = [low + (high - low) * k / 4 for k in range(5)]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "distance": distances,
+                    "P(same)": fitted.probability(distances, prior),
+                }
+            ),
+            hide_index=True,
+            key="calibration_table",
+            column_config={
+                "distance": st.column_config.NumberColumn(format="%.4f"),
+                "P(same)": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+        st.plotly_chart(plots.reliability_figure(fitted.reliability), key="reliability")
+
+
+@st.fragment
+def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
+    """Everything the slider drives; a fragment, so a slider move re-runs only this. The
+    numbers come first: the browser shows them while the curves below are still drawn."""
     analysis = study.analysis
     suggestions = study.suggestions
     suggestion_buttons(suggestions)
-    threshold = threshold_slider(study, engine)
+    threshold = threshold_slider(study)
     metrics = analysis.at(threshold)
     show_metrics(metrics)
+    show_intervals(study, threshold)
     left, right = st.columns([2, 1])
     left.plotly_chart(plots.distance_histogram(analysis, threshold), key="histogram")
     right.plotly_chart(plots.confusion_matrix_figure(metrics), key="confusion")
@@ -244,8 +336,9 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
     pr.plotly_chart(plots.pr_figure(pr_curve, metrics), key="pr")
     (eer, eer_threshold), (low, high), d_prime = study.error_rates
     st.caption(
-        f"AUC {roc_curve.auc:.4f} · EER {eer:.2%} at {eer_threshold:.4f} (interpolated; "
-        f"FVC2000 interval {low:.2%}–{high:.2%}) · decidability d′ {d_prime:.2f}"
+        f"AUC {roc_curve.auc:.4f} · EER {plots.percent(eer)} (interpolated at "
+        f"{eer_threshold:.4f}; FVC2000 interval {plots.percent(low)}–{plots.percent(high)}, "
+        f"the EER button's FAR and FRR) · decidability d′ {d_prime:.2f}"
     )
     with st.expander("Operating points, as biometric reports give them"):
         st.dataframe(
@@ -313,22 +406,29 @@ def threshold_panel(study: evaluation.PairStudy, dataset, engine: faces.Engine) 
         mime="text/csv",
         key="download_table",
     )
-    if downloads[2].button("Use this threshold on the Verify page", key="carry_threshold"):
-        st.session_state["carried_threshold"] = {"threshold": threshold, "engine": engine.label}
-        st.success(f"The Verify page now uses {threshold:.4f} for {engine.label}.")
+    if study.engine_threshold is not None and downloads[2].button(
+        "Use this threshold on the Verify page", key="carry_threshold"
+    ):
+        st.session_state["carried_threshold"] = {
+            "threshold": threshold,
+            "engine": study.engine_label,
+        }
+        st.success(f"The Verify page now uses {threshold:.4f} for {study.engine_label}.")
+    show_people_errors(study, dataset, threshold)
     show_misclassified(study, dataset, metrics)
 
 
 def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> None:
     with st.expander("Compare engine settings on this data set"):
         candidates = {other.label: other for other in faces.comparable_engines(engine)}
-        deepface_default = faces.Engine(engine.model, "opencv", engine.metric, "detector")
         chosen = st.multiselect(
             "Settings",
             list(candidates),
             key="compare_settings",
             default=[
-                label for label in (engine.label, deepface_default.label) if label in candidates
+                other.label
+                for other in evaluation.comparison_defaults(engine)
+                if other.label in candidates
             ],
             help="Each setting embeds every photo once (then the store remembers it).",
         )
@@ -339,7 +439,18 @@ def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> No
                     dataset, [candidates[label] for label in chosen], embedding_store(), report
                 )
                 bar.empty()
-            st.dataframe(table, hide_index=True)
+            st.dataframe(
+                table,
+                hide_index=True,
+                column_config={
+                    "auc": st.column_config.NumberColumn("AUC", format="%.4f"),
+                    "eer": st.column_config.NumberColumn("EER", format="percent"),
+                    "best_accuracy": st.column_config.NumberColumn(
+                        "Best accuracy", format="percent"
+                    ),
+                    "best_threshold": st.column_config.NumberColumn("at threshold", format="%.4f"),
+                },
+            )
             st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")
 
 
@@ -349,17 +460,20 @@ st.caption(
     "Every same-person and every different-person pair of a data set. Move the threshold "
     "and watch who gets in: strangers accepted (FAR) against real matches rejected (FRR)."
 )
-engine = engine_picker()
 source = st.radio("Data set", SOURCES, key="explorer_source", horizontal=True)
-max_negatives = st.sidebar.number_input(
-    "Sample different-person pairs above",
-    10_000,
-    100_000_000,
-    5_000_000,
-    step=1_000_000,
-    key="explorer_max_negatives",
-    help="Beyond this many, a seeded sample of different-person pairs is used.",
-)
+scores_from_elsewhere = source == PAIRS_SOURCE
+if scores_from_elsewhere:
+    st.sidebar.caption("A pairs file brings its own scores: no engine runs on this page.")
+else:
+    engine = engine_picker()
+    max_negatives = st.sidebar.selectbox(
+        "Sample different-person pairs above",
+        evaluation.MAX_NEGATIVES_CHOICES,
+        index=evaluation.MAX_NEGATIVES_CHOICES.index(evaluation.DEFAULT_MAX_NEGATIVES),
+        format_func="{:,}".format,
+        key="explorer_max_negatives",
+        help="Beyond this many, a seeded sample of different-person pairs is used.",
+    )
 
 with user_errors():
     dataset = choose_dataset(source)
@@ -367,21 +481,40 @@ with user_errors():
         st.info("Choose a data set to start.")
         st.stop()
     if isinstance(dataset, datasets.PairsTable):
-        column = st.selectbox("Distance column", dataset.distance_columns, key="explorer_column")
-        study = evaluation.study_pairs_table(dataset, column)
+        column = st.selectbox("Score column", dataset.distance_columns, key="explorer_column")
+        scores = st.radio(
+            "Which way do the scores point?",
+            evaluation.SCORE_DIRECTIONS,
+            key="explorer_scores",
+            horizontal=True,
+            format_func=SCORE_LABELS.get,
+            help="A distance is lower for one person; a similarity or a siamese "
+            "probability is higher. Automatic picks the reading that ranks the pairs better.",
+        )
+        study = evaluation.study_pairs_table(dataset, column, scores)
+        made_now = True
+        st.caption(f"Scores: {study.score_note}.")
     else:
         show_overview(dataset)
         prepared(engine)
-        study = study_of(dataset, engine, int(max_negatives))
+        study, made_now = study_of(dataset, engine, int(max_negatives))
 
+photos = f"{study.embedded_now + study.embedded_before} photos"
+made = (
+    f"{study.embedded_now} embedded now, {study.embedded_before} reused from the store, "
+    f"{study.seconds:.1f} s"
+    if made_now
+    else f"studied earlier on this server in {study.seconds:.1f} s, reused"
+)
 st.caption(
     f"{study.analysis.positives:,} same-person and {study.analysis.negatives:,} "
-    f"different-person pairs · {study.engine_label} · {study.embedded_now} photos embedded "
-    f"now, {study.embedded_before} reused · {study.seconds:.1f} s"
+    f"different-person pairs · {study.engine_label}"
+    + ("" if scores_from_elsewhere else f" · {photos}: {made}")
 )
 if study.failed_images:
     with st.expander(f"{len(study.failed_images)} photos gave no face and are left out"):
         st.dataframe(pd.DataFrame(study.failed_images, columns=["file", "why"]), hide_index=True)
-threshold_panel(study, dataset, engine)
+threshold_panel(study, dataset)
+calibration_panel(study)
 if isinstance(dataset, datasets.IdentityDataset):
     compare_panel(dataset, engine)

@@ -10,6 +10,16 @@ from streamlit.testing.v1 import AppTest
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explorer.py")
 
 
+def plots_percent(share: float) -> str:
+    from facedemo import plots
+
+    return plots.percent(float(share))
+
+
+def auc_on(app: AppTest) -> float:
+    return float(next(c.value for c in app.caption if c.value.startswith("AUC ")).split()[1])
+
+
 def _metrics(app: AppTest) -> dict[str, float]:
     return {m.label: float(m.value.rstrip("%")) / 100 for m in app.metric}
 
@@ -76,7 +86,7 @@ def test_threshold_carried_to_the_verify_page(page: AppTest) -> None:
 
 
 def test_pairs_csv_source(page: AppTest, shared_data: Path) -> None:
-    page.radio(key="explorer_source").set_value("Pairs CSV with distances").run()
+    page.radio(key="explorer_source").set_value("Pairs CSV with scores").run()
     pivot = (shared_data / "face-recognition-pivot.csv").read_bytes()
     page.file_uploader(key="explorer_pairs_csv").upload("pivot.csv", pivot, "text/csv").run()
     page.selectbox(key="explorer_column").set_value("VGG-Face_cosine").run()
@@ -85,6 +95,65 @@ def test_pairs_csv_source(page: AppTest, shared_data: Path) -> None:
     assert any(
         "No held-out figures: Held-out thresholds split the people" in c.value for c in page.caption
     )
+    # A pairs file's slider starts at its own best F1, not at the sidebar engine's threshold,
+    # and no engine settings are offered for scores measured elsewhere.
+    best = next(b for b in page.button if b.key == "suggest_max_f1")
+    assert f"{page.slider(key='explorer_threshold').value:.4f}" in best.label
+    assert not [s for s in page.sidebar.selectbox if s.key == "engine_model__widget"]
+    assert "lower means same person (detected" in next(
+        c.value for c in page.caption if c.value.startswith("Scores:")
+    )
+
+
+def test_similarities_are_read_as_similarities(page: AppTest, shared_study, tmp_path) -> None:
+    frame = shared_study.pairs_frame(0.07)
+    frame["decision"] = frame.same_person.map({True: "Yes", False: "No"})
+    frame["similarity"] = 1 - frame.distance
+    csv = frame[["file_x", "file_y", "decision", "similarity"]].to_csv(index=False).encode()
+    page.radio(key="explorer_source").set_value("Pairs CSV with scores").run()
+    page.file_uploader(key="explorer_pairs_csv").upload("sims.csv", csv, "text/csv").run()
+    assert not page.exception and not page.error
+    assert any("higher means same person (detected" in c.value for c in page.caption)
+    assert any("1 − similarity" in c.value for c in page.caption)
+    assert auc_on(page) > 0.999
+    page.radio(key="explorer_scores").set_value("lower").run()  # chosen wrongly, and visibly
+    assert any("lower means same person (as chosen)" in c.value for c in page.caption)
+    assert auc_on(page) < 0.001
+    assert any("5 folds of pairs" in c.value for c in page.caption)  # no people to split
+
+
+def test_intervals_and_people_behind_the_errors_follow_the_slider(page: AppTest) -> None:
+    page.slider(key="explorer_threshold").set_value(0.1).run()
+    lines = [m.value for m in page.markdown if "resampling people" in m.value]
+    far = next(line for line in lines if line.startswith("- FAR"))
+    assert "(35 of 1,690 different-person pairs)" in far and "counting pairs" in far
+    assert any("FRR below 2.14% at 95 % (rule of three)" in line for line in lines) or any(
+        "0 false rejects in 140" in m.value for m in page.markdown
+    )
+    heading = next(h.value for h in page.subheader if h.value.startswith("Who causes"))
+    assert heading.endswith("0.1000")
+    people = next(f.value for f in page.dataframe if "false_accepts" in f.value)
+    assert people.false_accepts.sum() == 2 * 35 and people.errors.is_monotonic_decreasing
+
+
+def test_f1_reads_the_same_in_the_metric_and_the_table(page: AppTest) -> None:
+    page.slider(key="explorer_threshold").set_value(0.075).run()
+    metric = next(m.value for m in page.metric if m.label == "F1")
+    table = next(frame.value for frame in page.dataframe if "heldout_far" in frame.value)
+    current = table.set_index("name").loc["current", "f1"]
+    assert metric == plots_percent(current)  # half up, as the table's percent format rounds
+
+
+def test_calibrated_probability_at_a_stated_prior(page: AppTest, shared_study) -> None:
+    from facedemo import calibration
+
+    caption = next(c.value for c in page.caption if "Brier score" in c.value)
+    assert "out of fold" in caption and "The Verify page uses it" in caption
+    page.slider(key="explorer_prior").set_value(0.5).run()
+    table = next(f.value for f in page.dataframe if "P(same)" in f.value)
+    expected = shared_study.calibration.probability(table.distance.to_numpy(), 0.5)
+    assert table["P(same)"].to_numpy() == pytest.approx(expected)
+    assert calibration.load(shared_study.engine_label) is not None  # saved for Verify
 
 
 def test_bad_folder_is_a_sentence_not_a_traceback(page: AppTest, tmp_path: Path) -> None:
@@ -131,5 +200,5 @@ def test_lfw_stays_loaded_across_reruns(page: AppTest, shared_data: Path) -> Non
     page.button(key="explorer_lfw").click().run()
     assert not page.exception and not page.error
     assert any("7 people, 44 photos" in e.label for e in page.expander)
-    page.number_input(key="explorer_max_negatives").set_value(20_000).run()  # a full rerun
+    page.selectbox(key="explorer_max_negatives").set_value(100_000).run()  # a full rerun
     assert any("7 people, 44 photos" in e.label for e in page.expander)

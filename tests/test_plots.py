@@ -188,3 +188,20 @@ def test_comparison_groups_metrics_and_gives_each_setting_a_bar():
     for bars, row in zip(figure.data, rows, strict=True):
         assert bars.x == ("AUC", "EER", "best accuracy")
         assert bars.y == (row["auc"], row["eer"], row["best_accuracy"])
+
+
+def test_percent_rounds_half_up_like_the_tables() -> None:
+    assert plots.percent(0.90625) == "90.63%"  # Python's own format says 90.62 %
+    assert plots.percent(0.0017751479) == "0.18%"
+    assert plots.percent(float("nan")) == "–"
+
+
+def test_reliability_figure_draws_one_point_per_bin_and_the_diagonal() -> None:
+    from facedemo.calibration import ReliabilityBin
+
+    bins = [ReliabilityBin(0.0, 0.1, 90, 0.02, 0.01), ReliabilityBin(0.9, 1.0, 10, 0.95, 0.9)]
+    figure = plots.reliability_figure(bins)
+    diagonal, points = figure.data
+    assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]
+    assert list(points.x) == [0.02, 0.95] and list(points.y) == [0.01, 0.9]
+    assert points.marker.size[0] > points.marker.size[1]  # more pairs, bigger marker

@@ -509,3 +509,13 @@ def test_d_prime_and_the_eer_interval_by_hand() -> None:
     assert analysis.eer_interval() == pytest.approx((0.25, 0.25))
     low, high = analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer_interval()
     assert low <= analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer()[0] <= high
+
+
+def test_the_eer_suggestion_shows_the_rates_of_the_eer_interval() -> None:
+    # The walk found "EER 0.18 % at 0.0750" while at 0.0750 FAR was 0.18 % and FRR 0.71 %.
+    rng = np.random.default_rng(11)
+    distances = np.concatenate([rng.normal(0.3, 0.1, 140), rng.normal(0.6, 0.1, 1690)])
+    analysis = analyse(distances, np.repeat([1, 0], [140, 1690]))
+    eer = by_name(analysis.suggestions())["eer"]
+    assert sorted((eer.metrics.far, eer.metrics.frr)) == pytest.approx(analysis.eer_interval())
+    assert set(thresholds.SUGGESTION_RULES) == set(by_name(analysis.suggestions()))
