@@ -183,6 +183,42 @@ def fit(
     )
 
 
+@dataclass(frozen=True)
+class SamePersonAnswer:
+    """What the Verify page says beside a distance: a calibrated P(same) where a study of
+    the engine made one, else DeepFace's confidence, labelled for what it is."""
+
+    label: str
+    value: str
+    explanation: str
+    calibrated: bool
+
+
+def same_person_answer(
+    engine: str, distance: float, deepface_confidence: float, prior: float = VERIFY_PRIOR
+) -> SamePersonAnswer:
+    """P(same person) for ``distance`` from the engine's saved calibration at ``prior``, or
+    DeepFace's confidence (0-100) with a sentence saying why it is not a probability."""
+    fitted = load(engine)
+    if fitted is None:
+        return SamePersonAnswer(
+            "DeepFace confidence",
+            f"{deepface_confidence:.1f} %",
+            "DeepFace's confidence that the two faces are one person: a curve DeepFace fitted "
+            "to its own verdicts on a few test photos, not a probability. Study a data set "
+            "with this engine in the Threshold explorer for a calibrated P(same).",
+            calibrated=False,
+        )
+    probability = float(fitted.probability(distance, prior))
+    return SamePersonAnswer(
+        "P(same person)",
+        f"{probability:.1%}" if 0.001 <= probability <= 0.999 else f"{probability:.2g}",
+        f"The probability that both faces are one person, {fitted.describe(prior)}: the "
+        "prior is the share of comparisons you expect to be one person.",
+        calibrated=True,
+    )
+
+
 def saved_path(engine: str) -> Path:
     """Where the calibration of the engine labelled ``engine`` is kept."""
     digest = hashlib.sha256(engine.encode("utf-8")).hexdigest()[:16]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from facedemo import config, datasets, faces, plots
+from facedemo import calibration, config, datasets, faces, plots
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
@@ -169,6 +169,15 @@ enforce = st.sidebar.toggle(
     key="enforce_detection",
     help="Off: when no face is found, the whole photo is used as the face.",
 )
+prior = st.sidebar.slider(
+    "Prior: share of comparisons that are one person",
+    0.01,
+    0.99,
+    calibration.VERIFY_PRIOR,
+    key="verify_prior",
+    help="P(same person) depends on it: among mostly strangers, a close pair is less "
+    "likely one person. Used where a study calibrated this engine.",
+)
 siamese_run = siamese_picker()
 gallery = demo_gallery()
 if not gallery:
@@ -213,8 +222,12 @@ verdict = "Same person" if result.verified else "Different people"
 metric_columns = st.columns(4)
 metric_columns[0].metric("Distance", f"{result.distance:.4f}")
 metric_columns[1].metric("Threshold", f"{result.threshold:.4f}")
-metric_columns[2].metric("Confidence", f"{result.confidence:.1f} %")
+same_person = calibration.same_person_answer(
+    engine.label, result.distance, result.confidence, prior
+)
+metric_columns[2].metric(same_person.label, same_person.value, help=same_person.explanation)
 metric_columns[3].metric("Time", f"{result.timings['total'] * 1000:.0f} ms")
+st.caption(same_person.explanation)
 st.plotly_chart(
     plots.distance_gauge(result.distance, result.threshold), key="gauge", width="stretch"
 )

@@ -156,3 +156,27 @@ def test_without_demo_photos_the_page_offers_to_download_them(
     assert not app.exception
     assert "could not be downloaded" in app.error[0].value
     assert app.radio(key="source_B").options == ["Upload", "Webcam"]  # the page still works
+
+
+def test_a_calibrated_probability_replaces_deepface_confidence(
+    page: AppTest, shared_images: Path, shared_study
+) -> None:
+    from facedemo import calibration, faces
+
+    calibration.saved_path(faces.DEFAULT_ENGINE.label).unlink(missing_ok=True)
+    _upload(page, "A", shared_images / "img1.jpg")
+    _upload(page, "B", shared_images / "img3.jpg")
+    labels = [m.label for m in page.metric]
+    assert "DeepFace confidence" in labels  # no study of this engine yet: named as what it is
+    assert any("not a probability" in c.value for c in page.caption)
+
+    calibration.save(shared_study.calibration)
+    page.sidebar.slider(key="verify_prior").set_value(0.5).run()
+    answer = next(m for m in page.metric if m.label == "P(same person)")
+    distance = float(page.metric[0].value)
+    expected = float(shared_study.calibration.probability(distance, 0.5))
+    assert answer.value == f"{expected:.1%}" or answer.value == f"{expected:.2g}"
+    assert any(
+        "calibrated on deepface-testset (Platt, 1,830 pairs), prior 50%" in c.value
+        for c in page.caption
+    )
