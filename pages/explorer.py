@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from facedemo import calibration, datasets, evaluation, faces, images, plots, thresholds
+from facedemo import calibration, config, datasets, evaluation, faces, images, plots, thresholds
 from facedemo.embeddings import EmbeddingStore
+from facedemo.siamese import runs
 from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
 
 SOURCES = (
@@ -18,6 +19,7 @@ SOURCES = (
     "Folder on the server",
     "Upload a zip",
     "LFW (needs internet)",
+    "A siamese run's test pairs",
     "Pairs CSV with scores",
 )
 THRESHOLD_KEY = "explorer_threshold"
@@ -30,6 +32,7 @@ RATE_LABELS = {
     "frr": "FRR",
 }
 PAIRS_SOURCE = SOURCES[-1]
+SIAMESE_SOURCE = SOURCES[-2]
 SCORE_LABELS = {
     "auto": "detect",
     "lower": "lower = same person (distance)",
@@ -133,6 +136,15 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
         if not st.session_state.get("explorer_lfw_loaded"):
             return None
         return cached_lfw(int(min_faces))
+    if source == SIAMESE_SOURCE:
+        tested = runs.runs_with_test_pairs(config.runs_dir())
+        if not tested:
+            st.info("No training run has finished its test yet: train one on the Training monitor.")
+            return None
+        path = st.selectbox(
+            "Run", tested, format_func=lambda p: p.parent.name, key="explorer_siamese_run"
+        )
+        return datasets.load_pairs_csv(path)
     uploaded = st.file_uploader(
         "Pairs CSV",
         type=["csv"],
@@ -461,7 +473,7 @@ st.caption(
     "and watch who gets in: strangers accepted (FAR) against real matches rejected (FRR)."
 )
 source = st.radio("Data set", SOURCES, key="explorer_source", horizontal=True)
-scores_from_elsewhere = source == PAIRS_SOURCE
+scores_from_elsewhere = source in (PAIRS_SOURCE, SIAMESE_SOURCE)
 if scores_from_elsewhere:
     st.sidebar.caption("A pairs file brings its own scores: no engine runs on this page.")
 else:
@@ -482,6 +494,8 @@ with user_errors():
         st.stop()
     if isinstance(dataset, datasets.PairsTable):
         column = st.selectbox("Score column", dataset.distance_columns, key="explorer_column")
+        if source == SIAMESE_SOURCE:  # a probability of "same": never guessed
+            st.session_state["explorer_scores"] = "higher"
         scores = st.radio(
             "Which way do the scores point?",
             evaluation.SCORE_DIRECTIONS,

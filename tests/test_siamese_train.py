@@ -128,6 +128,20 @@ def test_the_run_is_tested_on_its_test_pairs(tiny_run_dir: Path) -> None:
     assert np.all((wrong.probability >= 0.5) != wrong.same)
 
 
+def test_the_test_pairs_open_in_the_threshold_explorer(tiny_run_dir: Path) -> None:
+    from facedemo import datasets
+    from facedemo.evaluation import study_pairs_table
+    from facedemo.siamese.runs import runs_with_test_pairs
+
+    path = RunLayout(tiny_run_dir).test_pairs
+    assert path in runs_with_test_pairs(tiny_run_dir.parent)
+    study = study_pairs_table(datasets.load_pairs_csv(path), "probability", scores="higher")
+    saved = read_eval(tiny_run_dir)
+    assert study.analysis.positives + study.analysis.negatives == saved["pairs"]
+    assert study.curves[0].auc == pytest.approx(saved["auc"], abs=1e-6)
+    assert study.analysis.at(0.5).confusion_matrix.tolist() == saved["confusion_matrix"]
+
+
 def test_checkpoints_hold_the_last_and_best_model(tiny_run_dir: Path) -> None:
     state = read_checkpoint(tiny_run_dir)
     assert state.epoch == TINY_EPOCHS

@@ -109,6 +109,12 @@ class RunLayout:
         """The test pairs the best checkpoint got most wrong (``PairImages``)."""
         return self.run_dir / "misclassified.npz"
 
+    @property
+    def test_pairs(self) -> Path:
+        """Every test pair with the best checkpoint's probability: a pairs CSV (file_x,
+        file_y, decision, probability) the threshold explorer reads."""
+        return self.run_dir / "test_pairs.csv"
+
 
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
@@ -228,6 +234,12 @@ def read_status(run_dir: Path) -> RunStatus:
         )
         return replace(status, state="interrupted", error=why)
     return replace(status, stopping=layout.stop.exists())
+
+
+def runs_with_test_pairs(runs_dir: str | Path) -> list[Path]:
+    """Test-pair files of the runs that finished testing, newest run first."""
+    paths = [RunLayout(status.run_dir).test_pairs for status in list_runs(runs_dir)]
+    return [path for path in paths if path.is_file()]
 
 
 def list_runs(runs_dir: str | Path) -> list[RunStatus]:

@@ -33,6 +33,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.files import atomic_file, write_json_atomic
@@ -380,6 +381,17 @@ def _write_evaluation(
             images[first], images[second], evaluation.same[shown], evaluation.probability[shown]
         ),
     )
+    paths = faces.dataset.paths
+    with atomic_file(writer.layout.test_pairs) as handle:
+        table = pd.DataFrame(
+            {
+                "file_x": [str(paths[a]) for a in pairs.first],
+                "file_y": [str(paths[b]) for b in pairs.second],
+                "decision": np.where(evaluation.same, "Yes", "No"),
+                "probability": evaluation.probability,
+            }
+        )
+        handle.write(table.to_csv(index=False).encode("utf-8"))
     scores = {name: summary[name] for name in ("loss", "accuracy", "auc", "pairs")}
     writer.log({"kind": "eval", "epoch": checkpoint.best_epoch, "time": time.time(), **scores})
     auc = "-" if evaluation.auc is None else f"{evaluation.auc:.3f}"
