@@ -205,7 +205,8 @@ class Identification:
     candidates: tuple[Candidate, ...]
     threshold: float
     engine: faces.Engine
-    face: faces.Face | None  # the face searched for (None when given an embedding)
+    face: faces.Face  # the face searched for
+    face_index: int  # its place among the photo's faces (0 = largest)
     photo: faces.Photo | None  # the analysed photo it came from, when there was one
     gallery: Gallery = field(repr=False)  # what was searched (the query photo left out)
     left_out: Path | None  # the query's own photo, when it was part of the gallery
@@ -228,7 +229,7 @@ class Identification:
             "detector": self.engine.detector,
             "metric": self.engine.metric,
             "alignment": self.engine.alignment,
-            "face": None if self.face is None else self.face.to_dict(),
+            "face": {"used": self.face_index} | self.face.to_dict(),
             "gallery": {
                 "name": gallery.name,
                 "people": gallery.people,
@@ -370,6 +371,7 @@ def identify(
         threshold=float(threshold),
         engine=engine,
         face=face,
+        face_index=face_index if not isinstance(photo_or_face, faces.Face) else 0,
         photo=photo,
         gallery=gallery,
         left_out=left_out,

@@ -85,6 +85,7 @@ def test_identify_json_names_the_person_and_ranks_candidates(
     answer = json.loads(capsys.readouterr().out)
     assert answer["identity"] == "Angelina_Jolie" and answer["known"] is True
     assert answer["left_out"] == "images/img1.jpg"  # the photo itself is not its own match
+    assert answer["face"]["used"] == 0 and set(answer["face"]["box"]) == {"x", "y", "w", "h"}
     assert answer["gallery"] == {
         "name": "deepface-testset",
         "people": 13,
