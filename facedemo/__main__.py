@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from facedemo import calibration, config, datasets, evaluation, faces, thresholds
+from facedemo import calibration, config, datasets, evaluation, faces, identify, thresholds
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
 from facedemo.siamese import cli as siamese_cli
@@ -81,6 +81,83 @@ def _register_verify(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_verify)
+
+
+def _identify(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
+    enforce = not args.no_enforce_detection
+    faces.analyse_photo(args.photo, engine, enforce)  # a bad photo fails before the gallery
+    dataset = datasets.open_dataset(args.gallery, _progress_bar)
+    gallery = identify.build_gallery(dataset, engine, progress=_progress_bar)
+    result = identify.identify(
+        args.photo,
+        gallery,
+        engine,
+        args.threshold,
+        args.top,
+        face_index=args.face,
+        enforce_detection=enforce,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    answer = result.to_dict()
+    best = result.candidates[0]
+    if result.identity is not None:
+        print(
+            f"{result.identity}: distance {best.distance:.4f} <= threshold {result.threshold:.4f}"
+        )
+    else:
+        print(
+            f"unknown: nobody within threshold {result.threshold:.4f} "
+            f"(closest {best.identity} at {best.distance:.4f})"
+        )
+    print(f"{'rank':<6}{'identity':<28}{'distance':>10}  {'verdict':<10}file")
+    for row in answer["candidates"]:
+        print(
+            f"{row['rank']:<6}{row['identity']:<28}{row['distance']:>10.4f}  "
+            f"{row['verdict']:<10}{row['file']}"
+        )
+    gallery_summary = answer["gallery"]
+    print(
+        f"gallery {gallery_summary['name']}: {gallery_summary['photos']} photos of "
+        f"{gallery_summary['people']} people ({result.engine.label})"
+    )
+    if answer["left_out"]:
+        print(f"left out of the gallery: {answer['left_out']} (the photo itself)")
+    for skipped in gallery_summary["skipped"]:
+        print(f"no face, skipped: {skipped['file']} ({skipped['reason']})")
+    return 0
+
+
+def _register_identify(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "identify", help="who in a gallery of known people is the face in this photo?"
+    )
+    parser.add_argument("photo", help="the photo (path); its largest face is searched for")
+    parser.add_argument(
+        "gallery",
+        help="the known people: a folder (identities.csv, one folder per person or LFW "
+        "names), a .zip, 'demo' or 'lfw'",
+    )
+    add_engine_options(parser)
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="match if distance <= this (default: DeepFace's)",
+    )
+    parser.add_argument(
+        "--top", type=int, default=identify.TOP, help="people listed (default %(default)s)"
+    )
+    parser.add_argument("--face", type=int, default=0, help="face index in the photo (0 = largest)")
+    parser.add_argument(
+        "--no-enforce-detection",
+        action="store_true",
+        help="use the whole photo when no face is found in it",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_identify)
 
 
 def _progress_bar(done: int, total: int, name: str) -> None:
@@ -252,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     registrars: list[Callable[[argparse._SubParsersAction], None]] = [
         _register_verify,
+        _register_identify,
         _register_thresholds,
         _register_embed,
         siamese_cli.register,

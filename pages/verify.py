@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from facedemo import calibration, config, datasets, faces, plots
+from facedemo import calibration, config, datasets, faces, identify, images, plots
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
@@ -157,7 +159,244 @@ def explain() -> None:
         )
 
 
+# --- identify mode: one face against a gallery of known people ----------------------------
+
+MODES = ("Verify two photos", "Who is this? (identify)")
+IDENTIFY_SOURCES = ("Demo gallery", "Upload", "Webcam")
+GALLERY_SOURCES = ("Demo set", "Folder on the server", "Upload a zip")
+GALLERIES_KEPT = 4
+THUMBNAIL_SIDE = 112
+
+
+def mode_switch() -> str:
+    """Verify (two photos) or identify (one photo against a gallery)."""
+    return st.radio(
+        "What do you want to do?",
+        MODES,
+        key="verify_mode",
+        horizontal=True,
+        help="Verify compares two faces; identify looks one face up in a gallery of people.",
+    )
+
+
+def explain_identify() -> None:
+    with st.expander("How does identify work? (one face against a whole gallery)"):
+        st.markdown(
+            "Verify asks *are these two faces the same person?* Identify asks *who is this?* "
+            "and answers by asking the Verify question many times at once.\n\n"
+            "1. **A gallery of known people** — a data set of labelled photos. Each photo is "
+            "turned into an embedding once and kept, so every later question is quick. "
+            "Photos in which no face is found are skipped.\n"
+            "2. **One face in** — the photo's largest face is found and embedded, exactly "
+            "as in Verify.\n"
+            "3. **Distance to everyone** — we measure the distance from this face to every "
+            "photo in the gallery. A person counts with their closest photo, so people with "
+            "many photos get no extra votes.\n"
+            "4. **Rank and decide** — people are listed closest first. The closest person is "
+            "the answer only if their distance is within the threshold; otherwise the answer "
+            "is **unknown**: the face is probably nobody the gallery knows. A gallery always "
+            "has *someone* closest, which is why the threshold matters.\n\n"
+            "The bigger the gallery, the more strangers get a chance to look alike by "
+            "accident, so a big gallery needs a stricter (lower) threshold than one pair."
+        )
+
+
+def identify_photo(demo_photos: list) -> tuple[bytes | Path, str] | None:
+    """The photo to look up, as (a demo photo's path or the bytes, name); None until given."""
+    sources = IDENTIFY_SOURCES if demo_photos else IDENTIFY_SOURCES[1:]
+    source = st.radio("Source", sources, key="identify_source", horizontal=True)
+    if source == "Upload":
+        uploaded = st.file_uploader(
+            "Photo to identify", key="identify_upload", help="JPEG, PNG, WebP, BMP, TIFF or GIF."
+        )
+        return (uploaded.getvalue(), uploaded.name) if uploaded else None
+    if source == "Webcam":
+        snapshot = st.camera_input("Photo to identify", key="identify_camera")
+        return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
+    captions = [photo.caption for photo in demo_photos]
+    choice = st.selectbox(
+        "Photo to identify",
+        range(len(demo_photos)),
+        key="identify_demo_photo",
+        format_func=captions.__getitem__,
+    )
+    st.image(str(demo_photos[choice].path), width=160)
+    return demo_photos[choice].path, demo_photos[choice].path.name
+
+
+@st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
+def identify_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDataset:
+    """One unpacking per upload (the library reuses the folder of identical content)."""
+    return datasets.load_zip_dataset(_data, Path(name).stem)
+
+
+def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
+    """The data set of known people the user chose (the demo set first); None until given."""
+    source = st.radio("Gallery of known people", GALLERY_SOURCES, key="identify_gallery_source")
+    if source == "Demo set":
+        if not demo_photos:
+            offer_demo_download()
+            return None
+        return datasets.demo_dataset()
+    if source == "Folder on the server":
+        folder = st.text_input(
+            "Folder",
+            key="identify_folder",
+            help="identities.csv (file,identity), one sub-folder per person, "
+            "or LFW-style names such as Ada_Lovelace_0001.jpg.",
+        )
+        return datasets.load_server_folder(folder) if folder else None
+    uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="identify_zip")
+    return identify_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
+
+
+@st.cache_resource(show_spinner=False)
+def identify_galleries() -> OrderedDict:
+    """Galleries by (data set, embedding settings), shared by every session, the last few kept.
+
+    A plain dict rather than a cached function, so the progress bar drawn while a gallery
+    is embedded is not replayed by Streamlit's cache.
+    """
+    return OrderedDict()
+
+
+def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> identify.Gallery:
+    """The data set as a gallery, embedded once per server (the store keeps it across restarts)."""
+    key = (dataset.name, str(dataset.root), dataset.paths, engine.embedding_key)
+    cache = identify_galleries()
+    gallery = cache.get(key)
+    if gallery is None:
+        label = "Embedding the gallery once"
+        bar = st.progress(0.0, text=label)
+        gallery = identify.build_gallery(
+            dataset,
+            engine,
+            progress=lambda done, total, name: bar.progress(
+                done / max(total, 1), text=f"{label} {done}/{total} · {name}"
+            ),
+        )
+        bar.empty()
+        cache[key] = gallery
+        while len(cache) > GALLERIES_KEPT:
+            cache.popitem(last=False)
+    return gallery
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def identify_thumbnail(path: str) -> np.ndarray:
+    return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
+
+
+def identify_face_choice(photo: faces.Photo) -> int:
+    """Which face of a photo with several faces to look up (0 = largest)."""
+    if len(photo.faces) < 2:
+        return 0
+    return st.selectbox(
+        f"This photo has {len(photo.faces)} faces: which one?",
+        range(len(photo.faces)),
+        format_func=lambda i: f"Face {i + 1}" + (" (largest)" if i == 0 else ""),
+        key="identify_face",
+    )
+
+
+def show_identification(result: identify.Identification) -> None:
+    """The answer, the face looked up, and the ranked people with their closest photos."""
+    best, gallery = result.candidates[0], result.gallery
+    if result.identity is not None:
+        st.success(
+            f"**{result.identity.replace('_', ' ')}** — closest photo at distance "
+            f"{best.distance:.4f} ≤ threshold {result.threshold:.4f}"
+        )
+    else:
+        st.warning(
+            f"**Unknown** — nobody in the gallery is within the threshold "
+            f"{result.threshold:.4f}; the closest, {best.identity.replace('_', ' ')}, is at "
+            f"distance {best.distance:.4f}."
+        )
+    columns = st.columns(4)
+    columns[0].metric("Answer", (result.identity or identify.UNKNOWN).replace("_", " "))
+    columns[1].metric("Closest distance", f"{best.distance:.4f}")
+    columns[2].metric("Threshold", f"{result.threshold:.4f}")
+    columns[3].metric(
+        "Search time",
+        f"{result.timings['search'] * 1000:.2f} ms",
+        help="Comparing the embedded face with every photo of the gallery at once.",
+    )
+    searched = f"Compared with {len(gallery)} photos of {gallery.people} people in '{gallery.name}'"
+    if result.left_out is not None:
+        searched += f"; {gallery.relative(result.left_out)} itself is left out of the gallery"
+    st.caption(searched + ".")
+    if gallery.skipped:
+        with st.expander(f"{len(gallery.skipped)} gallery photos without a face were skipped"):
+            st.dataframe(
+                [{"file": gallery.relative(p), "reason": why} for p, why in gallery.skipped],
+                hide_index=True,
+            )
+
+    face_column, list_column = st.columns([1, 3])
+    with face_column:
+        st.subheader("The face")
+        if result.photo is not None:
+            photo = result.photo
+            st.image(draw_faces(photo.image, photo.faces, result.face_index), width="stretch")
+        st.image(result.face.crop, caption="Aligned face", width=THUMBNAIL_SIDE)
+        if result.face.whole_photo:
+            st.info("No face was found: the whole photo stood in for it.")
+    with list_column:
+        st.subheader("Closest people")
+        for rank, candidate in enumerate(result.candidates, start=1):
+            thumbnail, text = st.columns([1, 5])
+            thumbnail.image(identify_thumbnail(str(candidate.path)))
+            sign, verdict = ("≤", "match") if candidate.matches else (">", "no match")
+            text.markdown(
+                f"**{rank}. {candidate.identity.replace('_', ' ')}** — distance "
+                f"{candidate.distance:.4f} {sign} {result.threshold:.4f}: **{verdict}**  \n"
+                f"closest of their {candidate.photos} photo(s): "
+                f"{gallery.relative(candidate.path)}"
+            )
+    st.caption(f"Engine: {result.engine.label}. The gallery is embedded once and reused.")
+
+
+def identify_mode() -> None:
+    """The page in identify mode: pick a face and a gallery, see who it is. Ends the run."""
+    st.title("Identify: who is this?")
+    st.caption("One face in, the closest people of a gallery out, or *unknown*.")
+    explain_identify()
+    engine = engine_picker()
+    threshold = threshold_picker(engine)
+    enforce = st.sidebar.toggle(
+        "Require a face",
+        value=True,
+        key="enforce_detection",
+        help="Off: when no face is found in the photo, the whole photo is used as the face "
+        "(gallery photos without a face are always skipped).",
+    )
+    demo_photos = demo_gallery()
+    photo_column, gallery_column = st.columns(2)
+    with photo_column:
+        query = identify_photo(demo_photos)
+    with gallery_column, user_errors():
+        dataset = identify_dataset(demo_photos)
+    if query is None or dataset is None:
+        st.info("Add a photo and choose a gallery of known people to ask who it is.")
+        st.stop()
+    source, name = query
+    with user_errors():
+        prepared(engine)
+        gallery = gallery_of(dataset, engine)
+        with st.spinner("Finding and embedding the face..."):
+            photo = faces.analyse_photo(source, engine, enforce, name=name)
+        index = identify_face_choice(photo)
+        result = identify.identify(
+            source, gallery, engine, threshold, face_index=index, enforce_detection=enforce
+        )
+    show_identification(result)
+    st.stop()
+
+
 ensure_app_navigation()
+if mode_switch() == MODES[1]:
+    identify_mode()  # the page in identify mode; it ends the run
 st.title("Verify: same person or not?")
 st.caption("Two photos in, one verdict out, with every step shown.")
 explain()

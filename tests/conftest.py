@@ -56,6 +56,18 @@ def shared_study(shared_data: Path):
 
 
 @pytest.fixture(scope="session")
+def shared_gallery(shared_data: Path):
+    """The shared set as an identify gallery under the default engine, embedded once.
+
+    It shares the session's embedding store with ``shared_study``: whichever comes first
+    embeds the photos, the other reads them back.
+    """
+    from facedemo import datasets, identify
+
+    return identify.build_gallery(datasets.load_identity_dataset(shared_data))
+
+
+@pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     """One Playwright per session: its sync API allows only one at a time in a thread."""
     with sync_playwright() as driver:

@@ -75,3 +75,54 @@ def test_bad_input_exits_1_with_the_sentence(
     error = capsys.readouterr().err
     assert error.startswith("error: ") and sentence in error
     assert "Traceback" not in error
+
+
+def test_identify_json_names_the_person_and_ranks_candidates(
+    shared_data: Path, shared_images: Path, shared_gallery, capsys
+) -> None:
+    photo = str(shared_images / "img1.jpg")
+    assert main(["identify", photo, str(shared_data), "--json", "--top", "3"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["identity"] == "Angelina_Jolie" and answer["known"] is True
+    assert answer["left_out"] == "images/img1.jpg"  # the photo itself is not its own match
+    assert answer["face"]["used"] == 0 and set(answer["face"]["box"]) == {"x", "y", "w", "h"}
+    assert answer["gallery"] == {
+        "name": "deepface-testset",
+        "people": 13,
+        "photos": 60,
+        "skipped": [],
+    }
+    candidates = answer["candidates"]
+    assert [c["rank"] for c in candidates] == [1, 2, 3]
+    assert set(candidates[0]) == {"rank", "identity", "file", "distance", "verdict", "photos"}
+    assert candidates[0]["file"].startswith("images/") and candidates[0]["verdict"] == "match"
+    assert [c["distance"] for c in candidates] == sorted(c["distance"] for c in candidates)
+    assert answer["threshold"] == pytest.approx(0.07)
+
+
+def test_identify_text_says_unknown_under_a_tiny_threshold(
+    shared_data: Path, shared_images: Path, shared_gallery, capsys
+) -> None:
+    photo = str(shared_images / "img11_reflection.jpg")
+    assert main(["identify", photo, str(shared_data), "--threshold", "0.000001"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("unknown: nobody within threshold 0.0000 (closest Angelina_Jolie")
+    assert "no match" in printed and "gallery deepface-testset: 61 photos of 13 people" in printed
+
+
+@pytest.mark.parametrize(
+    ("photo", "gallery", "sentence"),
+    [
+        ("img1.jpg", "no-such-folder", "no-such-folder is not a folder"),
+        ("notes.txt", "SHARED", "is a text file, not an image"),
+    ],
+)
+def test_identify_bad_input_exits_1_with_the_sentence(
+    tmp_path: Path, shared_data: Path, shared_images: Path, capsys, photo, gallery, sentence
+) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    photo_path = shared_images / photo if photo.endswith(".jpg") else tmp_path / photo
+    gallery_path = shared_data if gallery == "SHARED" else tmp_path / gallery
+    assert main(["identify", str(photo_path), str(gallery_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and sentence in error and "Traceback" not in error

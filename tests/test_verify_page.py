@@ -180,3 +180,51 @@ def test_a_calibrated_probability_replaces_deepface_confidence(
         "calibrated on deepface-testset (Platt, 1,830 pairs), prior 50%" in c.value
         for c in page.caption
     )
+
+
+IDENTIFY = "Who is this? (identify)"
+
+
+def test_identify_mode_names_the_person_of_a_demo_photo(page: AppTest, shared_gallery) -> None:
+    page.radio(key="verify_mode").set_value(IDENTIFY).run()
+    assert not page.exception and not page.error
+    assert page.title[0].value == "Identify: who is this?"
+    assert "Angelina Jolie" in page.success[0].value  # the first demo photo, img1.jpg
+    assert page.metric[0].value == "Angelina Jolie"
+    assert float(page.metric[1].value) <= float(page.metric[2].value)
+    assert any("img1.jpg itself is left out" in c.value for c in page.caption)
+    ranked = [m.value for m in page.markdown if m.value.startswith("**") and "distance" in m.value]
+    assert len(ranked) == 5 and ranked[0].startswith("**1. Angelina Jolie**")
+    assert "**match**" in ranked[0] and all("**no match**" in r for r in ranked[1:])
+    # the chosen photo, the photo with its face boxed, the aligned face, a thumbnail per person
+    assert len(page.get("image")) == 3 + 5
+
+
+def test_identify_mode_says_unknown_under_a_tiny_threshold(page: AppTest, shared_gallery) -> None:
+    page.radio(key="verify_mode").set_value(IDENTIFY).run()
+    page.toggle(key="custom_threshold").set_value(True).run()
+    page.slider(key="threshold_value").set_value(0.0).run()
+    assert not page.exception and not page.success
+    assert page.warning[0].value.startswith("**Unknown** — nobody in the gallery")
+    assert page.metric[0].value == "unknown"
+
+
+def test_identify_mode_upload_and_folder_errors_are_sentences(
+    page: AppTest, shared_gallery, shared_images: Path
+) -> None:
+    page.radio(key="verify_mode").set_value(IDENTIFY).run()
+    page.radio(key="identify_source").set_value("Upload").run()
+    page.file_uploader(key="identify_upload").upload("notes.txt", b"not a photo", "text/plain")
+    page.run()
+    assert not page.exception
+    assert "'notes.txt' is a text file, not an image" in page.error[0].value
+    photo = shared_images / "img11_reflection.jpg"
+    page.file_uploader(key="identify_upload").upload(photo.name, photo.read_bytes(), "image/jpeg")
+    page.run()
+    assert not page.error and "Angelina Jolie" in page.success[0].value
+    page.radio(key="identify_gallery_source").set_value("Folder on the server").run()
+    page.text_input(key="identify_folder").input("/no/such/folder").run()
+    assert not page.exception
+    assert "/no/such/folder is not a folder" in page.error[0].value
+    page.radio(key="verify_mode").set_value("Verify two photos").run()
+    assert not page.exception and page.title[0].value == "Verify: same person or not?"
