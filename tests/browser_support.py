@@ -61,14 +61,15 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, log_path: Path) -> N
 
 
 @contextmanager
-def running_app(home: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free localhost port; yields its URL, stops it after."""
+def running_app(
+    home: Path, log_path: Path, launcher: tuple[str, ...] = (sys.executable, "-m", "streamlit")
+) -> Iterator[str]:
+    """``streamlit run app.py`` on a free localhost port; yields its URL, stops it after.
+    ``launcher`` is the command standing for ``streamlit`` (a benchmark's patched one)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
+        *launcher,
         "run",
         "app.py",
         f"--server.port={port}",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from browser_support import running_app
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -205,3 +206,15 @@ def test_a_suggestion_sets_the_threshold(page: Page) -> None:
     )
     page.screenshot(path=LEAD_SCREENSHOT)
     assert LEAD_SCREENSHOT.stat().st_size > 10_000
+
+
+def test_held_out_rates_and_intervals_are_on_the_page(page: Page) -> None:
+    settle(page)
+    intervals = page.locator("li").filter(has_text="resampling people")
+    expect(intervals.first).to_be_visible()
+    expect(intervals.filter(has_text=re.compile(r"^FRR "))).to_contain_text("same-person pairs")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Thresholds table (CSV)").click()
+    table = pd.read_csv(download.value.path())
+    assert {"heldout_far", "heldout_frr", "threshold_spread"} <= set(table.columns)
+    assert table.heldout_frr.notna().sum() == len(table) - 1  # every suggestion; not "current"
