@@ -219,18 +219,20 @@ def catalogue() -> list[Availability]:
 
 
 def comparable_engines(engine: Engine) -> list[Engine]:
-    """``engine`` first, then every offline detector × alignment with its model and metric,
-    then the same for every other model that works offline."""
-    models = [engine.model, *(m for m in MODEL_WEIGHTS if m != engine.model)]
+    """``engine`` first, then for its model and every other model that works offline: the
+    model's own settings (:func:`engine_for`), then every offline detector × alignment; the
+    metric and detection size stay ``engine``'s."""
     detectors = [d for d in DETECTOR_WEIGHTS if d != "skip" and detector_availability(d).offline]
-    alternatives = [
-        replace(engine, model=model, detector=detector, alignment=alignment)
-        for model in models
-        if model == engine.model or model_availability(model).offline
-        for detector in detectors
-        for alignment in ALIGNMENTS
-    ]
-    return [engine, *(other for other in alternatives if other != engine)]
+    candidates = [engine]
+    for model in [engine.model, *(m for m in MODEL_WEIGHTS if m != engine.model)]:
+        if model != engine.model and not model_availability(model).offline:
+            continue
+        own = engine_for(model, engine)
+        candidates += [
+            own,
+            *(replace(own, detector=d, alignment=a) for d in detectors for a in ALIGNMENTS),
+        ]
+    return list(dict.fromkeys(candidates))
 
 
 def _importable(module: str) -> bool:
