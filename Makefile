@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/bench_explorer.py
 	$(BIN)/python bench/bench_slider.py
 	$(BIN)/python bench/bench_lfw_study.py
+	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_train.py
 
 clean:
