@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/bench_explorer_browser.py
 	$(BIN)/python bench/bench_lfw_study.py
 	$(BIN)/python bench/bench_identify.py
+	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_train.py
 
 clean:

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,12 +25,19 @@ from facedemo.siamese import cli as siamese_cli
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """The model / detector / metric / alignment options every embedding command shares."""
     default = faces.DEFAULT_ENGINE
+    own = "; ".join(f"{m}: {d}, {a}" for m, (d, a) in faces.MODEL_SETTINGS.items())
     parser.add_argument("--model", default=default.model, choices=list(faces.MODEL_WEIGHTS))
     parser.add_argument(
-        "--detector", default=default.detector, choices=list(faces.DETECTOR_WEIGHTS)
+        "--detector",
+        choices=list(faces.DETECTOR_WEIGHTS),
+        help=f"default: the model's own ({own}), else {default.detector}",
     )
     parser.add_argument("--metric", default=default.metric, choices=list(faces.METRICS))
-    parser.add_argument("--alignment", default=default.alignment, choices=list(faces.ALIGNMENTS))
+    parser.add_argument(
+        "--alignment",
+        choices=list(faces.ALIGNMENTS),
+        help=f"default: the model's own, else {default.alignment}",
+    )
     parser.add_argument(
         "--max-side",
         type=int,
@@ -39,22 +47,30 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_from(args: argparse.Namespace) -> faces.Engine:
-    """The :class:`~facedemo.faces.Engine` the shared options describe."""
-    return faces.Engine(args.model, args.detector, args.metric, args.alignment, args.max_side)
+    """The :class:`~facedemo.faces.Engine` the shared options describe: the model's own
+    detector and alignment unless the options name others."""
+    chosen = faces.Engine(metric=args.metric, max_side=args.max_side)
+    engine = faces.engine_for(args.model, chosen)
+    return replace(
+        engine,
+        detector=args.detector or engine.detector,
+        alignment=args.alignment or engine.alignment,
+    )
 
 
 def _verify(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
     result = faces.verify(
         args.img1,
         args.img2,
-        args.model,
-        args.detector,
-        args.metric,
+        engine.model,
+        engine.detector,
+        engine.metric,
         args.threshold,
-        alignment=args.alignment,
+        alignment=engine.alignment,
         face_indices=(args.face1, args.face2),
         enforce_detection=not args.no_enforce_detection,
-        max_side=args.max_side,
+        max_side=engine.max_side,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -71,7 +87,9 @@ def _register_verify(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("img1", help="first photo (path)")
     parser.add_argument("img2", help="second photo (path)")
     add_engine_options(parser)
-    parser.add_argument("--threshold", type=float, default=None, help="default: DeepFace's")
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="default: the model's pre-tuned one"
+    )
     parser.add_argument("--face1", type=int, default=None, help="face index in img1 (0 = largest)")
     parser.add_argument("--face2", type=int, default=None, help="face index in img2 (0 = largest)")
     parser.add_argument(

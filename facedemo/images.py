@@ -91,6 +91,14 @@ def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` at exactly ``width`` × ``height`` (aspect not kept): area averaging when
+    shrinking, as :func:`downscale` does, bilinear when enlarging."""
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(image), (width, height), interpolation=interpolation)
+
+
 def square_thumbnail(image: np.ndarray, side: int) -> np.ndarray:
     """A ``side``-pixel square from the image's centre, so a grid of photos lines up."""
     fitted = ImageOps.fit(Image.fromarray(image), (side, side), Image.Resampling.LANCZOS)

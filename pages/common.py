@@ -51,6 +51,20 @@ def _offline_label(check: Callable[[str], faces.Availability]) -> Callable[[str]
     return label
 
 
+def _bring_model_settings() -> None:
+    """A newly chosen model brings its own detector and alignment (``faces.engine_for``)."""
+    default = faces.DEFAULT_ENGINE
+    current = faces.Engine(
+        detector=st.session_state.get("engine_detector", default.detector),
+        alignment=st.session_state.get("engine_alignment", default.alignment),
+    )
+    engine = faces.engine_for(st.session_state["engine_model__widget"], current)
+    chosen = {"engine_detector": engine.detector, "engine_alignment": engine.alignment}
+    for key, value in chosen.items():
+        st.session_state[key] = value
+        st.session_state.pop(f"{key}__widget", None)  # drawn anew from the value above
+
+
 def engine_picker(container=st.sidebar) -> faces.Engine:
     """Model, detector, metric and alignment, defaulting to the most accurate offline set."""
     default = faces.DEFAULT_ENGINE
@@ -62,7 +76,9 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             "engine_model",
             default.model,
             format_func=_offline_label(faces.model_availability),
-            help="The network that turns a face into an embedding (a list of numbers).",
+            on_change=_bring_model_settings,
+            help="The network that turns a face into an embedding (a list of numbers). "
+            "Choosing one also chooses the detector and alignment it works best with.",
         )
         detector = persistent_select(
             "Face detector",

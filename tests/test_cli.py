@@ -44,6 +44,18 @@ def test_verify_text_output_and_options(shared_images: Path, capsys) -> None:
     assert "threshold 0.5000" in printed
 
 
+def test_facenet_brings_its_own_detector_alignment_and_threshold(
+    shared_images: Path, capsys
+) -> None:
+    pair = [str(shared_images / "img1.jpg"), str(shared_images / "img2.jpg")]
+    assert main(["verify", *pair, "--model", "FaceNet-CASIA", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["detector"], answer["alignment"]) == ("mtcnn", "margin")
+    assert answer["threshold"] == pytest.approx(0.55) and answer["verified"] is True
+    assert main(["verify", *pair, "--model", "FaceNet-CASIA", "--detector", "opencv"]) == 0
+    assert "FaceNet-CASIA · opencv · margin" in capsys.readouterr().out
+
+
 def test_couple_face_index_in_json(shared_images: Path, capsys) -> None:
     couple = str(shared_images / "couple.jpg")
     assert main(["verify", couple, couple, "--face1", "0", "--face2", "1", "--json"]) == 0

@@ -241,9 +241,14 @@ def test_comparable_engines_start_with_the_given_one() -> None:
     engine = faces.Engine(detector="skip", max_side=640)
     engines = faces.comparable_engines(engine)
     assert engines[0] == engine
-    assert all(e.max_side == 640 and e.model == engine.model for e in engines)
+    assert all(e.max_side == 640 and e.metric == engine.metric for e in engines)
+    own_model = [e.model == engine.model for e in engines]
+    assert own_model == sorted(own_model, reverse=True)  # its own model's settings first
     assert {("opencv", "detector"), ("dlib", "dlib_chip")} <= {
-        (e.detector, e.alignment) for e in engines
+        (e.detector, e.alignment) for e in engines if e.model == engine.model
+    }
+    assert {e.model for e in engines} == {
+        m for m in faces.MODEL_WEIGHTS if faces.model_availability(m).offline
     }
     assert len(set(engines)) == len(engines)
 

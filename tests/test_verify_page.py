@@ -78,6 +78,19 @@ def test_demo_gallery_and_face_choice_for_a_photo_with_two_faces(page: AppTest) 
     assert page.metric[0].value != first_distance
 
 
+def test_choosing_facenet_brings_its_detector_crop_and_threshold(page: AppTest) -> None:
+    page.selectbox(key="engine_detector__widget").set_value("dlib").run()
+    page.selectbox(key="engine_model__widget").set_value("FaceNet-CASIA").run()
+    assert not page.exception and not page.error and not page.warning
+    assert page.selectbox(key="engine_detector__widget").value == "mtcnn"
+    assert page.selectbox(key="engine_alignment__widget").value == "margin"
+    assert float(page.metric[1].value) == pytest.approx(0.55)
+    assert "Same person" in page.success[0].value  # the gallery's preselected pair
+    page.selectbox(key="engine_model__widget").set_value("Dlib").run()
+    assert page.selectbox(key="engine_detector__widget").value == "opencv"
+    assert page.selectbox(key="engine_alignment__widget").value == "dlib_chip"
+
+
 def test_custom_threshold_flips_the_verdict(page: AppTest) -> None:
     assert "Same person" in page.success[0].value
     page.toggle(key="custom_threshold").set_value(True).run()
