@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/bench_slider.py
 	$(BIN)/python bench/bench_lfw_study.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
