@@ -8,10 +8,11 @@ opencv, cosine, DeepFace's pre-tuned threshold). Prints:
 - the frame processor alone, as fast as it goes: frames/s and verdicts/s;
 - live: a camera thread feeding the clip in real time to the analyser (as the WebRTC
   callback does), the frames/s that come out boxed and the longest gap between two of
-  them (smooth video), the frames/s and verdicts/s the analysis thread keeps up;
+  them (smooth video), the frames/s and verdicts/s the analysis thread keeps up; with the
+  embeddings in a child process (as the page runs it) and in this process;
 - DeepFace.verify on a few frames (about 1 s each), verdicts/s, and the ratio.
 
-Target: at least 5 verdicts/s live, and the boxed video at the camera's frame rate.
+Target: at least 5 verdicts/s live, and no gap of two camera frames in the boxed video.
 
     python bench/bench_live.py [--seconds 5] [--baseline-frames 4] [--clip CLIP.y4m]
 """
@@ -35,6 +36,7 @@ import pylibsrtp  # noqa: F401  (nothing here needs it; loaded as the app loads 
 from facedemo import clips, config, faces, live
 
 TARGET_VERDICTS = 5.0
+FPS = clips.FRAMES_PER_SECOND
 PERSON_A, OTHER_PHOTO_OF_A, PERSON_B = "img1.jpg", "img2.jpg", "img3.jpg"
 
 
@@ -61,9 +63,9 @@ def processor_alone(frames, settings) -> tuple[float, float, int, int]:
     return len(frames) / seconds, verdicts / seconds, embedded, wrong
 
 
-def live_run(frames, settings, fps: int) -> dict[str, float]:
+def live_run(frames, settings, fps: int, embedder) -> dict[str, float]:
     """The clip fed in real time to an analyser; what comes out, and how evenly."""
-    analyser = live.LiveAnalyser(live.FrameProcessor(settings))
+    analyser = live.LiveAnalyser(live.FrameProcessor(settings, embedder=embedder))
     analysed: list[live.LiveFrame] = []
     stop = threading.Event()
 
@@ -152,14 +154,20 @@ def main() -> int:
         f"frame processor alone: {fps:.1f} frames/s, {verdicts:.1f} verdicts/s, "
         f"{embedded} embeddings for {len(frames)} frames, {wrong} wrong verdicts"
     )
-    run = live_run(frames, settings, clips.FRAMES_PER_SECOND)
-    print(
-        f"live (camera at {clips.FRAMES_PER_SECOND}/s): boxed video {run['out_fps']:.1f} frames/s, "
-        f"gap between frames p95 {run['p95_gap_ms']:.0f} ms, "
-        f"longest {run['longest_gap_ms']:.0f} ms; "
-        f"analysed {run['analysed_fps']:.1f} frames/s, {run['verdicts_per_s']:.1f} verdicts/s, "
-        f"{run['embeddings_per_s']:.1f} embeddings/s"
-    )
+    embedder = live.shared_embedding_process()
+    embedder([faces.detect_frame(frames[0], engine)[0].crop], engine.model)  # started, warm
+    runs = {
+        "embeddings in a child process (the page)": live_run(frames, settings, FPS, embedder),
+        "embeddings in this process": live_run(frames, settings, FPS, None),
+    }
+    for name, run in runs.items():
+        print(
+            f"live, {name}: boxed video {run['out_fps']:.1f} frames/s, gap between frames "
+            f"p95 {run['p95_gap_ms']:.0f} ms, longest {run['longest_gap_ms']:.0f} ms "
+            f"(camera {1000 / FPS:.0f} ms); analysed {run['analysed_fps']:.1f} frames/s, "
+            f"{run['verdicts_per_s']:.1f} verdicts/s, {run['embeddings_per_s']:.1f} embeddings/s"
+        )
+    run = runs["embeddings in a child process (the page)"]
     seconds, deepface_wrong = deepface_per_frame(frames, reference, args.baseline_frames)
     baseline = 1 / seconds
     print(
@@ -171,8 +179,12 @@ def main() -> int:
         f"ratio live / DeepFace.verify: {ratio:.1f}x verdicts/s (alone: {verdicts / baseline:.1f}x)"
     )
     print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    ok = run["verdicts_per_s"] >= TARGET_VERDICTS
-    print(f"target: >= {TARGET_VERDICTS:.0f} verdicts/s live -> {'met' if ok else 'MISSED'}")
+    smooth = run["longest_gap_ms"] < 2000 / FPS
+    ok = run["verdicts_per_s"] >= TARGET_VERDICTS and smooth
+    print(
+        f"target: >= {TARGET_VERDICTS:.0f} verdicts/s live, no gap of two camera frames "
+        f"-> {'met' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

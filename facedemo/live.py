@@ -17,9 +17,11 @@ else changes.
 
 Threads: :class:`LiveAnalyser` runs a :class:`FrameProcessor` on a thread of its own on the
 newest frame, while the camera's thread only draws the latest answer on each frame, so the
-video keeps the camera's frame rate whatever the models cost. Settings (engine, judge) are
-swapped whole, under a lock, with :meth:`FrameProcessor.configure`; the model calls
-themselves are serialised by faces.py's lock.
+video keeps the camera's frame rate whatever the models cost; :class:`EmbeddingProcess`
+moves the embeddings to a child process, where dlib's network cannot hold up the video.
+Settings (engine, judge) are swapped whole, under a lock, with
+:meth:`FrameProcessor.configure`; the model calls themselves are serialised by faces.py's
+lock, and by the child process handling one call at a time.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class Label:
 
 #: Embeddings (one row per face) in, one label per row out.
 Judge = Callable[[np.ndarray], Sequence[Label]]
+
+#: Aligned face crops and a model name in, one embedding per row out (``faces.embed``'s shape).
+Embedder = Callable[[Sequence[np.ndarray], str], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -182,9 +187,11 @@ class FrameProcessor:
         settings: LiveSettings,
         detection_side: int = DETECTION_SIDE,
         refresh_frames: int = REFRESH_FRAMES,
+        embedder: Embedder | None = None,
     ) -> None:
         self.detection_side = detection_side
         self.refresh_frames = refresh_frames
+        self.embedder = embedder  # None: faces.embed in this process
         self._settings = settings
         self._settings_lock = threading.Lock()
         self._process_lock = threading.Lock()
@@ -230,7 +237,8 @@ class FrameProcessor:
             ]
             labels: dict[int, Label] = {}
             if stale:
-                vectors = faces.embed([found[i].crop for i in stale], engine.model)
+                embed = self.embedder or faces.embed
+                vectors = embed([found[i].crop for i in stale], engine.model)
                 labels = dict(zip(stale, settings.judge(vectors), strict=True))
             self._tracks = []
             live_faces = []
@@ -349,6 +357,77 @@ class LiveAnalyser:
                 self._latest, self._error = result, None
                 verdicts = len(result.faces)
                 self._analysed.append((time.monotonic(), verdicts, result.embedded))
+
+
+class EmbeddingProcess:
+    """``faces.embed`` in a child process of its own, for live video.
+
+    dlib's network keeps Python's global lock for the whole of its ~100 ms forward pass,
+    so in this process every embedding would freeze the threads that carry the video
+    (measured: the boxed video's longest gap between frames 260 ms instead of 110). In a
+    child it runs on the other core while this process goes on. The child starts on the
+    first call (TensorFlow and the model load there: a few seconds), serves every session
+    one call at a time, and ends with this process; if it dies, the next call starts another.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process = None
+        self._connection = None
+
+    def __call__(self, crops: Sequence[np.ndarray], model: str) -> np.ndarray:
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._start()
+            try:
+                self._connection.send((model, [np.ascontiguousarray(crop) for crop in crops]))
+                succeeded, answer = self._connection.recv()
+            except (EOFError, OSError):  # the child died: say so, the next call starts another
+                self._process = None
+                raise RuntimeError("The embedding process ended unexpectedly.") from None
+        if not succeeded:
+            raise answer
+        return answer
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # no copy of this process's threads
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve_embeddings, args=(child_end,), name="facedemo-embeddings", daemon=True
+        )
+        self._process.start()
+        child_end.close()
+
+    def close(self) -> None:
+        """End the child process (the next call starts a new one)."""
+        with self._lock:
+            if self._process is not None:
+                self._connection.close()
+                self._process.join(timeout=10)
+                self._process = None
+
+
+_shared_process = EmbeddingProcess()
+
+
+def shared_embedding_process() -> EmbeddingProcess:
+    """The one embedding process of this server, which every session's live video shares."""
+    return _shared_process
+
+
+def _serve_embeddings(connection) -> None:
+    """The child's loop: (model, crops) in, (True, embeddings) or (False, error) out."""
+    while True:
+        try:
+            model, crops = connection.recv()
+        except EOFError:
+            return
+        try:
+            connection.send((True, faces.embed(crops, model)))
+        except FaceDemoError as error:
+            connection.send((False, error))
 
 
 def webrtc_host_addresses() -> list[str]:

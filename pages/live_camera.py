@@ -188,7 +188,8 @@ def session_analyser(settings: live.LiveSettings) -> live.LiveAnalyser:
     """This browser session's analyser, with ``settings`` from its next frame on."""
     analyser = st.session_state.get(ANALYSER_KEY)
     if analyser is None:
-        analyser = live.LiveAnalyser(live.FrameProcessor(settings))
+        embedder = live.shared_embedding_process()
+        analyser = live.LiveAnalyser(live.FrameProcessor(settings, embedder=embedder))
         st.session_state[ANALYSER_KEY] = analyser
     else:
         analyser.processor.configure(settings)

@@ -11,7 +11,7 @@ import pytest
 
 from facedemo import clips, faces, live
 from facedemo.drawing import OTHER_COLOUR, USED_COLOUR, draw_live_faces
-from facedemo.errors import NoFaceError
+from facedemo.errors import NoFaceError, SettingError
 
 PERSON_A, OTHER_PHOTO_OF_A, PERSON_B = "img1.jpg", "img2.jpg", "img3.jpg"  # Jolie, Jolie, Aniston
 
@@ -196,3 +196,20 @@ def test_webrtc_needs_an_address_beyond_loopback(monkeypatch: pytest.MonkeyPatch
     assert all(address not in ("127.0.0.1", "::1") for address in live.webrtc_host_addresses())
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: [])
     assert live.webrtc_host_addresses() == []
+
+
+def test_embedding_process_gives_this_process_embeddings(clip) -> None:
+    engine = replace(faces.DEFAULT_ENGINE, max_side=live.DETECTION_SIDE)  # as the processor's
+    crops = [faces.detect_frame(frame, engine)[0].crop for frame in clip[:2]]
+    child = live.EmbeddingProcess()
+    try:
+        np.testing.assert_allclose(child(crops, "Dlib"), faces.embed(crops, "Dlib"), atol=1e-6)
+        with pytest.raises(SettingError, match="Unknown model 'Nope'"):
+            child(crops, "Nope")  # a user error crosses back with its sentence
+        processor = live.FrameProcessor(
+            live.verify_settings(faces.DEFAULT_ENGINE, child(crops[:1], "Dlib")[0], 0.07),
+            embedder=child,
+        )
+        assert processor.process(clip[0]).faces[0].label.distance == pytest.approx(0, abs=1e-5)
+    finally:
+        child.close()
