@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python bench/bench_identify.py
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

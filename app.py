@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The live camera's SRTP library must load before TensorFlow, which lends its own SSL
+# library to every module loaded after it; pylibsrtp would crash the server on that one.
+import pylibsrtp  # noqa: F401, I001
+
 import streamlit as st
 
 from facedemo import config

@@ -13,6 +13,7 @@ from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
 from facedemo.siamese import evaluate, runs
+from pages import live_camera
 from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -23,7 +24,12 @@ SOURCES = ("Demo gallery", "Upload", "Webcam")
 def photo_slot(slot: str, gallery: list) -> tuple[bytes, str] | None:
     """One photo from the chosen source, as (bytes, name); None until the user gives one."""
     sources = SOURCES if gallery else SOURCES[1:]
+    if slot == "B":
+        sources = (*sources, live_camera.SOURCE)
     source = st.radio("Source", sources, key=f"source_{slot}", horizontal=True)
+    if source == live_camera.SOURCE:
+        st.caption("Photo A against the camera's live video: see below.")
+        return None
     if source == "Upload":
         uploaded = st.file_uploader(
             f"Photo {slot}",
@@ -426,6 +432,9 @@ inputs = {}
 for slot, column in zip(SLOTS, st.columns(2), strict=True):
     with column:
         inputs[slot] = photo_slot(slot, gallery)
+if st.session_state.get("source_B") == live_camera.SOURCE:
+    live_camera.verify_live(inputs["A"], engine, threshold, enforce)
+    st.stop()
 if not all(inputs.values()):
     st.info("Add a photo on both sides to compare them.")
     st.stop()

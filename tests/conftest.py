@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+# Before anything can load TensorFlow: pylibsrtp (WebRTC, the live camera) crashes the
+# process when it loads after TensorFlow (see app.py).
+import pylibsrtp  # noqa: F401
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_FLAGS
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright

@@ -168,7 +168,7 @@ def test_without_demo_photos_the_page_offers_to_download_them(
     app.button(key="download_demo").click().run()
     assert not app.exception
     assert "could not be downloaded" in app.error[0].value
-    assert app.radio(key="source_B").options == ["Upload", "Webcam"]  # the page still works
+    assert app.radio(key="source_B").options == ["Upload", "Webcam", "Live camera"]  # still works
 
 
 def test_a_calibrated_probability_replaces_deepface_confidence(
@@ -241,3 +241,46 @@ def test_identify_mode_upload_and_folder_errors_are_sentences(
     assert "/no/such/folder is not a folder" in page.error[0].value
     page.radio(key="verify_mode").set_value("Verify two photos").run()
     assert not page.exception and page.title[0].value == "Verify: same person or not?"
+
+
+def test_live_camera_compares_the_video_with_photo_a(
+    page: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from pages import live_camera
+
+    # streamlit-webrtc needs a real server session (the browser test drives it): a stand-in.
+    streams = []
+
+    def webrtc_video(analyser):
+        streams.append(analyser)
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+
+    monkeypatch.setattr(live_camera, "webrtc_video", webrtc_video)
+    page.radio(key="source_B").set_value("Live camera").run()
+    assert streams and streams[-1].processor.settings.engine.model == "Dlib"
+    assert not page.exception and not page.error
+    assert page.radio(key="source_A").options[-1] == "Webcam"  # photo A is never live
+    texts = [block.value for block in page.markdown]
+    assert any("The camera needs your permission and a secure page" in t for t in texts)
+    assert any("plain `http://` address over the classroom network" in t for t in texts)
+    assert page.toggle(key="live_without_webrtc").value is False
+    assert any("Press **Start the camera**" in t for t in texts)  # WebRTC, not started
+    assert not page.success and not page.warning  # no photo verdict in live mode
+    page.toggle(key="live_without_webrtc").set_value(True).run()
+    assert not page.exception and not page.error
+    assert any("Waiting for the camera's first frame" in block.value for block in page.markdown)
+
+
+def test_live_camera_without_a_network_streams_without_webrtc(
+    page: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facedemo import live
+
+    monkeypatch.setattr(live, "webrtc_host_addresses", lambda: [])
+    page.radio(key="source_B").set_value("Live camera").run()
+    assert not page.exception and not page.error
+    assert "no network connection up" in page.warning[0].value
+    assert not page.get("toggle") or all(t.key != "live_without_webrtc" for t in page.toggle)
+    assert any("Waiting for the camera's first frame" in block.value for block in page.markdown)
