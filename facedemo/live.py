@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from facedemo import faces
+from facedemo import faces, identify
 from facedemo.errors import FaceDemoError
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,33 @@ def verify_settings(engine: faces.Engine, reference: np.ndarray, threshold: floa
     digest = hashlib.blake2b(reference.tobytes(), digest_size=8).hexdigest()
     judge = ReferenceJudge(reference, engine.metric, float(threshold))
     return LiveSettings(engine, judge, f"verify|{engine.label}|{threshold!r}|{digest}")
+
+
+@dataclass(frozen=True)
+class GalleryJudge:
+    """Identify mode: every face named after the closest person of a gallery, or "unknown"
+    when nobody is within the threshold."""
+
+    gallery: identify.Gallery = field(repr=False)
+    metric: str
+    threshold: float
+
+    def __call__(self, embeddings: np.ndarray) -> list[Label]:
+        labels = []
+        for embedding in embeddings:
+            best = identify.search(embedding, self.gallery, self.metric, self.threshold, top=1)[0]
+            name = best.identity.replace("_", " ") if best.matches else identify.UNKNOWN
+            labels.append(Label(name, best.matches, best.distance))
+        return labels
+
+
+def identify_settings(
+    engine: faces.Engine, gallery: identify.Gallery, threshold: float
+) -> LiveSettings:
+    """Live settings that name every face after the closest person of ``gallery``."""
+    judge = GalleryJudge(gallery, engine.metric, float(threshold))
+    key = f"identify|{engine.label}|{threshold!r}|{gallery.name}|{len(gallery.paths)}"
+    return LiveSettings(engine, judge, key)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 
 import streamlit as st
 
-from facedemo import faces, images, live
+from facedemo import faces, identify, images, live
 from facedemo.errors import FaceDemoError, NoFaceError
 from pages.common import prepared, user_errors
 
@@ -171,17 +171,34 @@ def verify_live(
             st.error(f"Photo A: {error}")
             return
     settings = live.verify_settings(engine, photo.embeddings[0], threshold)
+    show_live(settings, threshold, photo.faces[0].crop)
+
+
+def identify_live(gallery: identify.Gallery, engine: faces.Engine, threshold: float) -> None:
+    """The camera's live video, every face named after the closest person of ``gallery``."""
+    st.subheader(f"Live camera against {gallery.name}")
+    st.markdown(CAMERA_NEEDS)
+    show_live(live.identify_settings(engine, gallery, threshold), threshold, None)
+
+
+def show_live(settings: live.LiveSettings, threshold: float, reference_face) -> None:
+    """The video with every face boxed and labelled by ``settings``' judge, and the labels
+    in words beside it (with photo A's face, in verify mode)."""
     analyser = session_analyser(settings)
-    reference_face = photo.faces[0].crop
     if use_webrtc():
         video_column, status_column = st.columns([3, 2])
         with video_column:
             context = webrtc_video(analyser)
         with status_column:
-            st.image(reference_face, caption="Photo A's face (the largest)", width=120)
+            show_reference(reference_face)
             live_status(analyser, threshold, context)
     else:
         frames_video(analyser, threshold, reference_face)
+
+
+def show_reference(reference_face) -> None:
+    if reference_face is not None:
+        st.image(reference_face, caption="Photo A's face (the largest)", width=120)
 
 
 def session_analyser(settings: live.LiveSettings) -> live.LiveAnalyser:
@@ -272,7 +289,7 @@ def frames_video(analyser: live.LiveAnalyser, threshold: float, reference_face) 
             on_frame_change=_receive_frame,
         )
     with status_column:
-        st.image(reference_face, caption="Photo A's face (the largest)", width=120)
+        show_reference(reference_face)
         status_lines(analyser, threshold, None)
 
 

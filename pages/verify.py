@@ -210,7 +210,11 @@ def explain_identify() -> None:
 def identify_photo(demo_photos: list) -> tuple[bytes | Path, str] | None:
     """The photo to look up, as (a demo photo's path or the bytes, name); None until given."""
     sources = IDENTIFY_SOURCES if demo_photos else IDENTIFY_SOURCES[1:]
-    source = st.radio("Source", sources, key="identify_source", horizontal=True)
+    source = st.radio(
+        "Source", (*sources, live_camera.SOURCE), key="identify_source", horizontal=True
+    )
+    if source == live_camera.SOURCE:
+        return None
     if source == "Upload":
         uploaded = st.file_uploader(
             "Photo to identify", key="identify_upload", help="JPEG, PNG, WebP, BMP, TIFF or GIF."
@@ -383,6 +387,11 @@ def identify_mode() -> None:
         query = identify_photo(demo_photos)
     with gallery_column, user_errors():
         dataset = identify_dataset(demo_photos)
+    if st.session_state.get("identify_source") == live_camera.SOURCE and dataset is not None:
+        with user_errors():
+            prepared(engine)
+            live_camera.identify_live(gallery_of(dataset, engine), engine, threshold)
+        st.stop()
     if query is None or dataset is None:
         st.info("Add a photo and choose a gallery of known people to ask who it is.")
         st.stop()

@@ -115,3 +115,14 @@ def test_live_video_without_webrtc_boxes_the_face_with_its_verdict(
     )
     page.wait_for_function(overlay_drawn)
     page.screenshot(path=tmp_path / "live-frames.png")
+
+
+def test_identify_mode_names_the_person_on_the_live_video(page: Page) -> None:
+    """A student switches to identify: the demo set names the face on the video."""
+    page.get_by_text("Who is this? (identify)", exact=True).click()
+    expect(page.get_by_role("heading", name="Identify: who is this?")).to_be_visible()
+    page.locator(".st-key-identify_source").get_by_text("Live camera", exact=True).click()
+    page.get_by_text("Stream without WebRTC").click()
+    expect(status(page)).to_contain_text("Face 1: Angelina Jolie", timeout=VERDICT_MS)
+    expect(status(page)).to_contain_text("Face 1: Jennifer Aniston", timeout=VERDICT_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

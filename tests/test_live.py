@@ -90,13 +90,24 @@ def test_new_settings_relabel_the_next_frame(clip, settings, embed_calls) -> Non
     assert not processor.process(clip[2]).faces[0].fresh
 
 
-def test_identify_can_plug_in_its_own_judge(clip, settings) -> None:
-    def name_everyone(embeddings: np.ndarray) -> list[live.Label]:
-        return [live.Label("Angelina Jolie", match=True) for _ in embeddings]
+def test_identify_names_each_face_after_the_closest_person(
+    clip, settings, shared_data: Path, shared_gallery
+) -> None:
+    from facedemo import datasets, identify
 
-    processor = live.FrameProcessor(live.LiveSettings(settings.engine, name_everyone, "identify"))
-    face = processor.process(clip[0]).faces[0]
-    assert face.label == live.Label("Angelina Jolie", match=True)
+    dataset = datasets.load_identity_dataset(shared_data)
+    others = [i for i, path in enumerate(dataset.paths) if path.name not in (PERSON_A, PERSON_B)]
+    gallery = identify.build_gallery(dataset.subset(others))  # the clip's photos left out
+    engine, threshold = settings.engine, faces.default_threshold("Dlib", "cosine")
+    processor = live.FrameProcessor(live.identify_settings(engine, gallery, threshold))
+    half = len(clip) // 2
+    names = [processor.process(frame).faces[0].label for frame in clip]
+    assert {label.text for label in names[:half]} == {"Angelina Jolie"}
+    assert {label.text for label in names[half:]} == {"Jennifer Aniston"}
+    assert all(label.match and label.distance <= threshold for label in names)
+    processor.configure(live.identify_settings(engine, gallery, 0.0))
+    nobody = processor.process(clip[0]).faces[0].label
+    assert (nobody.text, nobody.match) == ("unknown", False)
 
 
 def test_a_frame_without_a_face_has_no_box(settings) -> None:

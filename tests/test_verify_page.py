@@ -284,3 +284,27 @@ def test_live_camera_without_a_network_streams_without_webrtc(
     assert "no network connection up" in page.warning[0].value
     assert not page.get("toggle") or all(t.key != "live_without_webrtc" for t in page.toggle)
     assert any("Waiting for the camera's first frame" in block.value for block in page.markdown)
+
+
+def test_identify_mode_names_faces_on_the_live_camera(
+    page: AppTest, shared_gallery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from facedemo import live
+    from pages import live_camera
+
+    streams = []
+
+    def webrtc_video(analyser):
+        streams.append(analyser)
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+
+    monkeypatch.setattr(live_camera, "webrtc_video", webrtc_video)
+    page.radio(key="verify_mode").set_value(IDENTIFY).run()
+    page.radio(key="identify_source").set_value("Live camera").run()
+    assert not page.exception and not page.error
+    judge = streams[-1].processor.settings.judge
+    assert isinstance(judge, live.GalleryJudge) and len(judge.gallery.paths) == 61
+    assert any(s.value.startswith("Live camera against") for s in page.subheader)
+    assert any("secure page" in block.value for block in page.markdown)
