@@ -43,6 +43,10 @@ CAMERA_NEEDS = (
     "`http://192.168.1.20:8501`, the browser refuses the camera and live video cannot "
     "work: ask your teacher for the `https://` address, or run the app on your own laptop."
 )
+SNAPSHOT_NEEDS = (
+    "The browser asks for the camera: answer *Allow*. It lends the camera only to a page at "
+    "`https://` or `localhost`; over plain `http://` on a classroom network it cannot work."
+)
 NO_NETWORK = (
     "This computer has no network connection up, only its internal *loopback* address. "
     "A WebRTC video stream needs a real one even between a browser and a server on the "

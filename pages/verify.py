@@ -38,6 +38,7 @@ def photo_slot(slot: str, gallery: list) -> tuple[bytes, str] | None:
         )
         return (uploaded.getvalue(), uploaded.name) if uploaded else None
     if source == "Webcam":
+        st.caption(live_camera.SNAPSHOT_NEEDS)
         snapshot = st.camera_input(f"Photo {slot}", key=f"camera_{slot}")
         return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
     captions = [photo.caption for photo in gallery]
@@ -53,17 +54,27 @@ def photo_slot(slot: str, gallery: list) -> tuple[bytes, str] | None:
 
 
 def threshold_picker(engine: faces.Engine) -> float:
-    """DeepFace's pre-tuned threshold unless the user (or the explorer) set another."""
+    """DeepFace's pre-tuned threshold unless the explorer carried one (which can be turned
+    off again) or the user sets their own."""
     default = faces.default_threshold(engine.model, engine.metric)
+    origin = f"pre-tuned for {engine.model} + {engine.metric}"
     carried = st.session_state.get("carried_threshold")
     with st.sidebar:
         st.subheader("Threshold")
-        if carried and carried["engine"] == engine.label:
-            st.caption(f"From the threshold explorer: {carried['threshold']:.4f}")
-            default = carried["threshold"]
+        if (
+            carried
+            and carried["engine"] == engine.label
+            and st.toggle(
+                f"Use the explorer's {carried['threshold']:.4f}",
+                value=True,
+                key="use_carried_threshold",
+                help=f"Off: back to {default:.4f}, {origin}.",
+            )
+        ):
+            default, origin = carried["threshold"], "chosen in the threshold explorer"
         custom = st.toggle("Set my own threshold", key="custom_threshold")
         if not custom:
-            st.caption(f"Using {default:.4f} (pre-tuned for {engine.model} + {engine.metric}).")
+            st.caption(f"Using {default:.4f} ({origin}).")
             return default
         upper = max(2.0 * default, 0.2) if engine.metric != "euclidean" else 2.0 * default
         return st.slider(
@@ -75,6 +86,17 @@ def threshold_picker(engine: faces.Engine) -> float:
             format="%.4f",
             key="threshold_value",
         )
+
+
+def sidebar_settings(whole_photo_help: str) -> tuple[faces.Engine, float, bool]:
+    """The engine, the threshold and whether a face is required, from the sidebar."""
+    engine = engine_picker()
+    threshold = threshold_picker(engine)
+    # Set through Session State only (no default on the widget), so the "retry using the
+    # whole photo" button can turn it off without Streamlit's default-and-state warning.
+    st.session_state.setdefault("enforce_detection", True)
+    enforce = st.sidebar.toggle("Require a face", key="enforce_detection", help=whole_photo_help)
+    return engine, threshold, enforce
 
 
 def face_choice(slot: str, photo: faces.Photo) -> int:
@@ -221,6 +243,7 @@ def identify_photo(demo_photos: list) -> tuple[bytes | Path, str] | None:
         )
         return (uploaded.getvalue(), uploaded.name) if uploaded else None
     if source == "Webcam":
+        st.caption(live_camera.SNAPSHOT_NEEDS)
         snapshot = st.camera_input("Photo to identify", key="identify_camera")
         return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
     captions = [photo.caption for photo in demo_photos]
@@ -372,14 +395,9 @@ def identify_mode() -> None:
     st.title("Identify: who is this?")
     st.caption("One face in, the closest people of a gallery out, or *unknown*.")
     explain_identify()
-    engine = engine_picker()
-    threshold = threshold_picker(engine)
-    enforce = st.sidebar.toggle(
-        "Require a face",
-        value=True,
-        key="enforce_detection",
-        help="Off: when no face is found in the photo, the whole photo is used as the face "
-        "(gallery photos without a face are always skipped).",
+    engine, threshold, enforce = sidebar_settings(
+        "Off: when no face is found in the photo, the whole photo is used as the face "
+        "(gallery photos without a face are always skipped)."
     )
     demo_photos = demo_gallery()
     photo_column, gallery_column = st.columns(2)
@@ -415,13 +433,8 @@ if mode_switch() == MODES[1]:
 st.title("Verify: same person or not?")
 st.caption("Two photos in, one verdict out, with every step shown.")
 explain()
-engine = engine_picker()
-threshold = threshold_picker(engine)
-enforce = st.sidebar.toggle(
-    "Require a face",
-    value=True,
-    key="enforce_detection",
-    help="Off: when no face is found, the whole photo is used as the face.",
+engine, threshold, enforce = sidebar_settings(
+    "Off: when no face is found, the whole photo is used as the face."
 )
 prior = st.sidebar.slider(
     "Prior: share of comparisons that are one person",

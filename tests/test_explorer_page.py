@@ -171,7 +171,10 @@ def test_carried_threshold_is_used_by_the_verify_page(page: AppTest) -> None:
     verify.run()
     assert not verify.exception
     assert float(verify.metric[1].value) == pytest.approx(0.06)
-    assert any("From the threshold explorer: 0.0600" in c.value for c in verify.caption)
+    assert any("Using 0.0600 (chosen in the threshold explorer)" in c.value for c in verify.caption)
+    verify.toggle(key="use_carried_threshold").set_value(False).run()  # and back again
+    assert float(verify.metric[1].value) == pytest.approx(0.07)
+    assert any("Using 0.0700 (pre-tuned for Dlib + cosine)" in c.value for c in verify.caption)
 
 
 def test_comparing_settings_works_for_any_detector_choice(page: AppTest) -> None:
