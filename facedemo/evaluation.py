@@ -289,17 +289,7 @@ class PairStudy:
             "d_prime": d_prime,
             "operating_points": [dataclasses.asdict(point) for point in self.operating_points],
             "suggestions": [
-                {
-                    "name": s.name,
-                    "label": s.label,
-                    "threshold": s.threshold,
-                    "precision": s.metrics.precision,
-                    "recall": s.metrics.recall,
-                    "f1": s.metrics.f1,
-                    "accuracy": s.metrics.accuracy,
-                    "far": s.metrics.far,
-                    "frr": s.metrics.frr,
-                }
+                {"name": s.name, "label": s.label, "threshold": s.threshold, **s.metrics.rates()}
                 for s in self.analysis.suggestions(target_far)
             ],
             "threshold": threshold,
@@ -311,12 +301,7 @@ class PairStudy:
                     "threshold": h.metrics.threshold,
                     "thresholds": list(h.thresholds),
                     "threshold_spread": h.threshold_spread,
-                    "precision": h.metrics.precision,
-                    "recall": h.metrics.recall,
-                    "f1": h.metrics.f1,
-                    "accuracy": h.metrics.accuracy,
-                    "far": h.metrics.far,
-                    "frr": h.metrics.frr,
+                    **h.metrics.rates(),
                     "positives": h.metrics.tp + h.metrics.fn,
                     "negatives": h.metrics.tn + h.metrics.fp,
                 }

@@ -33,6 +33,20 @@ PRECISION_WHEN_NOTHING_ACCEPTED = 1.0
 DEFAULT_TARGET_FAR = 0.001
 
 
+#: The rates every table and JSON answer gives, in this order.
+RATE_NAMES = ("precision", "recall", "f1", "accuracy", "far", "frr")
+
+
+def f1_of(true_accepts, false_accepts, positives):
+    """F1 from accepted counts (numbers or arrays): 2·TP / (TP + accepted + FN)."""
+    return 2 * true_accepts / (true_accepts + false_accepts + positives)
+
+
+def accuracy_of(true_accepts, false_accepts, positives, negatives):
+    """Share of pairs decided right (numbers or arrays): (TP + TN) / all pairs."""
+    return (true_accepts + negatives - false_accepts) / (positives + negatives)
+
+
 @dataclass(frozen=True)
 class Metrics:
     """Counts and rates at one threshold; "positive" means a same-person pair.
@@ -60,23 +74,25 @@ class Metrics:
         cls, threshold: float, tp: int, fp: int, positives: int, negatives: int
     ) -> Metrics:
         """Metrics from the accepted counts and the class sizes (both at least one)."""
-        fn = positives - tp
-        tn = negatives - fp
         accepted = tp + fp
         return cls(
             threshold=threshold,
             tp=tp,
             fp=fp,
-            tn=tn,
-            fn=fn,
+            tn=negatives - fp,
+            fn=positives - tp,
             precision=tp / accepted if accepted else PRECISION_WHEN_NOTHING_ACCEPTED,
             recall=tp / positives,
-            f1=2 * tp / (tp + accepted + fn),
-            accuracy=(tp + tn) / (positives + negatives),
+            f1=f1_of(tp, fp, positives),
+            accuracy=accuracy_of(tp, fp, positives, negatives),
             far=fp / negatives,
-            frr=fn / positives,
-            specificity=tn / negatives,
+            frr=(positives - tp) / positives,
+            specificity=(negatives - fp) / negatives,
         )
+
+    def rates(self) -> dict[str, float]:
+        """Precision, recall, F1, accuracy, FAR and FRR by name (tables and JSON)."""
+        return {name: getattr(self, name) for name in RATE_NAMES}
 
     @property
     def confusion_matrix(self) -> np.ndarray:
@@ -363,8 +379,8 @@ class Analysis:
         tp, fp = self.true_accepts, self.false_accepts
         gain = self._information_gain()
         c45 = 1 + int(np.argmax(gain[1:-1])) if gain.size > 2 else gain.size - 1
-        f1 = 2 * tp / (tp + fp + self.positives)
-        accuracy = (tp + self.negatives - fp) / (self.positives + self.negatives)
+        f1 = f1_of(tp, fp, self.positives)
+        right = accuracy_of(tp, fp, self.positives, self.negatives)
         within_budget = int(np.searchsorted(self._rates()[1], target_far, side="right")) - 1
         chosen = [
             *(
@@ -377,7 +393,7 @@ class Analysis:
             ),
             ("c45", "C4.5 entropy split", steps[c45]),
             ("max_f1", "Best F1", steps[int(np.argmax(f1))]),
-            ("max_accuracy", "Best accuracy", steps[int(np.argmax(accuracy))]),
+            ("max_accuracy", "Best accuracy", steps[int(np.argmax(right))]),
             ("eer", "Equal error rate", steps[self._eer_index()]),
             (
                 "far_target",
@@ -552,18 +568,7 @@ def results_table(
             name, metrics = item.label, item.metrics
         else:
             name, metrics = f"{item:.4g}", analysis.at(item)
-        rows.append(
-            {
-                "name": name,
-                "threshold": metrics.threshold,
-                "precision": metrics.precision,
-                "recall": metrics.recall,
-                "f1": metrics.f1,
-                "accuracy": metrics.accuracy,
-                "far": metrics.far,
-                "frr": metrics.frr,
-            }
-        )
+        rows.append({"name": name, "threshold": metrics.threshold, **metrics.rates()})
     return rows
 
 
