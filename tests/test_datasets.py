@@ -190,7 +190,7 @@ def test_zip_bomb_limit(monkeypatch):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("faces/A_B_0001.jpg", bytes(5_000_000))  # 5 MB of zeros, 5 kB zipped
-    monkeypatch.setattr(datasets, "MAX_UNPACKED_BYTES", 1_000_000)
+    monkeypatch.setattr(datasets.archives, "MAX_UNPACKED_BYTES", 1_000_000)
     with pytest.raises(DatasetError, match="would unpack to"):
         datasets.load_zip_dataset(buffer.getvalue())
 
