@@ -195,6 +195,45 @@ def test_zip_bomb_limit(monkeypatch):
         datasets.load_zip_dataset(buffer.getvalue())
 
 
+def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
+    """Zips refused after the checks of their entries, with what the refusal says."""
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("faces/A_B_0001.jpg", photo)
+        archive.writestr("faces/C_D_0001.jpg", bytes(5_000_000))  # 5 MB of zeros, 5 kB zipped
+    listed = b"file,identity\nmissing.jpg,A_B\n"
+    return {
+        "flat-names-without-a-number": (
+            zip_bytes({"faces/photo.jpg": photo}),
+            r"^photo\.jpg does not follow",
+        ),
+        "identities-csv-names-a-missing-photo": (
+            zip_bytes({"set/identities.csv": listed, "set/images/A_B_0001.jpg": photo}),
+            r"missing\.jpg, which is not in the zip/set\.$",
+        ),
+        "bad-crc": (corrupted(zip_bytes({"A_B_0001.jpg": photo})), "not a readable zip"),
+        "too-big": (bomb.getvalue(), "would unpack to"),
+    }
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    ["flat-names-without-a-number", "identities-csv-names-a-missing-photo", "bad-crc", "too-big"],
+)
+def test_a_refused_zip_leaves_nothing_behind(shared_images, facedemo_home, monkeypatch, refusal):
+    photo = (shared_images / "img1.jpg").read_bytes()
+    data, message = refusals(photo)[refusal]
+    if refusal == "too-big":
+        monkeypatch.setattr(datasets.archives, "MAX_UNPACKED_BYTES", len(photo) + 1_000_000)
+    unpacked = facedemo_home / "datasets"
+    before = set(unpacked.iterdir()) if unpacked.is_dir() else set()
+    with pytest.raises(DatasetError, match=message):
+        datasets.load_zip_dataset(data)
+    assert set(unpacked.iterdir()) == before
+    with pytest.raises(DatasetError, match=message):  # refused again, not read from a leftover
+        datasets.load_zip_dataset(data)
+
+
 # --- LFW through scikit-learn -----------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 A zip may hold any folder layout :mod:`facedemo.datasets.folders` reads. Only images and
 ``identities.csv`` are unpacked; entries that would land outside the folder (zip-slip),
-password-protected entries and zips too big once unpacked (zip bombs) are refused.
+password-protected entries, zips too big once unpacked (zip bombs) and zips whose
+folders are no data set are refused, and a refused zip leaves no files behind.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def _zip_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePo
 
 
 def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
-    """Unpack the useful entries into ``folder``, which appears only once complete."""
+    """Unpack the useful entries beside ``folder`` and rename them into place once they read
+    as a data set; a zip refused at any step (limits, a broken entry, a layout that is no
+    data set) leaves nothing behind."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpacking-"))
     try:
@@ -77,6 +80,13 @@ def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as entry, target.open("wb") as unpacked:
                     shutil.copyfileobj(entry, unpacked)
+        try:
+            load_identity_dataset(staging)
+        except DatasetError as error:  # name the zip, not the folder it was unpacked into
+            message = str(error).replace(str(staging), "the zip")
+            if message.startswith("the zip"):
+                message = "The" + message[3:]
+            raise DatasetError(message) from error
         try:
             staging.rename(folder)
         except OSError:
