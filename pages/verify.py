@@ -245,7 +245,8 @@ def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
             help="identities.csv (file,identity), one sub-folder per person, "
             "or LFW-style names such as Ada_Lovelace_0001.jpg.",
         )
-        return datasets.load_server_folder(folder) if folder else None
+        address = st.get_option("server.address")  # beyond localhost, only FACEDEMO_FOLDER_ROOT
+        return datasets.load_server_folder(folder, address) if folder else None
     uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="identify_zip")
     return identify_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
 

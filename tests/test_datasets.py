@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facedemo import datasets
+from facedemo import config, datasets
 from facedemo.datasets import IdentityDataset
 from facedemo.errors import DatasetError
 
@@ -232,6 +232,47 @@ def test_a_refused_zip_leaves_nothing_behind(shared_images, facedemo_home, monke
     assert set(unpacked.iterdir()) == before
     with pytest.raises(DatasetError, match=message):  # refused again, not read from a leftover
         datasets.load_zip_dataset(data)
+
+
+# --- a folder typed into a page ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        (" LocalHost ", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("lab.example.org", False),
+        ("", False),
+        (None, False),  # Streamlit's default: every network interface
+    ],
+)
+def test_only_loopback_addresses_are_served_locally(address, local):
+    assert config.served_locally(address) is local
+
+
+def test_on_localhost_a_server_folder_may_be_any_folder(shared_data, monkeypatch):
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    assert len(datasets.load_server_folder(shared_data, "localhost")) == 61
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", None])
+def test_beyond_localhost_a_server_folder_needs_the_folder_root(
+    shared_data, tmp_path, monkeypatch, address
+):
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    with pytest.raises(DatasetError, match=r"served to the network.*FACEDEMO_FOLDER_ROOT=/path"):
+        datasets.load_server_folder(shared_data, address)
+    monkeypatch.setenv("FACEDEMO_FOLDER_ROOT", str(shared_data.parent))
+    assert len(datasets.load_server_folder(shared_data, address)) == 61
+    with pytest.raises(DatasetError, match="only inside"):
+        datasets.load_server_folder(tmp_path, address)
 
 
 # --- LFW through scikit-learn -----------------------------------------------------------------

@@ -241,3 +241,23 @@ def test_identify_mode_upload_and_folder_errors_are_sentences(
     assert "/no/such/folder is not a folder" in page.error[0].value
     page.radio(key="verify_mode").set_value("Verify two photos").run()
     assert not page.exception and page.title[0].value == "Verify: same person or not?"
+
+
+def test_served_to_the_network_a_folder_needs_the_folder_root(
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    import streamlit
+
+    real = streamlit.get_option
+    monkeypatch.setattr(
+        streamlit, "get_option", lambda key: "0.0.0.0" if key == "server.address" else real(key)
+    )
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state["verify_mode"] = IDENTIFY
+    app.session_state["identify_source"] = "Upload"
+    app.session_state["identify_gallery_source"] = "Folder on the server"
+    app.session_state["identify_folder"] = str(shared_data)
+    app.run()
+    assert not app.exception
+    assert "FACEDEMO_FOLDER_ROOT=/path/to/datasets" in app.error[0].value

@@ -3,7 +3,8 @@
 Three layouts say which image shows which person: a folder with ``identities.csv``
 (``file,identity``), one sub-folder per person, or flat LFW-style names
 (``Name_Surname_0001.jpg``). Lone wrapper folders are stepped through. A folder typed
-into a page is checked against ``config.folder_root()`` first.
+into a page is checked against ``config.folder_root()`` first, which an app served to the
+network must set.
 """
 
 from __future__ import annotations
@@ -171,10 +172,23 @@ def load_identity_dataset(source: str | Path, name: str | None = None) -> Identi
     return IdentityDataset(name or root.name, root, tuple(paths), tuple(identities))
 
 
-def load_server_folder(folder: str | Path) -> IdentityDataset:
-    """A folder typed into a page; outside ``config.folder_root()`` (when set) it is refused."""
+def load_server_folder(folder: str | Path, server_address: str | None) -> IdentityDataset:
+    """A folder typed into a page served at ``server_address`` (Streamlit's ``server.address``).
+
+    Outside ``config.folder_root()`` it is refused; so is any folder when the app is
+    served beyond localhost and no root is set, since then anyone who can reach the page
+    could read any folder of this machine.
+    """
     path = Path(folder).expanduser().resolve()
     root = config.folder_root()
+    if root is None and not config.served_locally(server_address):
+        raise DatasetError(
+            f"This app is served to the network (server address {server_address or 'unset'}), "
+            "so it reads folders on the server only inside FACEDEMO_FOLDER_ROOT, which is not "
+            "set. Start it with FACEDEMO_FOLDER_ROOT=/path/to/datasets in its environment "
+            "(for example: FACEDEMO_FOLDER_ROOT=/srv/faces STREAMLIT_SERVER_ADDRESS=0.0.0.0 "
+            "make run), or upload a zip instead."
+        )
     if root is not None and not path.is_relative_to(root):
         raise DatasetError(f"This app reads data sets only inside {root}; {path} is outside it.")
     return load_identity_dataset(path)
