@@ -78,6 +78,13 @@ ALIGNMENTS: dict[str, str] = {
     "was trained on)",
 }
 
+#: A short name of each alignment, whole in a narrow picker (``ALIGNMENTS`` says what it does).
+ALIGNMENT_NAMES: dict[str, str] = {
+    "dlib_chip": "dlib face chip",
+    "detector": "detector's eye line",
+    "margin": "box + FaceNet margin",
+}
+
 #: Serialises DeepFace calls: its models are process-wide singletons that every
 #: Streamlit session (each a thread) shares.
 _deepface_lock = threading.RLock()

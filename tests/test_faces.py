@@ -244,6 +244,11 @@ def test_a_photo_seen_recently_is_not_analysed_again(shared_images: Path) -> Non
     assert faces.analyse_photo(shared_images / "img1.jpg").seconds["detect"] > 0.0
 
 
+def test_every_alignment_has_a_short_name() -> None:
+    assert faces.ALIGNMENT_NAMES.keys() == faces.ALIGNMENTS.keys()
+    assert all(len(name) <= 22 for name in faces.ALIGNMENT_NAMES.values())  # whole in a sidebar
+
+
 def test_engine_label_names_every_setting() -> None:
     label = faces.Engine(max_side=640).label
     assert label == "Dlib · opencv · dlib_chip · cosine · 640 px"

@@ -198,6 +198,21 @@ def test_a_calibrated_probability_replaces_deepface_confidence(
 IDENTIFY = "Who is this? (identify)"
 
 
+def test_sidebar_engine_labels_are_short_enough_to_read() -> None:
+    from facedemo import faces
+
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state["verify_mode"] = IDENTIFY
+    app.session_state["identify_source"] = "Upload"  # nothing to analyse: the sidebar only
+    app.run()
+    assert not app.exception
+    alignment = app.selectbox(key="engine_alignment__widget")
+    assert alignment.options == list(faces.ALIGNMENT_NAMES.values())
+    assert all(description in alignment.help for description in faces.ALIGNMENTS.values())
+    offline = next(m.value for m in app.sidebar.markdown if m.value.startswith("**Offline now**"))
+    assert "Models: Dlib, FaceNet-CASIA" in offline
+
+
 def test_identify_mode_names_the_person_of_a_demo_photo(page: AppTest, shared_gallery) -> None:
     page.radio(key="verify_mode").set_value(IDENTIFY).run()
     assert not page.exception and not page.error
