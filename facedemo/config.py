@@ -9,6 +9,7 @@ so the Dlib model and detector work without internet access.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,28 @@ def runs_dir() -> Path:
 def folder_root() -> Path | None:
     """The only folder (and its sub-folders) the pages may read data sets from.
 
-    ``FACEDEMO_FOLDER_ROOT``; unset means any folder, fine for an app on localhost.
-    Set it before serving the app to a class on the network.
+    ``FACEDEMO_FOLDER_ROOT``; unset means any folder, which only an app served on
+    localhost allows (:func:`served_locally`). Set it before serving the app to a class
+    on the network.
     """
     configured = os.environ.get("FACEDEMO_FOLDER_ROOT")
     return Path(configured).expanduser().resolve() if configured else None
+
+
+def served_locally(server_address: str | None) -> bool:
+    """Whether Streamlit's ``server.address`` lets only this machine in.
+
+    True for ``localhost`` and loopback addresses (``127.0.0.1``, ``::1``); False for
+    ``0.0.0.0``, any other address, and unset (``None`` or ``""``), where Streamlit
+    listens on every network interface.
+    """
+    address = (server_address or "").strip().strip("[]").lower()
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name, or nothing: reachable from the network
+        return False
 
 
 def calibrations_dir() -> Path:

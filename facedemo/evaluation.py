@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,11 +18,9 @@ import numpy as np
 import pandas as pd
 
 from facedemo import calibration, faces, people, thresholds
-from facedemo.datasets import IdentityDataset, Pairs, PairsTable, make_pairs
+from facedemo.datasets import IdentityDataset, Pairs, PairsTable, Progress, make_pairs
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import DatasetError
-
-Progress = Callable[[int, int, str], None]
 
 #: Pairs whose distances are computed in one numpy pass (bounds temporary memory).
 DISTANCE_CHUNK = 1 << 22

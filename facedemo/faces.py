@@ -16,7 +16,6 @@ import hashlib
 import itertools
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from facedemo import config, graphdef, images
+from facedemo.cache import LruCache
 from facedemo.errors import (
     FaceIndexError,
     NoFaceError,
@@ -76,6 +76,13 @@ ALIGNMENTS: dict[str, str] = {
     "detector": "the detector's own eye alignment (DeepFace's default)",
     "margin": "the detector's box with FaceNet's margin, not turned (the crop FaceNet-CASIA "
     "was trained on)",
+}
+
+#: A short name of each alignment, whole in a narrow picker (``ALIGNMENTS`` says what it does).
+ALIGNMENT_NAMES: dict[str, str] = {
+    "dlib_chip": "dlib face chip",
+    "detector": "detector's eye line",
+    "margin": "box + FaceNet margin",
 }
 
 #: Serialises DeepFace calls: its models are process-wide singletons that every
@@ -666,14 +673,12 @@ class Verification:
         }
 
 
-_photo_cache: OrderedDict[tuple[str, str, bool], Photo] = OrderedDict()
-_photo_cache_lock = threading.Lock()
+_recent_photos: LruCache[tuple[str, str, bool], Photo] = LruCache(PHOTO_CACHE_SIZE)
 
 
 def forget_photos() -> None:
     """Empty the in-memory cache of analysed photos (benchmarks measure the cold path)."""
-    with _photo_cache_lock:
-        _photo_cache.clear()
+    _recent_photos.clear()
 
 
 def _source_key(photo: Any) -> str:
@@ -705,10 +710,7 @@ def analyse_photo(
         name = name or getattr(photo, "name", None)
         photo = photo.read()
     key = (_source_key(photo), engine.embedding_key, enforce_detection)
-    with _photo_cache_lock:
-        cached = _photo_cache.get(key)
-        if cached is not None:
-            _photo_cache.move_to_end(key)
+    cached = _recent_photos.get(key)
     if cached is not None:
         seconds = {"load": time.perf_counter() - started, "detect": 0.0, "embed": 0.0}
         return replace(cached, seconds=seconds)
@@ -728,11 +730,7 @@ def analyse_photo(
             "embed": embedded - detected,
         },
     )
-    with _photo_cache_lock:
-        _photo_cache[key] = result
-        while len(_photo_cache) > PHOTO_CACHE_SIZE:
-            _photo_cache.popitem(last=False)
-    return result
+    return _recent_photos.put(key, result)
 
 
 def _pick(photo: Photo, index: int | None, which: str) -> int:

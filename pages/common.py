@@ -51,6 +51,20 @@ def _offline_label(check: Callable[[str], faces.Availability]) -> Callable[[str]
     return label
 
 
+def offline_summary() -> str:
+    """What works offline, as short markdown lines that a narrow sidebar shows whole."""
+    entries = faces.catalogue()
+    ready = {
+        kind: ", ".join(e.name for e in entries if e.kind == kind and e.offline) or "none"
+        for kind in ("model", "detector")
+    }
+    summary = f"**Offline now**  \nModels: {ready['model']}  \nDetectors: {ready['detector']}"
+    missing = [f"- {e.name} ({e.kind}): {', '.join(e.missing)}" for e in entries if not e.offline]
+    if missing:
+        summary += "\n\n**Needs a download**\n\n" + "\n".join(missing)
+    return summary
+
+
 def _bring_model_settings() -> None:
     """A newly chosen model brings its own detector and alignment (``faces.engine_for``)."""
     default = faces.DEFAULT_ENGINE
@@ -93,8 +107,12 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             list(faces.ALIGNMENTS),
             "engine_alignment",
             default.alignment,
-            format_func=lambda name: faces.ALIGNMENTS[name].split(" (")[0],
-            help="How the face is turned and cropped before the model sees it.",
+            format_func=faces.ALIGNMENT_NAMES.__getitem__,
+            help="How the face is turned and cropped before the model sees it:\n\n"
+            + "\n".join(
+                f"- **{faces.ALIGNMENT_NAMES[name]}**: {description}"
+                for name, description in faces.ALIGNMENTS.items()
+            ),
         )
         metric = persistent_select(
             "Distance metric",
@@ -112,18 +130,7 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             "tiny faces in big group photos may need more.",
         )
         with st.expander("What works offline here"):
-            st.dataframe(
-                [
-                    {
-                        "kind": entry.kind,
-                        "name": entry.name,
-                        "offline": entry.offline,
-                        "missing": ", ".join(entry.missing),
-                    }
-                    for entry in faces.catalogue()
-                ],
-                hide_index=True,
-            )
+            st.markdown(offline_summary())
     return faces.Engine(model, detector, metric, alignment, max_side)
 
 

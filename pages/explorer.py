@@ -121,7 +121,8 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
             help="identities.csv (file,identity), one sub-folder per person, "
             "or LFW-style names such as Ada_Lovelace_0001.jpg.",
         )
-        return datasets.load_server_folder(folder) if folder else None
+        address = st.get_option("server.address")  # beyond localhost, only FACEDEMO_FOLDER_ROOT
+        return datasets.load_server_folder(folder, address) if folder else None
     if source == "Upload a zip":
         uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="explorer_zip")
         if uploaded is None:

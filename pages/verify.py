@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from facedemo import calibration, config, datasets, faces, identify, images, plots
+from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
@@ -278,27 +278,26 @@ def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
             help="identities.csv (file,identity), one sub-folder per person, "
             "or LFW-style names such as Ada_Lovelace_0001.jpg.",
         )
-        return datasets.load_server_folder(folder) if folder else None
+        address = st.get_option("server.address")  # beyond localhost, only FACEDEMO_FOLDER_ROOT
+        return datasets.load_server_folder(folder, address) if folder else None
     uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="identify_zip")
     return identify_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
 
 
 @st.cache_resource(show_spinner=False)
-def identify_galleries() -> OrderedDict:
+def identify_galleries() -> LruCache:
     """Galleries by (data set, embedding settings), shared by every session, the last few kept.
 
-    A plain dict rather than a cached function, so the progress bar drawn while a gallery
+    Our own cache rather than a cached function, so the progress bar drawn while a gallery
     is embedded is not replayed by Streamlit's cache.
     """
-    return OrderedDict()
+    return LruCache(GALLERIES_KEPT)
 
 
 def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> identify.Gallery:
     """The data set as a gallery, embedded once per server (the store keeps it across restarts)."""
-    key = (dataset.name, str(dataset.root), dataset.paths, engine.embedding_key)
-    cache = identify_galleries()
-    gallery = cache.get(key)
-    if gallery is None:
+
+    def embed_gallery() -> identify.Gallery:
         label = "Embedding the gallery once"
         bar = st.progress(0.0, text=label)
         gallery = identify.build_gallery(
@@ -309,10 +308,10 @@ def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> ident
             ),
         )
         bar.empty()
-        cache[key] = gallery
-        while len(cache) > GALLERIES_KEPT:
-            cache.popitem(last=False)
-    return gallery
+        return gallery
+
+    key = (dataset.name, str(dataset.root), dataset.paths, engine.embedding_key)
+    return identify_galleries().get_or_make(key, embed_gallery)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

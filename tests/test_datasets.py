@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facedemo import datasets
+from facedemo import config, datasets
 from facedemo.datasets import IdentityDataset
 from facedemo.errors import DatasetError
 
@@ -190,9 +190,89 @@ def test_zip_bomb_limit(monkeypatch):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("faces/A_B_0001.jpg", bytes(5_000_000))  # 5 MB of zeros, 5 kB zipped
-    monkeypatch.setattr(datasets, "MAX_UNPACKED_BYTES", 1_000_000)
+    monkeypatch.setattr(datasets.archives, "MAX_UNPACKED_BYTES", 1_000_000)
     with pytest.raises(DatasetError, match="would unpack to"):
         datasets.load_zip_dataset(buffer.getvalue())
+
+
+def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
+    """Zips refused after the checks of their entries, with what the refusal says."""
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("faces/A_B_0001.jpg", photo)
+        archive.writestr("faces/C_D_0001.jpg", bytes(5_000_000))  # 5 MB of zeros, 5 kB zipped
+    listed = b"file,identity\nmissing.jpg,A_B\n"
+    return {
+        "flat-names-without-a-number": (
+            zip_bytes({"faces/photo.jpg": photo}),
+            r"^photo\.jpg does not follow",
+        ),
+        "identities-csv-names-a-missing-photo": (
+            zip_bytes({"set/identities.csv": listed, "set/images/A_B_0001.jpg": photo}),
+            r"missing\.jpg, which is not in the zip/set\.$",
+        ),
+        "bad-crc": (corrupted(zip_bytes({"A_B_0001.jpg": photo})), "not a readable zip"),
+        "too-big": (bomb.getvalue(), "would unpack to"),
+    }
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    ["flat-names-without-a-number", "identities-csv-names-a-missing-photo", "bad-crc", "too-big"],
+)
+def test_a_refused_zip_leaves_nothing_behind(shared_images, facedemo_home, monkeypatch, refusal):
+    photo = (shared_images / "img1.jpg").read_bytes()
+    data, message = refusals(photo)[refusal]
+    if refusal == "too-big":
+        monkeypatch.setattr(datasets.archives, "MAX_UNPACKED_BYTES", len(photo) + 1_000_000)
+    unpacked = facedemo_home / "datasets"
+    before = set(unpacked.iterdir()) if unpacked.is_dir() else set()
+    with pytest.raises(DatasetError, match=message):
+        datasets.load_zip_dataset(data)
+    assert set(unpacked.iterdir()) == before
+    with pytest.raises(DatasetError, match=message):  # refused again, not read from a leftover
+        datasets.load_zip_dataset(data)
+
+
+# --- a folder typed into a page ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        (" LocalHost ", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("lab.example.org", False),
+        ("", False),
+        (None, False),  # Streamlit's default: every network interface
+    ],
+)
+def test_only_loopback_addresses_are_served_locally(address, local):
+    assert config.served_locally(address) is local
+
+
+def test_on_localhost_a_server_folder_may_be_any_folder(shared_data, monkeypatch):
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    assert len(datasets.load_server_folder(shared_data, "localhost")) == 61
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", None])
+def test_beyond_localhost_a_server_folder_needs_the_folder_root(
+    shared_data, tmp_path, monkeypatch, address
+):
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    with pytest.raises(DatasetError, match=r"served to the network.*FACEDEMO_FOLDER_ROOT=/path"):
+        datasets.load_server_folder(shared_data, address)
+    monkeypatch.setenv("FACEDEMO_FOLDER_ROOT", str(shared_data.parent))
+    assert len(datasets.load_server_folder(shared_data, address)) == 61
+    with pytest.raises(DatasetError, match="only inside"):
+        datasets.load_server_folder(tmp_path, address)
 
 
 # --- LFW through scikit-learn -----------------------------------------------------------------

@@ -232,6 +232,23 @@ def test_face_context_is_a_square_around_the_face(shared_images: Path) -> None:
     assert (context == photo.image[y + h // 2, x + w // 2]).all(axis=-1).any()
 
 
+def test_a_photo_seen_recently_is_not_analysed_again(shared_images: Path) -> None:
+    faces.forget_photos()
+    first = faces.analyse_photo(shared_images / "img1.jpg")
+    again = faces.analyse_photo((shared_images / "img1.jpg").read_bytes())  # other key: bytes
+    assert again.seconds["detect"] > 0.0
+    repeated = faces.analyse_photo(shared_images / "img1.jpg")
+    assert repeated.seconds["detect"] == repeated.seconds["embed"] == 0.0
+    assert np.array_equal(repeated.embeddings, first.embeddings)
+    faces.forget_photos()
+    assert faces.analyse_photo(shared_images / "img1.jpg").seconds["detect"] > 0.0
+
+
+def test_every_alignment_has_a_short_name() -> None:
+    assert faces.ALIGNMENT_NAMES.keys() == faces.ALIGNMENTS.keys()
+    assert all(len(name) <= 22 for name in faces.ALIGNMENT_NAMES.values())  # whole in a sidebar
+
+
 def test_engine_label_names_every_setting() -> None:
     label = faces.Engine(max_side=640).label
     assert label == "Dlib · opencv · dlib_chip · cosine · 640 px"

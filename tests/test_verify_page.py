@@ -202,6 +202,21 @@ def test_a_calibrated_probability_replaces_deepface_confidence(
 IDENTIFY = "Who is this? (identify)"
 
 
+def test_sidebar_engine_labels_are_short_enough_to_read() -> None:
+    from facedemo import faces
+
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state["verify_mode"] = IDENTIFY
+    app.session_state["identify_source"] = "Upload"  # nothing to analyse: the sidebar only
+    app.run()
+    assert not app.exception
+    alignment = app.selectbox(key="engine_alignment__widget")
+    assert alignment.options == list(faces.ALIGNMENT_NAMES.values())
+    assert all(description in alignment.help for description in faces.ALIGNMENTS.values())
+    offline = next(m.value for m in app.sidebar.markdown if m.value.startswith("**Offline now**"))
+    assert "Models: Dlib, FaceNet-CASIA" in offline
+
+
 def test_identify_mode_names_the_person_of_a_demo_photo(page: AppTest, shared_gallery) -> None:
     page.radio(key="verify_mode").set_value(IDENTIFY).run()
     assert not page.exception and not page.error
@@ -312,3 +327,23 @@ def test_identify_mode_names_faces_on_the_live_camera(
     assert isinstance(judge, live.GalleryJudge) and len(judge.gallery.paths) == 61
     assert any(s.value.startswith("Live camera against") for s in page.subheader)
     assert any("secure page" in block.value for block in page.markdown)
+
+
+def test_served_to_the_network_a_folder_needs_the_folder_root(
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    import streamlit
+
+    real = streamlit.get_option
+    monkeypatch.setattr(
+        streamlit, "get_option", lambda key: "0.0.0.0" if key == "server.address" else real(key)
+    )
+    monkeypatch.delenv("FACEDEMO_FOLDER_ROOT", raising=False)
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state["verify_mode"] = IDENTIFY
+    app.session_state["identify_source"] = "Upload"
+    app.session_state["identify_gallery_source"] = "Folder on the server"
+    app.session_state["identify_folder"] = str(shared_data)
+    app.run()
+    assert not app.exception
+    assert "FACEDEMO_FOLDER_ROOT=/path/to/datasets" in app.error[0].value

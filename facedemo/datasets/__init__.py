@@ -1,0 +1,77 @@
+"""Identity data sets and the pairs made from them.
+
+A data set says which image shows which person. Users bring it in the layouts
+they have: one sub-folder per person, flat LFW-style names, a folder with
+``identities.csv``, a zip of any of these, LFW through scikit-learn, or the
+demo set (the deepface test photos). The threshold explorer measures pairs of
+images; a pairs CSV with distances measured elsewhere replaces the images.
+
+One module per job, every public name importable from here:
+
+- ``folders``: the folder layouts → :class:`IdentityDataset`; overview and sample grid;
+  a folder typed into a page, checked against ``config.folder_root()``
+- ``archives``: zips, unpacked once and safely under ``$FACEDEMO_HOME/datasets``
+- ``downloads``: LFW and the demo set
+- ``pairs``: :func:`make_pairs` / :class:`Pairs`, and the pairs CSV (:class:`PairsTable`)
+
+A limit that tunes one module (``archives.MAX_UNPACKED_BYTES``, ``MAX_ZIP_ENTRIES``,
+``downloads.DOWNLOAD_TIMEOUT``) is read there at each call and is not copied here, so
+setting it in that module is the one way to change it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facedemo.datasets.archives import load_zip_dataset
+from facedemo.datasets.downloads import (
+    DEMO_IMAGE_NUMBERS,
+    Progress,
+    demo_dataset,
+    load_lfw,
+)
+from facedemo.datasets.folders import (
+    IDENTITIES_CSV,
+    IMAGE_SUFFIXES,
+    DatasetOverview,
+    IdentityDataset,
+    load_identity_dataset,
+    load_server_folder,
+    overview,
+    sample_paths,
+)
+from facedemo.datasets.pairs import Pairs, PairsTable, load_pairs_csv, make_pairs
+
+__all__ = [
+    "DEMO_IMAGE_NUMBERS",
+    "IDENTITIES_CSV",
+    "IMAGE_SUFFIXES",
+    "DatasetOverview",
+    "IdentityDataset",
+    "Pairs",
+    "PairsTable",
+    "Progress",
+    "demo_dataset",
+    "load_identity_dataset",
+    "load_lfw",
+    "load_pairs_csv",
+    "load_server_folder",
+    "load_zip_dataset",
+    "make_pairs",
+    "open_dataset",
+    "overview",
+    "sample_paths",
+]
+
+
+def open_dataset(source: str | Path, progress: Progress | None = None) -> IdentityDataset:
+    """``demo``, ``lfw``, a ``.zip`` file or a folder in any layout above, as a data set."""
+    text = str(source)
+    if text == "demo":
+        return demo_dataset(progress)
+    if text == "lfw":
+        return load_lfw()
+    path = Path(text).expanduser()
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return load_zip_dataset(path)
+    return load_identity_dataset(path)
