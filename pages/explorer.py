@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from facedemo import calibration, config, datasets, evaluation, faces, images, plots, thresholds
+from facedemo.cache import LruCache
 from facedemo.embeddings import EmbeddingStore
 from facedemo.siamese import runs
 from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
@@ -50,35 +50,29 @@ def embedding_store() -> EmbeddingStore:
 
 
 @st.cache_resource(show_spinner=False)
-def studies() -> OrderedDict:
-    """Pair studies by (data set, engine, sample size), shared by every session.
-
-    A plain dict rather than a cached function, so the progress bar drawn while a
-    study is computed is not replayed by Streamlit's cache.
-    """
-    return OrderedDict()
+def studies() -> LruCache:
+    """Pair studies by (data set, engine, sample size), shared by every session, the last
+    few kept. A cache the page fills itself rather than a cached function, so the progress
+    bar drawn while a study is computed is not replayed by Streamlit's cache."""
+    return LruCache(STUDIES_KEPT)
 
 
 def study_of(
     dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int
 ) -> tuple[evaluation.PairStudy, bool]:
-    """The pair study, computed once per server with a progress bar, the last few kept, and
-    whether this run made it. A new study's P(same) becomes the engine's (Verify uses it)."""
+    """The pair study, computed once per server with a progress bar, and whether this run
+    made it. A new study's P(same) becomes the engine's (Verify uses it)."""
     key = (dataset.name, str(dataset.root), dataset.paths, engine, max_negatives)
-    cache = studies()
-    made_now = key not in cache
-    if made_now:
-        bar, report = progress_reporter("Embedding each photo once")
-        study = evaluation.study_dataset(
-            dataset, engine, embedding_store(), report, max_negatives=max_negatives
-        )
-        bar.empty()
-        calibration.save(study.calibration)
-        cache[key] = study
-        while len(cache) > STUDIES_KEPT:
-            cache.popitem(last=False)
-    cache.move_to_end(key)
-    return cache[key], made_now
+    study = studies().get(key)
+    if study is not None:
+        return study, False
+    bar, report = progress_reporter("Embedding each photo once")
+    study = evaluation.study_dataset(
+        dataset, engine, embedding_store(), report, max_negatives=max_negatives
+    )
+    bar.empty()
+    calibration.save(study.calibration)
+    return studies().put(key, study), True
 
 
 @st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
