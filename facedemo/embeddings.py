@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facedemo import config, faces, images
-from facedemo.errors import ImageError, NoFaceError
+from facedemo.errors import ImageError
 
 if TYPE_CHECKING:
     from facedemo.datasets import Progress  # (done, total, file name); datasets loads pandas
@@ -144,14 +144,15 @@ def _detect(
     digest = content_hash(data)
     try:
         image = images.load_image(data)  # unnamed: the stored sentence fits every copy
-        return _Outcome("face", digest), faces.detect(image, engine)[0].crop
     except ImageError as error:
         return _Outcome("unreadable", digest, str(error)), None
-    except NoFaceError as error:
-        if enforce_detection:
-            return _Outcome("no_face", digest, str(error)), None
-        whole_photo = faces.detect(image, engine, enforce_detection=False)[0].crop
-        return _Outcome("whole_photo", digest, str(error)), whole_photo
+    # One detector pass either way: without a face it answers with the whole photo.
+    largest = faces.detect(image, engine, enforce_detection=False)[0]
+    if not largest.whole_photo or engine.detector == "skip":  # "skip": the photo is the face
+        return _Outcome("face", digest), largest.crop
+    if enforce_detection:
+        return _Outcome("no_face", digest, faces.NO_FACE), None
+    return _Outcome("whole_photo", digest, faces.NO_FACE), largest.crop
 
 
 @contextlib.contextmanager

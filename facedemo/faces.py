@@ -399,6 +399,13 @@ def detect(
     return _faces_in(images.load_image(photo), engine, enforce_detection)
 
 
+#: What a photo without a face is told (``NoFaceError``).
+NO_FACE = (
+    "No face was found in this photo. Try a clearer, front-facing photo, another detector, "
+    "or turn off 'require a face' to use the whole photo."
+)
+
+
 def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tuple[Face, ...]:
     """:func:`detect` on an image already loaded (RGB uint8), so it is not checked twice."""
     from deepface import DeepFace
@@ -418,10 +425,7 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
         except ValueError as error:
             if "could not be detected" not in str(error):
                 raise
-            raise NoFaceError(
-                "No face was found in this photo. Try a clearer, front-facing photo, another "
-                "detector, or turn off 'require a face' to use the whole photo."
-            ) from error
+            raise NoFaceError(NO_FACE) from error
         faces = []
         for item in found:
             area = item["facial_area"]

@@ -269,9 +269,11 @@ def test_without_enforce_detection_a_faceless_photo_is_embedded_whole(
     enforced = store.embed_paths([noise_png], ENGINE)
     assert [index for index, _ in enforced.failures] == [0]
 
+    before = len(detect_calls)
     whole = store.embed_paths([noise_png], ENGINE, enforce_detection=False)
     assert (whole.computed, whole.failures) == (1, ())  # the stored "no face" is not the answer
     assert whole.embeddings.shape == (1, 128)
+    assert len(detect_calls) == before + 1  # one detector pass, not one more for the whole photo
 
     # Once stored, each setting keeps its own answer without detecting again.
     calls = len(detect_calls)
