@@ -349,9 +349,9 @@ def test_the_metrics_log_is_read_incrementally(
     run_dir = make_run(tmp_path, "growing")
     lines = training_log(STEPS, 2, 5)
     parsed = []
-    parse = runs._parse_log_lines
+    parse = runs.logs._parse_log_lines
     monkeypatch.setattr(
-        runs, "_parse_log_lines", lambda chunk: parsed.append(chunk) or parse(chunk)
+        runs.logs, "_parse_log_lines", lambda chunk: parsed.append(chunk) or parse(chunk)
     )
     write_log(run_dir, lines[:12], tail=json.dumps(lines[12])[:20])  # a line being written
     assert len(read_metrics(run_dir)) == 12

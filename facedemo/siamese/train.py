@@ -62,18 +62,11 @@ from facedemo.siamese.device import (
 )
 from facedemo.siamese.evaluate import Evaluation, evaluate_model
 from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
-from facedemo.siamese.runs import (
-    Checkpoint,
-    PairImages,
-    RunLayout,
-    check_resumable,
-    create_run,
-    dataset_source,
-    has_settings,
-    process_start_time,
-    read_checkpoint,
-    read_settings,
-)
+from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
+from facedemo.siamese.runs.processes import process_start_time
+from facedemo.siamese.runs.settings import has_settings, read_settings
+from facedemo.siamese.runs.status import read_checkpoint
 
 #: Training pairs saved for the Monitor page's preview grid.
 PREVIEW_PAIRS = 16
