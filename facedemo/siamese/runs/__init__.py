@@ -6,6 +6,8 @@ imports them from their homes:
 - ``layout``: the contract, where each file lives (``RunLayout``), the checkpoint
   record and the pair pictures' format, and the readers' one way into a JSON file;
 - ``processes``: which process is a run's (pid and start time, ``is_alive``);
+- ``writer``: ``RunWriter``, the only code that writes in a run directory (the
+  launcher's files and the trainer's);
 - ``status``: the state machine (status.json against launch.json and the living
   processes), the checkpoint record, finding and listing runs;
 - ``settings``: config.json, the settings, device and versions, said for people;
@@ -71,6 +73,7 @@ from facedemo.siamese.runs.status import (
     read_checkpoint,
     read_status,
 )
+from facedemo.siamese.runs.writer import RunWriter
 
 __all__ = [
     "ALIVE_STATES",
@@ -87,6 +90,7 @@ __all__ = [
     "RunLayout",
     "RunProgress",
     "RunStatus",
+    "RunWriter",
     "check_resumable",
     "checkpoint_path",
     "create_run",

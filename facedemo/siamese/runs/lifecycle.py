@@ -20,12 +20,12 @@ from pathlib import Path
 import facedemo
 from facedemo.datasets import Progress, open_dataset
 from facedemo.errors import RunError
-from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig, tunable_settings
 from facedemo.siamese.runs.layout import RunLayout
 from facedemo.siamese.runs.processes import process_start_time
 from facedemo.siamese.runs.settings import read_config
 from facedemo.siamese.runs.status import RunStatus, read_status
+from facedemo.siamese.runs.writer import RunWriter
 
 #: Data set names that ``open_dataset`` resolves itself; anything else is a path.
 NAMED_DATASETS = frozenset({"demo", "lfw"})
@@ -44,10 +44,10 @@ def _launch(run_dir: Path, arguments: list[str]) -> subprocess.Popen:
     package_root = str(Path(facedemo.__file__).resolve().parents[1])
     python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": python_path}
-    layout = RunLayout(run_dir)
+    writer = RunWriter(RunLayout(run_dir))
     command = [sys.executable, "-m", "facedemo", "train", *arguments]
     requested = time.time()  # before the trainer exists, so its "started" is never earlier
-    with layout.log.open("ab") as log:
+    with writer.output() as log:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -62,7 +62,7 @@ def _launch(run_dir: Path, arguments: list[str]) -> subprocess.Popen:
         "command": command,
         "time": requested,
     }
-    write_json_atomic(layout.launch, launch)
+    writer.launched(launch)
     return process
 
 
@@ -89,7 +89,7 @@ def create_run(
         )
     config = replace(config, dataset=dataset_source(config.dataset))
     open_dataset(config.dataset, progress)  # a mistyped folder leaves no run behind
-    run_dir.mkdir(parents=True)
+    RunWriter(RunLayout(run_dir)).create()
     return config, run_dir
 
 
@@ -125,7 +125,7 @@ def resume_run(run_dir: Path) -> subprocess.Popen:
     """Continue a stopped, failed or interrupted run from its last checkpoint."""
     check_resumable(run_dir)
     # The stop request that ended it is answered; one made once this resume is queued stands.
-    RunLayout(run_dir).stop.unlink(missing_ok=True)
+    RunWriter(RunLayout(run_dir)).withdraw_stop()
     return _launch(run_dir, ["--resume", run_dir.name, "--runs-dir", str(run_dir.parent)])
 
 
@@ -134,4 +134,4 @@ def stop_run(run_dir: Path) -> None:
     status = read_status(run_dir)
     if not status.alive:
         raise RunError(f"Run {status.run_id} is not running (it is {status.state}).")
-    RunLayout(run_dir).stop.touch()
+    RunWriter(RunLayout(run_dir)).request_stop()
