@@ -67,6 +67,10 @@ BEST_BY = {
 }
 
 
+#: Exit status of ``python -m facedemo.siamese.device`` when the devices asked for are not there.
+DEVICES_REFUSED = 3
+
+
 def parse_devices(devices: str) -> int | None:
     """The ``devices`` setting: ``"all"`` → None (every GPU), ``"2"`` → 2."""
     if devices == "all":

@@ -484,9 +484,13 @@ def train(config: TrainConfig, runs_dir: str | Path) -> str:
     if run_dir.exists() and not has_settings(run_dir):
         config = replace(config, dataset=dataset_source(config.dataset))
     else:
-        detect_device(config.devices, config.batch_size)  # a device not there: no run left
-        config, run_dir = create_run(config, runs_dir)
+        config, run_dir = create_run(config, runs_dir, devices_check=_detect_devices)
     return _run(config, RunLayout(run_dir), resuming=False)
+
+
+def _detect_devices(config: TrainConfig) -> Device:
+    """The devices ``config`` trains on, asked here where Keras is loaded anyway."""
+    return detect_device(config.devices, config.batch_size)
 
 
 def resume(run_dir: Path) -> str:

@@ -25,7 +25,9 @@ says it runs is reported as "interrupted".
 
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import (
+    DEVICE_CHECK_SECONDS,
     NAMED_DATASETS,
+    check_devices,
     check_resumable,
     create_run,
     dataset_source,
@@ -78,6 +80,7 @@ from facedemo.siamese.runs.writer import RunWriter
 __all__ = [
     "ALIVE_STATES",
     "CHANCE_STANDARD_ERRORS",
+    "DEVICE_CHECK_SECONDS",
     "EPOCH_COLUMNS",
     "LOG_CACHE_SIZE",
     "LOG_FINGERPRINT_BYTES",
@@ -91,6 +94,7 @@ __all__ = [
     "RunProgress",
     "RunStatus",
     "RunWriter",
+    "check_devices",
     "check_resumable",
     "checkpoint_path",
     "create_run",
