@@ -27,6 +27,7 @@ from facedemo.siamese.runs import (
     find_run,
     list_runs,
     no_better_than_chance,
+    output_tells_why,
     process_start_time,
     progress,
     read_config,
@@ -203,6 +204,18 @@ def test_a_stop_request_shows_until_the_run_ends(tmp_path: Path) -> None:
     assert read_status(live).stopping
     write_json_atomic(RunLayout(live).status, {"state": "stopped"})
     assert not read_status(live).stopping
+
+
+def test_the_output_is_shown_where_it_tells_why_and_resume_where_it_can(tmp_path: Path) -> None:
+    live = read_status(make_run(tmp_path, "live"))
+    assert not output_tells_why(live) and not live.resumable
+    failed = read_status(make_run(tmp_path, "failed", state="failed", error="No photos."))
+    assert output_tells_why(failed) and failed.resumable
+    stopped = read_status(make_run(tmp_path, "stopped", state="stopped"))
+    assert not output_tells_why(stopped) and stopped.resumable
+    RunLayout(stopped.run_dir).config.unlink()  # as if it had ended before saving its settings
+    assert output_tells_why(read_status(stopped.run_dir))
+    assert not read_status(make_run(tmp_path, "done", state="finished")).resumable
 
 
 def train_args(*words: str) -> argparse.Namespace:

@@ -33,6 +33,7 @@ from facedemo.siamese.runs.lifecycle import (
     dataset_source,
     new_run_id,
     resume_run,
+    start_preset,
     start_run,
     stop_run,
 )
@@ -44,6 +45,7 @@ from facedemo.siamese.runs.logs import (
     PACE_WINDOW,
     RunProgress,
     epoch_table,
+    output_tells_why,
     progress,
     read_log_tail,
     read_metrics,
@@ -108,6 +110,7 @@ __all__ = [
     "list_runs",
     "new_run_id",
     "no_better_than_chance",
+    "output_tells_why",
     "process_start_time",
     "progress",
     "read_checkpoint",
@@ -122,6 +125,7 @@ __all__ = [
     "read_status",
     "resume_run",
     "runs_with_test_pairs",
+    "start_preset",
     "start_run",
     "stop_run",
 ]

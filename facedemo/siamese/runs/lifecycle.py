@@ -22,7 +22,13 @@ from pathlib import Path
 import facedemo
 from facedemo.datasets import Progress, open_dataset
 from facedemo.errors import RunError, SettingError
-from facedemo.siamese import DEVICES_REFUSED, TrainConfig, parse_devices, tunable_settings
+from facedemo.siamese import (
+    DEVICES_REFUSED,
+    TrainConfig,
+    parse_devices,
+    preset_config,
+    tunable_settings,
+)
 from facedemo.siamese.runs.layout import RunLayout
 from facedemo.siamese.runs.processes import process_start_time
 from facedemo.siamese.runs.settings import read_config
@@ -166,6 +172,21 @@ def start_run(
         values = value if isinstance(value, tuple) else (value,)
         arguments += ["--" + name.replace("_", "-"), *map(str, values)]
     return _launch(run_dir, arguments)
+
+
+def start_preset(
+    preset: str,
+    dataset: str | Path,
+    runs_dir: str | Path,
+    name: str = "",
+    devices: str = "1",
+    progress: Progress | None = None,
+) -> str:
+    """Start a preset (``PRESETS``) on ``dataset`` as the run ``name`` (the time when blank)
+    on ``devices``, as the Monitor page's form does; the run's id."""
+    config = preset_config(preset, dataset, name.strip() or new_run_id(), devices.strip())
+    start_run(config, runs_dir, progress)
+    return config.run_id
 
 
 def resume_run(run_dir: Path) -> subprocess.Popen:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout
+from facedemo.siamese.runs.settings import has_settings
 from facedemo.siamese.runs.status import RunStatus
 
 #: Batch lines used to estimate the current speed (the median ignores hiccups).
@@ -114,6 +115,12 @@ def read_log_tail(run_dir: Path, lines: int = 20) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def output_tells_why(status: RunStatus) -> bool:
+    """Whether what the trainer printed is the best account of the run: it failed, its process
+    vanished, or it ended before it saved its settings (an error on start-up)."""
+    return bool(status.error) or not (status.alive or has_settings(status.run_dir))
 
 
 @dataclass(frozen=True)

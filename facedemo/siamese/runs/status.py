@@ -49,6 +49,12 @@ class RunStatus:
     def alive(self) -> bool:
         return self.state in ALIVE_STATES
 
+    @property
+    def resumable(self) -> bool:
+        """Ended short of finishing (stopped, failed, interrupted): its trainer may continue it
+        from its last checkpoint, once it has saved its settings."""
+        return self.state in RESUMABLE_STATES
+
 
 def _is_run(run_dir: Path) -> bool:
     layout = RunLayout(run_dir)
