@@ -477,8 +477,9 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
 def train(config: TrainConfig, runs_dir: str | Path) -> str:
     """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state.
 
-    From a terminal the run is created here; started by ``runs.start_run``, its folder was
-    created there and holds nothing of the trainer's yet.
+    From a terminal the run is created here (``create_run``, the devices asked for here);
+    started by ``runs.start_run``, its folder was created there and holds nothing of the
+    trainer's yet.
     """
     run_dir = Path(runs_dir) / config.run_id
     if run_dir.exists() and not has_settings(run_dir):
