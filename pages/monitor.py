@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from facedemo import config
 from facedemo.errors import FaceDemoError
-from facedemo.siamese import BEST_BY, PRESET_DESCRIPTIONS, PRESETS, preset_config, runs
+from facedemo.siamese import BEST_BY, PRESET_DESCRIPTIONS, PRESETS, TrainConfig, runs
 from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
 from pages.common import ensure_app_navigation
 
@@ -40,29 +41,39 @@ STATE_SENTENCES = {
     "interrupted": "Interrupted: its process ended unexpectedly. Resume continues from the "
     "last finished epoch.",
 }
-
-ensure_app_navigation()
-st.title("Training monitor")
-st.write(
-    "Here a small neural network learns to tell whether two face photos show the same person. "
-    "It sees a batch of pairs, guesses for each one, and adjusts itself a little after every "
-    "batch; one epoch is a fixed number of batches. **Loss** measures how wrong its guesses "
-    "are (lower is better), **accuracy** how often it is right, and **AUC** how well it ranks "
-    "same-person pairs above different-person pairs (1 is perfect, 0.5 is guessing)."
-)
-st.write(
-    "*Training* numbers come from the photos it learns from. *Seen people* numbers (CPU demo) "
-    "come from photos of those same people that were kept out of training: can it recognise "
-    "them in a new photo? *New people* (validation) numbers come from people it never trains "
-    "on: has it learnt to compare faces in general? When training and seen people improve "
-    "while new people stay near 0.5, the network is memorising its people instead of "
-    "learning to compare faces."
+NO_BETTER_THAN_CHANCE = (
+    "**No better than guessing.** On people it has never seen, this network ranks "
+    "same-person pairs above different-person pairs no more often than a coin would "
+    "(AUC near 0.5, within the luck that this few test pairs allow). The likely "
+    "reasons: a dozen people are far too few to learn what makes faces differ in "
+    "general, so it memorises its training people (training AUC climbs, validation "
+    "AUC does not); and at 64 px whole photos, the face is a small part of each "
+    "picture. The real run is LFW (5,749 people) on a GPU: the notebook reached a "
+    "test AUC of 0.95-0.97 there."
 )
 
-runs_dir = config.runs_dir()
+
+def explain() -> None:
+    """What the network does and what its three numbers mean, for students."""
+    st.write(
+        "Here a small neural network learns to tell whether two face photos show the same "
+        "person. It sees a batch of pairs, guesses for each one, and adjusts itself a little "
+        "after every batch; one epoch is a fixed number of batches. **Loss** measures how wrong "
+        "its guesses are (lower is better), **accuracy** how often it is right, and **AUC** how "
+        "well it ranks same-person pairs above different-person pairs (1 is perfect, 0.5 is "
+        "guessing)."
+    )
+    st.write(
+        "*Training* numbers come from the photos it learns from. *Seen people* numbers (CPU "
+        "demo) come from photos of those same people that were kept out of training: can it "
+        "recognise them in a new photo? *New people* (validation) numbers come from people it "
+        "never trains on: has it learnt to compare faces in general? When training and seen "
+        "people improve while new people stay near 0.5, the network is memorising its people "
+        "instead of learning to compare faces."
+    )
 
 
-def start_form() -> None:
+def start_form(runs_dir: Path) -> None:
     """Choose photos and settings, then start a run (the demo set is downloaded if missing)."""
     # Outside the form, so that the folder field appears as soon as it is chosen.
     source = st.radio("Photos", [DEMO_SET, OWN_FOLDER], key="monitor_source", horizontal=True)
@@ -100,31 +111,34 @@ def start_form() -> None:
         download.progress(done / total, text=f"Downloading the demo photos: {done} of {total}")
 
     try:
-        run_id = name.strip() or runs.new_run_id()
-        new = preset_config(preset, folder or "demo", run_id, devices.strip())
-        runs.start_run(new, runs_dir, progress=show_download)
+        with st.spinner("Starting the run…"):
+            run_id = runs.start_preset(
+                preset, folder or "demo", runs_dir, name, devices, progress=show_download
+            )
     except FaceDemoError as error:
         st.error(str(error))
     else:
-        st.session_state["monitor_run"] = new.run_id
-        st.success(f"Started run {new.run_id}.")
+        st.session_state["monitor_run"] = run_id
+        st.success(f"Started run {run_id}.")
     finally:
         download.empty()
 
 
-with st.expander("Start a new training run", expanded=not runs.list_runs(runs_dir)):
-    start_form()
-
-available = {run.run_id: run.state for run in runs.list_runs(runs_dir)}
-if not available:
-    st.info(f"No training runs yet in {runs_dir}. Start one above.")
-    st.stop()
-if st.session_state.get("monitor_run") not in available:
-    st.session_state["monitor_run"] = next(iter(available))
-run_id = st.selectbox(
-    "Run", list(available), key="monitor_run", format_func=lambda r: f"{r} ({available[r]})"
-)
-run_dir = runs_dir / run_id
+def run_picker(runs_dir: Path) -> runs.RunStatus | None:
+    """The run to show, newest first (a run just started is picked); None when there is none."""
+    available = {run.run_id: run for run in runs.list_runs(runs_dir)}
+    if not available:
+        st.info(f"No training runs yet in {runs_dir}. Start one above.")
+        return None
+    if st.session_state.get("monitor_run") not in available:
+        st.session_state["monitor_run"] = next(iter(available))
+    run_id = st.selectbox(
+        "Run",
+        list(available),
+        key="monitor_run",
+        format_func=lambda r: f"{r} ({available[r].state})",
+    )
+    return available[run_id]
 
 
 def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
@@ -134,31 +148,21 @@ def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
         st.image(pairs.side_by_side(), caption=pairs.captions(), width=160)
 
 
-def show_run(run_dir: Path, picked_state: str) -> None:
-    """Everything about one run; re-drawn every few seconds while it is alive."""
-    try:
-        draw_run(run_dir, picked_state)
-    except FaceDemoError as error:
-        st.error(str(error))
-
-
-def draw_run(run_dir: Path, picked_state: str) -> None:
-    status = runs.read_status(run_dir)
-    if status.state != picked_state:
-        st.rerun(scope="app")  # the run picker's label and the self-refresh follow the state
+def show_state(status: runs.RunStatus) -> bool:
+    """The state, its output when that says why, Stop and Resume; whether there is more to
+    show (the run has saved its settings)."""
     st.subheader(f"Run {status.run_id}: {status.state}")
     st.write(STATE_SENTENCES[status.state])
-    has_settings = runs.has_settings(run_dir)
     if status.error:
         st.error(status.error)
-    if status.error or not (has_settings or status.alive):
-        st.code(runs.read_log_tail(run_dir) or "(no output recorded)", language=None)
+    if runs.output_tells_why(status):
+        st.code(runs.read_log_tail(status.run_dir) or "(no output recorded)", language=None)
     if status.stopping:
         st.info("Stopping at the next batch…")
     elif status.alive and st.button("Stop training", key="monitor_stop"):
-        runs.stop_run(run_dir)
+        runs.stop_run(status.run_dir)
         st.rerun(scope="app")
-    if not has_settings:
+    if not runs.has_settings(status.run_dir):
         if status.alive:
             st.caption("Its settings and progress appear once Keras has loaded.")
         else:
@@ -166,26 +170,31 @@ def draw_run(run_dir: Path, picked_state: str) -> None:
                 "This run ended before it saved its settings, so there is nothing to show or "
                 "resume. Its output above says why; start a new run once that is fixed."
             )
-        return
-    if status.state in runs.RESUMABLE_STATES and st.button("Resume training", key="monitor_resume"):
-        runs.resume_run(run_dir)
+        return False
+    if status.resumable and st.button("Resume training", key="monitor_resume"):
+        runs.resume_run(status.run_dir)
         st.rerun(scope="app")
-    settings = runs.read_settings(run_dir)
-    metrics = runs.read_metrics(run_dir)
-    progress = runs.progress(status, settings, metrics)
+    return True
 
+
+def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
+    """Epoch, speed, time left, device and engine; the progress bar while it trains or tests."""
+    progress = runs.progress(status, settings, metrics)
     columns = st.columns(4)
     columns[0].metric("Epoch", f"{progress.epoch} / {progress.epochs}")
     speed = "-" if progress.pairs_per_s is None else f"{progress.pairs_per_s:.0f}"
     columns[1].metric("Pairs per second", speed)
     columns[2].metric("Time left (at most)", progress.eta_text)
-    columns[3].metric("Device", runs.describe_device(run_dir, metrics))
-    st.caption(f"Computed with {runs.describe_engine(run_dir)}.")
+    columns[3].metric("Device", runs.describe_device(status.run_dir, metrics))
+    st.caption(f"Computed with {runs.describe_engine(status.run_dir)}.")
     if status.state == "running":
         st.progress(progress.fraction, text=f"batch {progress.step} of {progress.steps_per_epoch}")
     elif status.state == "testing":
         st.progress(1.0, text=f"testing epoch {status.best_epoch} on {settings.test_pairs} pairs")
 
+
+def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
+    """The three learning curves, the epoch table and the training pairs it sees."""
     curves = st.columns(3)
     for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
         figure = learning_curve(metrics, metric, settings.steps_per_epoch, status.best_epoch)
@@ -202,14 +211,16 @@ def draw_run(run_dir: Path, picked_state: str) -> None:
         key="monitor_epochs",
         column_config=EPOCH_COLUMN_LABELS,
     )
-
     st.subheader("What the network sees")
     st.write(
         "A few training pairs, shrunk to the size the network works at and sometimes mirrored, "
         "so it learns that a face looks the same either way round."
     )
-    show_pairs(runs.read_pairs(runs.RunLayout(run_dir).preview), "The preview appears shortly.")
+    show_pairs(runs.read_preview(status.run_dir), "The preview appears shortly.")
 
+
+def show_test(run_dir: Path) -> None:
+    """Test accuracy and AUC, ROC and confusion matrix, its worst mistakes; once tested."""
     evaluation = runs.read_eval(run_dir)
     if evaluation is None:
         return
@@ -219,16 +230,7 @@ def draw_run(run_dir: Path, picked_state: str) -> None:
     auc = evaluation["auc"]
     scores[1].metric("Test AUC", "-" if auc is None else f"{auc:.3f}")
     if runs.no_better_than_chance(evaluation):
-        st.warning(
-            "**No better than guessing.** On people it has never seen, this network ranks "
-            "same-person pairs above different-person pairs no more often than a coin would "
-            "(AUC near 0.5, within the luck that this few test pairs allow). The likely "
-            "reasons: a dozen people are far too few to learn what makes faces differ in "
-            "general, so it memorises its training people (training AUC climbs, validation "
-            "AUC does not); and at 64 px whole photos, the face is a small part of each "
-            "picture. The real run is LFW (5,749 people) on a GPU: the notebook reached a "
-            "test AUC of 0.95-0.97 there."
-        )
+        st.warning(NO_BETTER_THAN_CHANCE)
     if auc is None:
         st.caption("The test pairs are all of one kind, so there is no ROC curve to draw.")
     else:
@@ -237,10 +239,34 @@ def draw_run(run_dir: Path, picked_state: str) -> None:
         matrix = confusion_figure(evaluation["confusion_matrix"], evaluation["threshold"])
         charts[1].plotly_chart(matrix, key="monitor_confusion")
     st.write("The test pairs it got most wrong:")
-    show_pairs(
-        runs.read_pairs(runs.RunLayout(run_dir).misclassified), "It got every test pair right."
-    )
+    show_pairs(runs.read_misclassified(run_dir), "It got every test pair right.")
 
 
-alive = available[run_id] in runs.ALIVE_STATES
-st.fragment(show_run, run_every=REFRESH_SECONDS if alive else None)(run_dir, available[run_id])
+def show_run(run_dir: Path, picked_state: str) -> None:
+    """Everything about one run; a fragment, re-drawn every few seconds while it is alive."""
+    try:
+        status = runs.read_status(run_dir)
+        if status.state != picked_state:
+            st.rerun(scope="app")  # the run picker's label and the self-refresh follow the state
+        if not show_state(status):
+            return
+        settings = runs.read_settings(run_dir)
+        metrics = runs.read_metrics(run_dir)
+        show_progress(status, settings, metrics)
+        show_learning(status, settings, metrics)
+        show_test(run_dir)
+    except FaceDemoError as error:
+        st.error(str(error))
+
+
+ensure_app_navigation()
+st.title("Training monitor")
+explain()
+runs_dir = config.runs_dir()
+with st.expander("Start a new training run", expanded=not runs.list_runs(runs_dir)):
+    start_form(runs_dir)
+picked = run_picker(runs_dir)
+if picked is None:
+    st.stop()
+refresh = REFRESH_SECONDS if picked.alive else None
+st.fragment(show_run, run_every=refresh)(picked.run_dir, picked.state)

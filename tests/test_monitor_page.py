@@ -222,3 +222,17 @@ def test_a_devices_field_that_is_not_a_count_is_a_sentence(
         "devices takes 'all' or a number of devices (1, 2, ...), not 'two'."
     ]
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind
+
+
+def test_more_devices_than_the_machine_has_is_a_sentence_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # one CPU device here, and no GPU
+    page = open_page(tmp_path, monkeypatch)
+    page.text_input(key="monitor_devices").set_value("64")
+    page.button[0].click().run()
+    assert not page.exception
+    (error,) = page.error
+    assert error.value.startswith("64 devices were asked for, but jax sees only ")
+    assert list(tmp_path.iterdir()) == []  # no run folder: the trainer was never started

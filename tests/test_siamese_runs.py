@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 from siamese_support import ended_pid, fake_run, training_log, write_log
 
-from facedemo.errors import DatasetError, RunError
+from facedemo.errors import DatasetError, RunError, SettingError
 from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig, cli, runs
 from facedemo.siamese.runs import (
     PairImages,
     RunLayout,
+    check_devices,
     dataset_source,
     describe_device,
     describe_engine,
@@ -26,6 +27,7 @@ from facedemo.siamese.runs import (
     find_run,
     list_runs,
     no_better_than_chance,
+    output_tells_why,
     process_start_time,
     progress,
     read_config,
@@ -204,6 +206,18 @@ def test_a_stop_request_shows_until_the_run_ends(tmp_path: Path) -> None:
     assert not read_status(live).stopping
 
 
+def test_the_output_is_shown_where_it_tells_why_and_resume_where_it_can(tmp_path: Path) -> None:
+    live = read_status(make_run(tmp_path, "live"))
+    assert not output_tells_why(live) and not live.resumable
+    failed = read_status(make_run(tmp_path, "failed", state="failed", error="No photos."))
+    assert output_tells_why(failed) and failed.resumable
+    stopped = read_status(make_run(tmp_path, "stopped", state="stopped"))
+    assert not output_tells_why(stopped) and stopped.resumable
+    RunLayout(stopped.run_dir).config.unlink()  # as if it had ended before saving its settings
+    assert output_tells_why(read_status(stopped.run_dir))
+    assert not read_status(make_run(tmp_path, "done", state="finished")).resumable
+
+
 def train_args(*words: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers())
@@ -258,6 +272,27 @@ def test_starting_refuses_a_taken_name_or_a_missing_folder(tmp_path: Path, share
     with pytest.raises(DatasetError, match="is not a folder"):
         start_run(TrainConfig(str(tmp_path / "nowhere"), "fresh"), tmp_path)
     assert not (tmp_path / "fresh").exists()
+
+
+def test_devices_the_machine_lacks_are_refused_before_the_run_exists(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XLA_FLAGS", raising=False)  # JAX: one CPU device
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # the trainer's backend, asked in a process
+    with pytest.raises(SettingError, match=r"^64 devices were asked for, but jax sees only "):
+        start_run(TrainConfig(str(shared_data), "greedy", devices="64"), tmp_path)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # splits the CPU into as many as asked
+    uneven = r"^A batch of 400 pairs cannot be shared evenly between 3 devices"
+    with pytest.raises(SettingError, match=uneven):
+        start_run(TrainConfig(str(shared_data), "uneven", devices="3"), tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind
+
+
+def test_a_device_check_that_cannot_answer_leaves_it_to_the_trainer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "no-such-backend")  # Keras itself fails to load
+    check_devices(TrainConfig("photos", "unchecked", devices="2"))
 
 
 def test_pair_pictures_read_back_with_captions(tmp_path: Path) -> None:
@@ -349,9 +384,9 @@ def test_the_metrics_log_is_read_incrementally(
     run_dir = make_run(tmp_path, "growing")
     lines = training_log(STEPS, 2, 5)
     parsed = []
-    parse = runs._parse_log_lines
+    parse = runs.logs._parse_log_lines
     monkeypatch.setattr(
-        runs, "_parse_log_lines", lambda chunk: parsed.append(chunk) or parse(chunk)
+        runs.logs, "_parse_log_lines", lambda chunk: parsed.append(chunk) or parse(chunk)
     )
     write_log(run_dir, lines[:12], tail=json.dumps(lines[12])[:20])  # a line being written
     assert len(read_metrics(run_dir)) == 12

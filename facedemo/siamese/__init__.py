@@ -1,9 +1,10 @@
 """Siamese face-pair training: the settings every part of it shares.
 
-This module stays free of Keras so the Monitor page and the run reader
-(``runs.py``) can use the settings without loading it; ``model.py``,
-``data.py``, ``device.py``, ``train.py`` and ``evaluate.py`` are the Keras side,
-written for any Keras backend (``KERAS_BACKEND``: tensorflow, jax or torch).
+This module stays free of Keras so the Monitor page and the run directory's
+reader, writer and lifecycle (the ``runs`` package) can use the settings without
+loading it; ``model.py``, ``data.py``, ``device.py``, ``train.py`` and
+``evaluate.py`` are the Keras side, written for any Keras backend
+(``KERAS_BACKEND``: tensorflow, jax or torch).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ BEST_BY = {
     "val_loss": ("the lowest validation loss", True),
     "val_auc": ("the highest validation AUC", False),
 }
+
+
+#: Exit status of ``python -m facedemo.siamese.device`` when the devices asked for are not there.
+DEVICES_REFUSED = 3
 
 
 def parse_devices(devices: str) -> int | None:

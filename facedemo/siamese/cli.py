@@ -14,7 +14,8 @@ from pathlib import Path
 from facedemo import config
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig, tunable_settings
-from facedemo.siamese.runs import find_run, list_runs, new_run_id
+from facedemo.siamese.runs.lifecycle import new_run_id
+from facedemo.siamese.runs.status import find_run, list_runs
 
 
 def _runs_dir(args: argparse.Namespace) -> Path:

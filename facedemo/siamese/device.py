@@ -9,6 +9,10 @@ machine over logical CPU devices, so the same path is tested without a GPU).
 PyTorch under Keras has no built-in data parallelism in ``fit``: it trains on one.
 
 Only the active backend's library is imported, and only when asked.
+
+``python -m facedemo.siamese.device DEVICES [BATCH_SIZE]`` says what a run would
+train on here, or why it cannot (exit status ``DEVICES_REFUSED``): the launcher
+asks it before it starts a run, so that the server never loads a backend.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,7 +28,7 @@ from typing import Any
 import keras
 
 from facedemo.errors import SettingError
-from facedemo.siamese import parse_devices
+from facedemo.siamese import DEVICES_REFUSED, parse_devices
 
 #: Mixed precision per backend on a GPU, measured on one H100 with the notebook's network at
 #: 250 px, batch 400: JAX float16 10,700 pairs/s (bfloat16 9,000, float32 8,300); PyTorch
@@ -203,3 +208,20 @@ def peak_memory_mb(device: Device) -> float | None:
     import tensorflow as tf
 
     return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
+def main(arguments: list[str]) -> int:
+    """``DEVICES [BATCH_SIZE]`` → prints the device a run would train on (status 0), or the
+    sentence saying why it cannot (status ``DEVICES_REFUSED``)."""
+    batch_size = int(arguments[1]) if len(arguments) > 1 else None
+    try:
+        device = detect_device(arguments[0], batch_size)
+    except SettingError as error:
+        print(error)
+        return DEVICES_REFUSED
+    print(device.label)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

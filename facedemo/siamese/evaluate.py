@@ -26,7 +26,8 @@ from facedemo.siamese.data import (
     resize_face,
 )
 from facedemo.siamese.model import INPUT_DTYPE, takes_raw_pixels
-from facedemo.siamese.runs import checkpoint_path, read_config, read_settings
+from facedemo.siamese.runs.settings import read_config, read_settings
+from facedemo.siamese.runs.status import checkpoint_path
 from facedemo.thresholds import RocCurve, analyse
 
 #: Probability from which a pair counts as "same person".

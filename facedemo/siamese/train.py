@@ -20,14 +20,13 @@ next epoch's first batch.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from facedemo.errors import FaceDemoError, RunError
-from facedemo.files import atomic_file, write_json_atomic
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
     TRAINING_STREAM,
@@ -62,18 +60,12 @@ from facedemo.siamese.device import (
 )
 from facedemo.siamese.evaluate import Evaluation, evaluate_model
 from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
-from facedemo.siamese.runs import (
-    Checkpoint,
-    PairImages,
-    RunLayout,
-    check_resumable,
-    create_run,
-    dataset_source,
-    has_settings,
-    process_start_time,
-    read_checkpoint,
-    read_settings,
-)
+from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
+from facedemo.siamese.runs.processes import process_start_time
+from facedemo.siamese.runs.settings import has_settings, read_config, read_settings
+from facedemo.siamese.runs.status import read_checkpoint
+from facedemo.siamese.runs.writer import RunWriter
 
 #: Training pairs saved for the Monitor page's preview grid.
 PREVIEW_PAIRS = 16
@@ -87,51 +79,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class StopRequested(Exception):
     """Raised between batches when a STOP file or a stop signal asks the run to end."""
-
-
-class RunWriter:
-    """The one writer of a run directory: atomic JSON files and an append-only metrics log."""
-
-    def __init__(self, layout: RunLayout) -> None:
-        self.layout = layout
-        self._status: dict[str, Any] = {}
-
-    def status(self, **changes: Any) -> None:
-        self._status.update(changes, updated=time.time())
-        write_json_atomic(self.layout.status, self._status)
-
-    def log(self, record: dict[str, Any]) -> None:
-        """Append one line in a single write and flush it, so readers see whole lines."""
-        with self.layout.metrics.open("a", encoding="utf-8") as metrics:
-            metrics.write(json.dumps(record) + "\n")
-            metrics.flush()
-
-    def log_bytes(self) -> int:
-        try:
-            return self.layout.metrics.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def commit(self, checkpoint: Checkpoint) -> None:
-        """Make ``checkpoint`` the one to resume from, then delete model files it does not use."""
-        write_json_atomic(self.layout.checkpoint_state, asdict(checkpoint))
-        for path in self.layout.checkpoints.glob("*.keras"):
-            if path.name not in (checkpoint.last, checkpoint.best):
-                path.unlink()
-
-    def pairs(self, path: Path, pairs: PairImages) -> None:
-        arrays = {name: value for name, value in vars(pairs).items() if value is not None}
-        with atomic_file(path) as handle:
-            np.savez_compressed(handle, **arrays)
-
-
-def _restore(run_dir: Path) -> Checkpoint:
-    """The checkpoint to resume from; cuts the log back to it."""
-    checkpoint = read_checkpoint(run_dir)
-    metrics = RunLayout(run_dir).metrics
-    if metrics.exists():
-        os.truncate(metrics, min(checkpoint.log_bytes, metrics.stat().st_size))
-    return checkpoint
 
 
 @contextlib.contextmanager
@@ -186,7 +133,7 @@ def _resumed_model(path: Path, device: Device) -> keras.Model:
 
 
 def _write_config(
-    layout: RunLayout, config: TrainConfig, device: Device, split: Split | None
+    writer: RunWriter, config: TrainConfig, device: Device, split: Split | None
 ) -> None:
     """config.json: every setting, the device, versions and (once split) who is in which part."""
     library, version = backend_version()
@@ -206,7 +153,7 @@ def _write_config(
             for part, subset in vars(split).items()
         }
         record["dataset"] = {"path": config.dataset, "name": split.train.root.name, "split": parts}
-    write_json_atomic(layout.config, record)
+    writer.config(record)
 
 
 def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> PairImages:
@@ -310,7 +257,7 @@ class _RunCallback(keras.callbacks.Callback):
         self.writer.log(record)
         improved = _improves(previous, logs, self.config.best_by)
         name = f"epoch-{number:04d}.keras"
-        self.model.save(self.writer.layout.checkpoints / name)
+        self.writer.save_model(self.model, name)
         best = {
             "best": name,
             "best_epoch": number,
@@ -365,8 +312,7 @@ def _write_evaluation(
         for i, a, b in zip(shown, first, second, strict=True)
     ]
     summary = evaluation.to_json()
-    write_json_atomic(
-        writer.layout.eval,
+    writer.evaluation(
         {
             **summary,
             "best_epoch": checkpoint.best_epoch,
@@ -375,15 +321,14 @@ def _write_evaluation(
         },
     )
     images = faces.images
-    writer.pairs(
-        writer.layout.misclassified,
+    writer.misclassified(
         PairImages(
             images[first], images[second], evaluation.same[shown], evaluation.probability[shown]
-        ),
+        )
     )
     paths = faces.dataset.paths
-    with atomic_file(writer.layout.test_pairs) as handle:
-        table = pd.DataFrame(
+    writer.test_pairs(
+        pd.DataFrame(
             {
                 "file_x": [str(paths[a]) for a in pairs.first],
                 "file_y": [str(paths[b]) for b in pairs.second],
@@ -391,7 +336,7 @@ def _write_evaluation(
                 "probability": evaluation.probability,
             }
         )
-        handle.write(table.to_csv(index=False).encode("utf-8"))
+    )
     scores = {name: summary[name] for name in ("loss", "accuracy", "auc", "pairs")}
     writer.log({"kind": "eval", "epoch": checkpoint.best_epoch, "time": time.time(), **scores})
     auc = "-" if evaluation.auc is None else f"{evaluation.auc:.3f}"
@@ -414,12 +359,12 @@ def _fit(
     # Weights, dropout and flips drawn from the run's seed (and the epoch it resumes at), so
     # the same settings train the same network as far as the backend's kernels allow.
     keras.utils.set_random_seed(config.seed + checkpoint.epoch)
-    recorded = json.loads(layout.config.read_text()) if layout.config.exists() else {}
+    recorded = read_config(layout.run_dir) if has_settings(layout.run_dir) else {}
     if not recorded:
-        _write_config(layout, config, device, split=None)  # settings first, for the page
+        _write_config(writer, config, device, split=None)  # settings first, for the page
     split = load_split(config)
     if "dataset" not in recorded:
-        _write_config(layout, config, device, split)
+        _write_config(writer, config, device, split)
     training_people, validation_faces = (
         load_faces(part, config.image_size, config.framing)
         for part in (split.train, split.validation)
@@ -442,15 +387,14 @@ def _fit(
         f"{checkpoint.epoch + 1} of {config.epochs}.",
         flush=True,
     )
-    layout.checkpoints.mkdir(exist_ok=True)
     callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people)
     with distributed(device):
         if checkpoint.last:
-            model = _resumed_model(layout.checkpoints / checkpoint.last, device)
+            model = _resumed_model(layout.checkpoint(checkpoint.last), device)
         else:
             model = compiled_model(config, device)
-        if not layout.preview.exists():
-            writer.pairs(layout.preview, _preview(model, train_faces, config))
+        if not layout.preview.exists():  # a resumed run keeps the first one
+            writer.preview(_preview(model, train_faces, config))
         if not checkpoint.training_done(config):
             model.fit(
                 TrainingPairs(
@@ -475,7 +419,7 @@ def _fit(
     print(f"Testing epoch {best.best_epoch} on {config.test_pairs} test pairs.", flush=True)
     test_faces = load_faces(split.test, config.image_size, config.framing)
     test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
-    best_model = keras.models.load_model(layout.checkpoints / best.best, compile=False)
+    best_model = keras.models.load_model(layout.checkpoint(best.best), compile=False)
     evaluation = evaluate_model(
         best_model,
         test_faces,
@@ -502,7 +446,10 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
     """Run training under a status that always ends finished, stopped or failed."""
     started = time.time()
     writer = RunWriter(layout)
-    checkpoint = _restore(layout.run_dir) if resuming else Checkpoint()
+    checkpoint = Checkpoint()
+    if resuming:  # from the last committed epoch, without the log lines that came after it
+        checkpoint = read_checkpoint(layout.run_dir)
+        writer.cut_log_back(checkpoint.log_bytes)
     writer.status(
         state="running",
         pid=os.getpid(),
@@ -530,16 +477,21 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
 def train(config: TrainConfig, runs_dir: str | Path) -> str:
     """Train ``config`` as the run ``runs_dir/<run_id>``; returns its final state.
 
-    From a terminal the run is created here; started by ``runs.start_run``, its folder was
-    created there and holds nothing of the trainer's yet.
+    From a terminal the run is created here (``create_run``, the devices asked for here);
+    started by ``runs.start_run``, its folder was created there and holds nothing of the
+    trainer's yet.
     """
     run_dir = Path(runs_dir) / config.run_id
     if run_dir.exists() and not has_settings(run_dir):
         config = replace(config, dataset=dataset_source(config.dataset))
     else:
-        detect_device(config.devices, config.batch_size)  # a device not there: no run left
-        config, run_dir = create_run(config, runs_dir)
+        config, run_dir = create_run(config, runs_dir, devices_check=_detect_devices)
     return _run(config, RunLayout(run_dir), resuming=False)
+
+
+def _detect_devices(config: TrainConfig) -> Device:
+    """The devices ``config`` trains on, asked here where Keras is loaded anyway."""
+    return detect_device(config.devices, config.batch_size)
 
 
 def resume(run_dir: Path) -> str:
@@ -551,5 +503,5 @@ def resume(run_dir: Path) -> str:
     """
     status = check_resumable(run_dir, launched_pid=os.getpid())
     if not status.alive:
-        RunLayout(run_dir).stop.unlink(missing_ok=True)
+        RunWriter(RunLayout(run_dir)).withdraw_stop()
     return _run(read_settings(run_dir), RunLayout(run_dir), resuming=True)

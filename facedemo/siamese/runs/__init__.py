@@ -1,0 +1,131 @@
+"""Training runs on disk: the run directory, its one writer, its readers and its lifecycle.
+
+The pages, the CLI and scripts use the names below as ``runs.<name>``; the library
+imports them from their homes:
+
+- ``layout``: the contract, where each file lives (``RunLayout``), the checkpoint
+  record and the pair pictures' format, and the readers' one way into a JSON file;
+- ``processes``: which process is a run's (pid and start time, ``is_alive``);
+- ``writer``: ``RunWriter``, the only code that writes in a run directory (the
+  launcher's files and the trainer's);
+- ``status``: the state machine (status.json against launch.json and the living
+  processes), the checkpoint record, finding and listing runs;
+- ``settings``: config.json, the settings, device and versions, said for people;
+- ``logs``: metrics.jsonl read incrementally, progress and time left, the epoch
+  table, the tail of train.log;
+- ``results``: the preview and misclassified pictures, eval.json, the runs with
+  test pairs;
+- ``lifecycle``: start (from the page or a terminal), resume and stop; launching
+  the trainer.
+
+Reading never fails on what a crash can leave behind: a torn last line of the
+metrics log is skipped, and a run whose process has vanished while its status
+says it runs is reported as "interrupted".
+"""
+
+from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.lifecycle import (
+    DEVICE_CHECK_SECONDS,
+    NAMED_DATASETS,
+    check_devices,
+    check_resumable,
+    create_run,
+    dataset_source,
+    new_run_id,
+    resume_run,
+    start_preset,
+    start_run,
+    stop_run,
+)
+from facedemo.siamese.runs.logs import (
+    EPOCH_COLUMNS,
+    LOG_CACHE_SIZE,
+    LOG_FINGERPRINT_BYTES,
+    OPTIONAL_EPOCH_COLUMNS,
+    PACE_WINDOW,
+    RunProgress,
+    epoch_table,
+    output_tells_why,
+    progress,
+    read_log_tail,
+    read_metrics,
+)
+from facedemo.siamese.runs.processes import is_alive, process_start_time
+from facedemo.siamese.runs.results import (
+    CHANCE_STANDARD_ERRORS,
+    no_better_than_chance,
+    read_eval,
+    read_misclassified,
+    read_pairs,
+    read_preview,
+    runs_with_test_pairs,
+)
+from facedemo.siamese.runs.settings import (
+    describe_device,
+    describe_engine,
+    has_settings,
+    read_config,
+    read_settings,
+)
+from facedemo.siamese.runs.status import (
+    ALIVE_STATES,
+    RESUMABLE_STATES,
+    RunStatus,
+    checkpoint_path,
+    find_run,
+    list_runs,
+    read_checkpoint,
+    read_status,
+)
+from facedemo.siamese.runs.writer import RunWriter
+
+__all__ = [
+    "ALIVE_STATES",
+    "CHANCE_STANDARD_ERRORS",
+    "DEVICE_CHECK_SECONDS",
+    "EPOCH_COLUMNS",
+    "LOG_CACHE_SIZE",
+    "LOG_FINGERPRINT_BYTES",
+    "NAMED_DATASETS",
+    "OPTIONAL_EPOCH_COLUMNS",
+    "PACE_WINDOW",
+    "RESUMABLE_STATES",
+    "Checkpoint",
+    "PairImages",
+    "RunLayout",
+    "RunProgress",
+    "RunStatus",
+    "RunWriter",
+    "check_devices",
+    "check_resumable",
+    "checkpoint_path",
+    "create_run",
+    "dataset_source",
+    "describe_device",
+    "describe_engine",
+    "epoch_table",
+    "find_run",
+    "has_settings",
+    "is_alive",
+    "list_runs",
+    "new_run_id",
+    "no_better_than_chance",
+    "output_tells_why",
+    "process_start_time",
+    "progress",
+    "read_checkpoint",
+    "read_config",
+    "read_eval",
+    "read_log_tail",
+    "read_metrics",
+    "read_misclassified",
+    "read_pairs",
+    "read_preview",
+    "read_settings",
+    "read_status",
+    "resume_run",
+    "runs_with_test_pairs",
+    "start_preset",
+    "start_run",
+    "stop_run",
+]

@@ -1,0 +1,203 @@
+"""A run's logs: metrics.jsonl as a table (read incrementally), and what the trainer printed.
+
+The trainer appends one JSON line per batch, epoch and test to metrics.jsonl and
+flushes each; a line torn by a crash mid-write is skipped, never fatal. From the
+table come the run's progress (epoch, batch, speed, time left) and the per-epoch
+table the Monitor page shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from facedemo.siamese import TrainConfig
+from facedemo.siamese.runs.layout import RunLayout
+from facedemo.siamese.runs.settings import has_settings
+from facedemo.siamese.runs.status import RunStatus
+
+#: Batch lines used to estimate the current speed (the median ignores hiccups).
+PACE_WINDOW = 50
+
+#: Bytes of the metrics log just before the part already read that must be unchanged for
+#: the next read to continue from there (a resumed run cuts the log back and rewrites it).
+LOG_FINGERPRINT_BYTES = 256
+
+#: Metrics logs whose parsed lines are kept between reads.
+LOG_CACHE_SIZE = 8
+
+
+def _parse_log_lines(chunk: bytes) -> list[dict[str, Any]]:
+    """The records of whole metrics lines; a line torn by a crash mid-write is skipped."""
+    records = []
+    for line in chunk.decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "kind" in record:
+            records.append(record)
+    return records
+
+
+def _table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(records, columns=None if records else ["kind", "epoch"])
+
+
+@dataclass(frozen=True)
+class _ParsedLog:
+    """A metrics log read up to ``offset`` (the end of its last whole line)."""
+
+    file: tuple[int, int]  # device and inode: a replaced file is read afresh
+    offset: int
+    fingerprint: bytes  # the log's bytes just before ``offset``
+    table: pd.DataFrame
+
+
+_parsed_logs: dict[str, _ParsedLog] = {}
+_parsed_logs_lock = threading.Lock()
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """Every readable line of metrics.jsonl as a table (one row a line, column ``kind``).
+
+    Logs are read incrementally: what was parsed before is kept, and only the lines
+    appended since are parsed, unless the log was replaced or cut back (a resumed run
+    cuts it back to its last checkpoint). A line still being written waits for the next read.
+    """
+    path = RunLayout(run_dir).metrics
+    key = str(path.absolute())
+    with _parsed_logs_lock:
+        parsed = _parsed_logs.get(key)
+    try:
+        with path.open("rb") as log:
+            stat = os.fstat(log.fileno())
+            file = (stat.st_dev, stat.st_ino)
+            if parsed is not None and parsed.file == file and parsed.offset <= stat.st_size:
+                log.seek(parsed.offset - len(parsed.fingerprint))
+                if log.read(len(parsed.fingerprint)) != parsed.fingerprint:
+                    parsed = None
+            else:
+                parsed = None
+            start = parsed.offset if parsed else 0
+            log.seek(start)
+            chunk = log.read()
+    except FileNotFoundError:
+        return _table([])
+    whole = chunk[: chunk.rfind(b"\n") + 1]
+    records = _parse_log_lines(whole)
+    if parsed is None:
+        table, before = _table(records), b""
+    else:
+        table, before = parsed.table, parsed.fingerprint
+        if records:
+            table = pd.concat([table, _table(records)], ignore_index=True)
+    fingerprint = (before + whole)[-LOG_FINGERPRINT_BYTES:]
+    with _parsed_logs_lock:
+        _parsed_logs.pop(key, None)
+        _parsed_logs[key] = _ParsedLog(file, start + len(whole), fingerprint, table)
+        while len(_parsed_logs) > LOG_CACHE_SIZE:
+            del _parsed_logs[next(iter(_parsed_logs))]
+    return table.copy()
+
+
+def read_log_tail(run_dir: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines the trainer printed (empty if started elsewhere)."""
+    try:
+        text = RunLayout(run_dir).log.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def output_tells_why(status: RunStatus) -> bool:
+    """Whether what the trainer printed is the best account of the run: it failed, its process
+    vanished, or it ended before it saved its settings (an error on start-up)."""
+    return bool(status.error) or not (status.alive or has_settings(status.run_dir))
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run is: the epoch under way, batches done in it, speed and time left."""
+
+    epoch: int
+    step: int
+    steps_per_epoch: int
+    epochs: int
+    pairs_per_s: float | None
+    eta_seconds: float | None
+
+    @property
+    def eta_text(self) -> str:
+        """Time left for people: "about 4 min", or "-" when unknown."""
+        if self.eta_seconds is None:
+            return "-"
+        if self.eta_seconds < 90:
+            return f"about {max(round(self.eta_seconds), 1)} s"
+        if self.eta_seconds < 90 * 60:
+            return f"about {round(self.eta_seconds / 60)} min"
+        return f"about {self.eta_seconds / 3600:.1f} h"
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned batches done (early stopping may end sooner)."""
+        done = max(self.epoch - 1, 0) * self.steps_per_epoch + self.step
+        return min(done / (self.epochs * self.steps_per_epoch), 1.0)
+
+
+def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> RunProgress:
+    """Position, speed and estimated time left (only while alive) from the metrics log."""
+    batches = metrics[metrics["kind"] == "batch"]
+    if batches.empty:
+        return RunProgress(0, 0, settings.steps_per_epoch, settings.epochs, None, None)
+    epoch, step = int(batches["epoch"].iloc[-1]), int(batches["step"].iloc[-1])
+    recent = batches.tail(PACE_WINDOW)
+    pairs_per_s = float(recent["pairs_per_s"].median())
+    eta = None
+    if status.state == "running":  # queued: nothing to time yet; testing: training is over
+        same_epoch = recent["epoch"].diff() == 0
+        step_seconds = recent["time"].diff()[same_epoch].median()
+        epochs = metrics[metrics["kind"] == "epoch"]
+        last_batches = batches[batches["step"] == settings.steps_per_epoch]
+        ends = epochs.merge(last_batches, on="epoch", suffixes=("", "_batch"))
+        validation_seconds = (ends["time"] - ends["time_batch"]).median() if len(ends) else 0.0
+        remaining_steps = settings.epochs * settings.steps_per_epoch - (
+            (epoch - 1) * settings.steps_per_epoch + step
+        )
+        remaining_validations = settings.epochs - len(epochs)
+        if not np.isnan(step_seconds):
+            eta = remaining_steps * step_seconds + remaining_validations * validation_seconds
+    return RunProgress(epoch, step, settings.steps_per_epoch, settings.epochs, pairs_per_s, eta)
+
+
+#: Columns of the per-epoch table, in the order shown; the seen-people ones only when logged.
+EPOCH_COLUMNS = (
+    "epoch",
+    "loss",
+    "accuracy",
+    "auc",
+    "seen_val_loss",
+    "seen_val_accuracy",
+    "seen_val_auc",
+    "val_loss",
+    "val_accuracy",
+    "val_auc",
+    "pairs_per_s",
+)
+OPTIONAL_EPOCH_COLUMNS = frozenset({"seen_val_loss", "seen_val_accuracy", "seen_val_auc"})
+
+
+def epoch_table(metrics: pd.DataFrame, best_epoch: int | None) -> pd.DataFrame:
+    """One row per finished epoch, train and validation numbers, the best epoch marked."""
+    epochs = metrics[metrics["kind"] == "epoch"]
+    columns = [c for c in EPOCH_COLUMNS if c in epochs or c not in OPTIONAL_EPOCH_COLUMNS]
+    table = epochs.reindex(columns=columns).reset_index(drop=True)
+    table["best"] = table["epoch"] == best_epoch
+    return table

@@ -1,0 +1,68 @@
+"""What a run shows besides its logs: pictures of pairs, and its test once it has one.
+
+preview.npz (training pairs as the network sees them) is written when training
+starts; eval.json (test ROC, AUC, accuracy, confusion matrix), misclassified.npz
+and test_pairs.csv when the best checkpoint has been tested.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facedemo.errors import RunError
+from facedemo.siamese.runs.layout import PairImages, RunLayout, read_record
+from facedemo.siamese.runs.status import list_runs
+
+#: Standard errors above 0.5 a test AUC must reach to count as better than guessing.
+CHANCE_STANDARD_ERRORS = 2
+
+
+def read_pairs(path: Path) -> PairImages | None:
+    """A ``PairImages`` file of a run (``RunLayout.preview`` / ``.misclassified``), if written."""
+    try:
+        with np.load(path) as arrays:
+            return PairImages(**{name: arrays[name] for name in arrays.files})
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise RunError(f"{path} cannot be read ({error}).") from None
+
+
+def read_preview(run_dir: Path) -> PairImages | None:
+    """A few training pairs as the network sees them, once training has started."""
+    return read_pairs(RunLayout(run_dir).preview)
+
+
+def read_misclassified(run_dir: Path) -> PairImages | None:
+    """The test pairs the best checkpoint got most wrong, once it has been tested."""
+    return read_pairs(RunLayout(run_dir).misclassified)
+
+
+def read_eval(run_dir: Path) -> dict[str, Any] | None:
+    """eval.json (test ROC points, AUC, accuracy, confusion matrix), once the run has one."""
+    return read_record(RunLayout(run_dir).eval)
+
+
+def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
+    """Whether eval.json's test AUC lies within two standard errors of a guessing model's 0.5.
+
+    A model that guesses has an AUC whose variance is (P + N + 1) / (12 P N) for P
+    same-person and N different-person pairs (the Mann-Whitney statistic under the null
+    hypothesis), so on 256 test pairs anything below about 0.57 may be luck.
+    """
+    (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
+    positives, negatives = fn + tp, tn + fp
+    if evaluation.get("auc") is None or not positives or not negatives:
+        return False
+    error = math.sqrt((positives + negatives + 1) / (12 * positives * negatives))
+    return evaluation["auc"] - 0.5 < CHANCE_STANDARD_ERRORS * error
+
+
+def runs_with_test_pairs(runs_dir: str | Path) -> list[Path]:
+    """Test-pair files of the runs that finished testing, newest run first."""
+    paths = [RunLayout(status.run_dir).test_pairs for status in list_runs(runs_dir)]
+    return [path for path in paths if path.is_file()]
