@@ -138,19 +138,15 @@ def siamese_picker() -> Path | None:
 
 
 def show_siamese(run_dir: Path, result: faces.Verification) -> None:
-    crops = [
-        faces.face_context(photo.image, face)
-        for photo, face in zip(result.photos, result.faces, strict=True)
-    ]
-    probability = siamese_verifier(str(run_dir)).probability(*crops)
-    verdict = "same person" if probability >= 0.5 else "different people"
+    answer = siamese_verifier(str(run_dir)).answer(result)
     st.metric(
         f"Siamese: {run_dir.name} — same-person probability",
-        f"{probability:.1%}",
-        help="The trained network's own answer (same person at 50 % and above).",
+        f"{answer.probability:.1%}",
+        help="The trained network's own answer (same person at "
+        f"{evaluate.DECISION_THRESHOLD:.0%} and above).",
     )
-    st.caption(f"The siamese CNN says **{verdict}**; its input crops:")
-    for column, crop in zip(st.columns(6)[:2], crops, strict=True):
+    st.caption(f"The siamese CNN says **{answer.verdict}**; its input crops:")
+    for column, crop in zip(st.columns(6)[:2], answer.crops, strict=True):
         column.image(crop, width="stretch")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from facedemo import faces
 from facedemo.errors import RunError
 from facedemo.siamese.data import (
     DrawnPairs,
@@ -163,12 +164,34 @@ def evaluate_run(run_dir: Path) -> Evaluation:
     return evaluate_model(load_model(run_dir), faces, pairs, settings.batch_size)
 
 
+@dataclass(frozen=True)
+class SiameseAnswer:
+    """A siamese run's P(same person) for two faces, and the crops it was given."""
+
+    probability: float
+    crops: tuple[np.ndarray, ...]
+
+    @property
+    def verdict(self) -> str:
+        return "same person" if self.probability >= DECISION_THRESHOLD else "different people"
+
+
 class Verifier:
     """Same-person probability for two face crops, from a trained run's best model."""
 
     def __init__(self, model: keras.Model, image_size: int) -> None:
         self.model = model
         self.image_size = image_size
+
+    def answer(self, verification: faces.Verification) -> SiameseAnswer:
+        """The run's answer on a Verify result: the two verified faces cut with LFW's framing
+        (``faces.face_context``: the face at about half the square, as the network's
+        training photos show it), and the verdict at ``DECISION_THRESHOLD``."""
+        crops = tuple(
+            faces.face_context(photo.image, face)
+            for photo, face in zip(verification.photos, verification.faces, strict=True)
+        )
+        return SiameseAnswer(self.probability(*crops), crops)
 
     def probability(self, face_a: np.ndarray, face_b: np.ndarray) -> float:
         """Two RGB uint8 face crops (any size, squashed to the run's) → P(same person)."""
