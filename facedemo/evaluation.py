@@ -44,6 +44,19 @@ HELD_OUT_COLUMNS = {
 
 
 @dataclass(frozen=True)
+class ChosenThreshold:
+    """A threshold an analyst chose on a study, handed to the Verify page for its engine."""
+
+    threshold: float
+    engine: faces.Engine
+    dataset: str
+
+    def applies_to(self, engine: faces.Engine) -> bool:
+        """Whether it was chosen for ``engine``'s distances (same model, crop and metric)."""
+        return engine == self.engine
+
+
+@dataclass(frozen=True)
 class PairStudy:
     """Every pair of a data set with its distance, and the threshold analysis over them.
 
@@ -65,7 +78,22 @@ class PairStudy:
     embedded_before: int = 0
     seconds: float = 0.0
     score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
-    engine_threshold: float | None = None  # the engine's own default, when an engine made it
+    engine: faces.Engine | None = None  # the engine that measured the distances, if one did
+
+    @property
+    def engine_threshold(self) -> float | None:
+        """The engine's own default threshold; None for scores measured elsewhere."""
+        return (
+            None
+            if self.engine is None
+            else faces.default_threshold(self.engine.model, self.engine.metric)
+        )
+
+    def chosen(self, threshold: float) -> ChosenThreshold:
+        """``threshold``, chosen on this study, for the Verify page (needs an engine)."""
+        if self.engine is None:
+            raise DatasetError("Scores measured elsewhere have no engine to verify with.")
+        return ChosenThreshold(float(threshold), self.engine, self.name)
 
     @property
     def starting_threshold(self) -> float:
@@ -380,7 +408,7 @@ def study_dataset(
         embedded_now=embedded.computed,
         embedded_before=embedded.reused,
         seconds=time.perf_counter() - started,
-        engine_threshold=faces.default_threshold(engine.model, engine.metric),
+        engine=engine,
     )
 
 

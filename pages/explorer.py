@@ -416,10 +416,7 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     if study.engine_threshold is not None and downloads[2].button(
         "Use this threshold on the Verify page", key="carry_threshold"
     ):
-        st.session_state["carried_threshold"] = {
-            "threshold": threshold,
-            "engine": study.engine_label,
-        }
+        st.session_state["carried_threshold"] = study.chosen(threshold)
         st.success(f"The Verify page now uses {threshold:.4f} for {study.engine_label}.")
     show_people_errors(study, dataset, threshold)
     show_misclassified(study, dataset, metrics)

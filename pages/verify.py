@@ -63,15 +63,16 @@ def threshold_picker(engine: faces.Engine) -> float:
         st.subheader("Threshold")
         if (
             carried
-            and carried["engine"] == engine.label
+            and carried.applies_to(engine)
             and st.toggle(
-                f"Use the explorer's {carried['threshold']:.4f}",
+                f"Use the explorer's {carried.threshold:.4f}",
                 value=True,
                 key="use_carried_threshold",
                 help=f"Off: back to {default:.4f}, {origin}.",
             )
         ):
-            default, origin = carried["threshold"], "chosen in the threshold explorer"
+            default = carried.threshold
+            origin = f"chosen in the threshold explorer on {carried.dataset}"
         custom = st.toggle("Set my own threshold", key="custom_threshold")
         if not custom:
             st.caption(f"Using {default:.4f} ({origin}).")
