@@ -46,7 +46,7 @@ bench: setup
 	$(BIN)/python bench/bench_verify.py
 	$(BIN)/python bench/bench_explorer.py
 	$(BIN)/python bench/bench_slider.py
-	$(BIN)/python bench/bench_explorer_browser.py
+	$(BIN)/python bench/bench_pages_browser.py
 	$(BIN)/python bench/bench_lfw_study.py
 	$(BIN)/python bench/bench_identify.py
 	$(BIN)/python bench/bench_models.py

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from facedemo.cache import LruCache
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout
 from facedemo.siamese.runs.settings import has_settings
@@ -61,8 +61,7 @@ class _ParsedLog:
     table: pd.DataFrame
 
 
-_parsed_logs: dict[str, _ParsedLog] = {}
-_parsed_logs_lock = threading.Lock()
+_parsed_logs: LruCache[str, _ParsedLog] = LruCache(LOG_CACHE_SIZE)
 
 
 def read_metrics(run_dir: Path) -> pd.DataFrame:
@@ -74,8 +73,7 @@ def read_metrics(run_dir: Path) -> pd.DataFrame:
     """
     path = RunLayout(run_dir).metrics
     key = str(path.absolute())
-    with _parsed_logs_lock:
-        parsed = _parsed_logs.get(key)
+    parsed = _parsed_logs.get(key)
     try:
         with path.open("rb") as log:
             stat = os.fstat(log.fileno())
@@ -100,11 +98,7 @@ def read_metrics(run_dir: Path) -> pd.DataFrame:
         if records:
             table = pd.concat([table, _table(records)], ignore_index=True)
     fingerprint = (before + whole)[-LOG_FINGERPRINT_BYTES:]
-    with _parsed_logs_lock:
-        _parsed_logs.pop(key, None)
-        _parsed_logs[key] = _ParsedLog(file, start + len(whole), fingerprint, table)
-        while len(_parsed_logs) > LOG_CACHE_SIZE:
-            del _parsed_logs[next(iter(_parsed_logs))]
+    _parsed_logs.put(key, _ParsedLog(file, start + len(whole), fingerprint, table))
     return table.copy()
 
 

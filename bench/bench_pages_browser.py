@@ -1,14 +1,18 @@
-"""Key press to new numbers on the threshold explorer, in headless Chromium.
+"""Key press to new numbers on the threshold explorer and the Verify page, in headless Chromium.
 
-Run: ``.venv/bin/python bench/bench_explorer_browser.py`` (needs Debian's chromium: ``make
+Run: ``.venv/bin/python bench/bench_pages_browser.py`` (needs Debian's chromium: ``make
 browser``). The demo set is embedded first, so the page only reads the store. Then the
 slider is moved by keyboard (End, Home, End, ...: every move changes every rate) and the
 browser itself times each move, from the key press to the FAR metric showing its new value
 ("numbers") and to the misclassified-pairs heading at the bottom of the panel showing the
 new threshold ("whole panel": curves, tables and pictures drawn). Twice, in the same run:
 the page as it is (its threshold panel a fragment) and the baseline, the same page with
-fragments off, so every move re-runs and redraws the whole page. Exits 1 when the median
-key press to numbers misses ``TARGET_MS``.
+fragments off, so every move re-runs and redraws the whole page. On the Verify page it
+times a move of its own threshold slider (to the new threshold and verdict) and a new photo
+B chosen from the gallery (Enter in the list to the new distance), beside the time the page
+itself reports for that comparison (detection and embedding of the new photo), so what the
+page adds to the computation shows. Exits 1 when the explorer's median key press to numbers
+misses ``TARGET_MS``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+import numpy as np  # noqa: E402
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, running_app  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
@@ -104,6 +109,25 @@ def verify_threshold_moves(page: Page, url: str) -> list[float]:
     return time_moves(page, "threshold_value", ("Threshold", None))[0]
 
 
+def verify_photo_changes(page: Page) -> tuple[list[float], list[float]]:
+    """Milliseconds from Enter on a new photo B (gallery) to the new Distance metric, and the
+    page's own Time metric for that comparison, per change."""
+    latency, computed = [], []
+    box = page.locator(".st-key-gallery_B").get_by_role("combobox")
+    for _ in range(MOVES // 2):
+        box.click()
+        box.press("ArrowDown")
+        page.evaluate(WATCH, ["Distance", None])
+        box.press("Enter")
+        page.wait_for_function("window.__move.numbers !== null", timeout=120_000)
+        state = page.evaluate("window.__move")
+        latency.append(state["numbers"] - state["down"])
+        page.wait_for_timeout(1500)  # the rest of the page, then read the page's own time
+        time_text = page.get_by_test_id("stMetric").filter(has_text="Time")
+        computed.append(float(time_text.get_by_test_id("stMetricValue").inner_text().split()[0]))
+    return latency, computed
+
+
 def measure(launcher: tuple[str, ...], home: Path, label: str, browser) -> dict[str, float]:
     log = home / f"streamlit-{label}.log"
     with running_app(home, log, launcher) as url:
@@ -112,6 +136,7 @@ def measure(launcher: tuple[str, ...], home: Path, label: str, browser) -> dict[
         time_moves(page)  # warm-up: first figures, caches
         numbers, panel = time_moves(page)
         verify = verify_threshold_moves(page, url)
+        photo, computed = verify_photo_changes(page)
         page.context.close()
     return {
         "numbers": statistics.median(numbers),
@@ -121,6 +146,9 @@ def measure(launcher: tuple[str, ...], home: Path, label: str, browser) -> dict[
         "verify": statistics.median(verify),
         "verify_low": min(verify),
         "verify_high": max(verify),
+        "photo": statistics.median(photo),
+        "photo_overhead": statistics.median(np.subtract(photo, computed)),
+        "computed": statistics.median(computed),
     }
 
 
