@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import streamlit as st
 
-from facedemo import config, faces
+from facedemo import config, datasets, faces, images
 from facedemo.errors import FaceDemoError
 
 T = TypeVar("T")
@@ -149,3 +151,50 @@ def prepared(engine: faces.Engine) -> faces.Engine:
     """Build the engine's model and detector once per server process."""
     faces.prepare(engine)
     return engine
+
+
+#: Side of the square thumbnails the pages show (people, pairs, candidates), in pixels.
+THUMBNAIL_SIDE = 160
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def thumbnail(path: str) -> np.ndarray:
+    """A photo as a square thumbnail, made once per photo and server."""
+    return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
+def unpacked_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDataset:
+    """One unpacking per upload (the library reuses the folder of identical content)."""
+    return datasets.load_zip_dataset(_data, Path(name).stem)
+
+
+def server_folder_dataset(key: str) -> datasets.IdentityDataset | None:
+    """An identity data set from a folder on the server, typed in; None until given. Beyond
+    localhost only under ``FACEDEMO_FOLDER_ROOT`` (the library decides)."""
+    folder = st.text_input(
+        "Folder",
+        key=key,
+        help="identities.csv (file,identity), one sub-folder per person, "
+        "or LFW-style names such as Ada_Lovelace_0001.jpg.",
+    )
+    address = st.get_option("server.address")
+    return datasets.load_server_folder(folder, address) if folder else None
+
+
+def zip_dataset(key: str) -> datasets.IdentityDataset | None:
+    """An identity data set from an uploaded zip; None until given."""
+    uploaded = st.file_uploader("Zip of a data set", type=["zip"], key=key)
+    return unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
+
+
+def face_choice(photo: faces.Photo, question: str, key: str) -> int:
+    """Which face of a photo with several faces to use (0 = largest)."""
+    if len(photo.faces) < 2:
+        return 0
+    return st.selectbox(
+        question.format(count=len(photo.faces)),
+        range(len(photo.faces)),
+        format_func=lambda i: f"Face {i + 1}" + (" (largest)" if i == 0 else ""),
+        key=key,
+    )

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from facedemo import calibration, config, datasets, evaluation, faces, images, plots, thresholds
+from facedemo import calibration, config, datasets, evaluation, faces, plots, thresholds
 from facedemo.cache import LruCache
 from facedemo.embeddings import EmbeddingStore
 from facedemo.siamese import runs
-from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
+from pages.common import (
+    engine_picker,
+    ensure_app_navigation,
+    prepared,
+    server_folder_dataset,
+    thumbnail,
+    user_errors,
+    zip_dataset,
+)
 
 SOURCES = (
     "Demo set",
@@ -38,7 +43,6 @@ SCORE_LABELS = {
     "lower": "lower = same person (distance)",
     "higher": "higher = same person (similarity, probability)",
 }
-THUMBNAIL_SIDE = 160
 WORST_PEOPLE = 5
 STUDIES_KEPT = 8
 
@@ -75,20 +79,9 @@ def study_of(
     return studies().put(key, study), True
 
 
-@st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
-def cached_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDataset:
-    """One unpacking per upload (the library reuses the folder of identical content)."""
-    return datasets.load_zip_dataset(_data, Path(name).stem)
-
-
 @st.cache_resource(show_spinner="Reading LFW (downloads about 200 MB the first time)...")
 def cached_lfw(min_faces: int) -> datasets.IdentityDataset:
     return datasets.load_lfw(min_faces)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def thumbnail(path: str) -> np.ndarray:
-    return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
 
 
 def progress_reporter(label: str):
@@ -109,19 +102,9 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
         bar.empty()
         return dataset
     if source == "Folder on the server":
-        folder = st.text_input(
-            "Folder",
-            key="explorer_folder",
-            help="identities.csv (file,identity), one sub-folder per person, "
-            "or LFW-style names such as Ada_Lovelace_0001.jpg.",
-        )
-        address = st.get_option("server.address")  # beyond localhost, only FACEDEMO_FOLDER_ROOT
-        return datasets.load_server_folder(folder, address) if folder else None
+        return server_folder_dataset("explorer_folder")
     if source == "Upload a zip":
-        uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="explorer_zip")
-        if uploaded is None:
-            return None
-        return cached_zip(uploaded.file_id, uploaded.name, uploaded.getvalue())
+        return zip_dataset("explorer_zip")
     if source == "LFW (needs internet)":
         min_faces = st.number_input(
             "At least this many photos per person", 2, 100, 10, key="explorer_lfw_min_faces"

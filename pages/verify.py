@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-from facedemo import calibration, config, datasets, faces, identify, images, plots
+from facedemo import calibration, config, datasets, faces, identify, plots
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
 from facedemo.siamese import evaluate, runs
 from pages import live_camera
-from pages.common import engine_picker, ensure_app_navigation, prepared, user_errors
+from pages.common import (
+    engine_picker,
+    ensure_app_navigation,
+    face_choice,
+    prepared,
+    server_folder_dataset,
+    thumbnail,
+    user_errors,
+    zip_dataset,
+)
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SLOTS = ("A", "B")
@@ -98,18 +106,6 @@ def sidebar_settings(whole_photo_help: str) -> tuple[faces.Engine, float, bool]:
     st.session_state.setdefault("enforce_detection", True)
     enforce = st.sidebar.toggle("Require a face", key="enforce_detection", help=whole_photo_help)
     return engine, threshold, enforce
-
-
-def face_choice(slot: str, photo: faces.Photo) -> int:
-    """Which face of a photo with several faces to use (0 = largest)."""
-    if len(photo.faces) < 2:
-        return 0
-    return st.selectbox(
-        f"Photo {slot} has {len(photo.faces)} faces: which one?",
-        range(len(photo.faces)),
-        format_func=lambda i: f"Face {i + 1}" + (" (largest)" if i == 0 else ""),
-        key=f"face_{slot}",
-    )
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the trained siamese model...")
@@ -254,12 +250,6 @@ def identify_photo(demo_photos: list) -> tuple[bytes | Path, str] | None:
     return demo_photos[choice].path, demo_photos[choice].path.name
 
 
-@st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")
-def identify_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDataset:
-    """One unpacking per upload (the library reuses the folder of identical content)."""
-    return datasets.load_zip_dataset(_data, Path(name).stem)
-
-
 def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
     """The data set of known people the user chose (the demo set first); None until given."""
     source = st.radio("Gallery of known people", GALLERY_SOURCES, key="identify_gallery_source")
@@ -269,16 +259,8 @@ def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
             return None
         return datasets.demo_dataset()
     if source == "Folder on the server":
-        folder = st.text_input(
-            "Folder",
-            key="identify_folder",
-            help="identities.csv (file,identity), one sub-folder per person, "
-            "or LFW-style names such as Ada_Lovelace_0001.jpg.",
-        )
-        address = st.get_option("server.address")  # beyond localhost, only FACEDEMO_FOLDER_ROOT
-        return datasets.load_server_folder(folder, address) if folder else None
-    uploaded = st.file_uploader("Zip of a data set", type=["zip"], key="identify_zip")
-    return identify_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
+        return server_folder_dataset("identify_folder")
+    return zip_dataset("identify_zip")
 
 
 @st.cache_resource(show_spinner=False)
@@ -309,23 +291,6 @@ def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> ident
 
     key = (dataset.name, str(dataset.root), dataset.paths, engine.embedding_key)
     return identify_galleries().get_or_make(key, embed_gallery)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def identify_thumbnail(path: str) -> np.ndarray:
-    return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
-
-
-def identify_face_choice(photo: faces.Photo) -> int:
-    """Which face of a photo with several faces to look up (0 = largest)."""
-    if len(photo.faces) < 2:
-        return 0
-    return st.selectbox(
-        f"This photo has {len(photo.faces)} faces: which one?",
-        range(len(photo.faces)),
-        format_func=lambda i: f"Face {i + 1}" + (" (largest)" if i == 0 else ""),
-        key="identify_face",
-    )
 
 
 def show_identification(result: identify.Identification) -> None:
@@ -374,8 +339,8 @@ def show_identification(result: identify.Identification) -> None:
     with list_column:
         st.subheader("Closest people")
         for rank, candidate in enumerate(result.candidates, start=1):
-            thumbnail, text = st.columns([1, 5])
-            thumbnail.image(identify_thumbnail(str(candidate.path)))
+            picture, text = st.columns([1, 5])
+            picture.image(thumbnail(str(candidate.path)))
             sign, verdict = ("≤", "match") if candidate.matches else (">", "no match")
             text.markdown(
                 f"**{rank}. {candidate.identity.replace('_', ' ')}** — distance "
@@ -415,7 +380,7 @@ def identify_mode() -> None:
         gallery = gallery_of(dataset, engine)
         with st.spinner("Finding and embedding the face..."):
             photo = faces.analyse_photo(source, engine, enforce, name=name)
-        index = identify_face_choice(photo)
+        index = face_choice(photo, "This photo has {count} faces: which one?", "identify_face")
         result = identify.identify(
             source, gallery, engine, threshold, face_index=index, enforce_detection=enforce
         )
@@ -477,7 +442,11 @@ with user_errors():
     indices = []
     for slot, column in zip(SLOTS, columns, strict=True):
         with column:
-            indices.append(face_choice(slot, photos[slot]))
+            indices.append(
+                face_choice(
+                    photos[slot], f"Photo {slot} has {{count}} faces: which one?", f"face_{slot}"
+                )
+            )
     result = faces.compare((photos["A"], photos["B"]), engine, threshold, tuple(indices))
 
 verdict = "Same person" if result.verified else "Different people"

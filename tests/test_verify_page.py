@@ -262,21 +262,25 @@ def test_identify_mode_upload_and_folder_errors_are_sentences(
     assert not page.exception and page.title[0].value == "Verify: same person or not?"
 
 
-def test_live_camera_compares_the_video_with_photo_a(
-    page: AppTest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def streams(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The analysers handed to the WebRTC video, which is stood in for: streamlit-webrtc needs
+    a real server session (the browser tests drive it)."""
     from types import SimpleNamespace
 
     from pages import live_camera
 
-    # streamlit-webrtc needs a real server session (the browser test drives it): a stand-in.
-    streams = []
+    handed: list = []
 
     def webrtc_video(analyser):
-        streams.append(analyser)
+        handed.append(analyser)
         return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
 
     monkeypatch.setattr(live_camera, "webrtc_video", webrtc_video)
+    return handed
+
+
+def test_live_camera_compares_the_video_with_photo_a(page: AppTest, streams: list) -> None:
     page.radio(key="source_B").set_value("Live camera").run()
     assert streams and streams[-1].processor.settings.engine.model == "Dlib"
     assert not page.exception and not page.error
@@ -306,20 +310,10 @@ def test_live_camera_without_a_network_streams_without_webrtc(
 
 
 def test_identify_mode_names_faces_on_the_live_camera(
-    page: AppTest, shared_gallery, monkeypatch: pytest.MonkeyPatch
+    page: AppTest, shared_gallery, streams: list
 ) -> None:
-    from types import SimpleNamespace
-
     from facedemo import live
-    from pages import live_camera
 
-    streams = []
-
-    def webrtc_video(analyser):
-        streams.append(analyser)
-        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
-
-    monkeypatch.setattr(live_camera, "webrtc_video", webrtc_video)
     page.radio(key="verify_mode").set_value(IDENTIFY).run()
     page.radio(key="identify_source").set_value("Live camera").run()
     assert not page.exception and not page.error
