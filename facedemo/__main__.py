@@ -320,8 +320,8 @@ def _embed(args: argparse.Namespace) -> int:
         store.clear(engine)
     result = store.embed_paths(dataset.paths, engine, _progress_bar)
     print(
-        f"{len(dataset)} images: {result.computed} embedded now, {result.reused} from the "
-        f"store, {len(result.failures)} without a face"
+        f"{len(dataset)} images: {result.embedded_now} embedded now, "
+        f"{result.embedded_before} from the store, {len(result.failures)} without a face"
     )
     for index, reason in result.failures:
         print(f"no face: {dataset.paths[index]} ({reason})")

@@ -73,8 +73,8 @@ class EmbeddedSet:
     embeddings: np.ndarray  # float32 (n_ok, d), rows in the order of ok_indices
     ok_indices: np.ndarray  # int32 indices into the input paths that got a face
     failures: tuple[tuple[int, str], ...]  # (input index, the sentence why) for the rest
-    computed: int  # distinct images detected and embedded now (0 on a warm store)
-    reused: int  # input images answered from the store
+    embedded_now: int  # distinct images detected and embedded now (0 on a warm store)
+    embedded_before: int  # input images answered from the store
 
 
 def content_hash(data: bytes) -> str:

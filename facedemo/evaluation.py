@@ -405,8 +405,8 @@ def study_dataset(
         same=np.asarray(pairs.same, dtype=bool),
         distances=distances,
         failed_images=failed,
-        embedded_now=embedded.computed,
-        embedded_before=embedded.reused,
+        embedded_now=embedded.embedded_now,
+        embedded_before=embedded.embedded_before,
         seconds=time.perf_counter() - started,
         engine=engine,
     )

@@ -636,7 +636,7 @@ class Photo:
     image: np.ndarray = field(repr=False)
     faces: tuple[Face, ...]
     embeddings: np.ndarray = field(repr=False)
-    seconds: dict[str, float]
+    timings: dict[str, float]  # seconds per step, as Verification.timings
 
 
 @dataclass(frozen=True)
@@ -716,8 +716,8 @@ def analyse_photo(
     key = (_source_key(photo), engine.embedding_key, enforce_detection)
     cached = _recent_photos.get(key)
     if cached is not None:
-        seconds = {"load": time.perf_counter() - started, "detect": 0.0, "embed": 0.0}
-        return replace(cached, seconds=seconds)
+        timings = {"load": time.perf_counter() - started, "detect": 0.0, "embed": 0.0}
+        return replace(cached, timings=timings)
     image = images.load_image(photo, name)
     loaded = time.perf_counter()
     faces = _faces_in(image, engine, enforce_detection)
@@ -728,7 +728,7 @@ def analyse_photo(
         image=image,
         faces=faces,
         embeddings=vectors,
-        seconds={
+        timings={
             "load": loaded - started,
             "detect": detected - loaded,
             "embed": embedded - detected,
@@ -772,7 +772,7 @@ def compare(
     distance = float(distances(first, second, engine.metric)[0])
     verified = distance <= threshold
     timings = {
-        step: photos[0].seconds[step] + photos[1].seconds[step] for step in photos[0].seconds
+        step: photos[0].timings[step] + photos[1].timings[step] for step in photos[0].timings
     }
     timings["compare"] = time.perf_counter() - started
     timings["total"] = sum(timings.values())

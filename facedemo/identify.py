@@ -186,7 +186,7 @@ def build_gallery(
         name=dataset.name,
         root=dataset.root,
         skipped=skipped,
-        embedded_now=embedded.computed,
+        embedded_now=embedded.embedded_now,
     )
 
 
@@ -321,7 +321,7 @@ def _face_of(
         seconds = {}
     else:
         photo = faces.analyse_photo(photo_or_face, engine, enforce_detection)
-        seconds = dict(photo.seconds)
+        seconds = dict(photo.timings)
     index = _checked_index(face_index, len(photo.faces))
     return photo.faces[index], photo, photo.embeddings[index], seconds
 

@@ -37,8 +37,8 @@ def progress(done, total, name):
 
 store = EmbeddingStore(Path(sys.argv[1]), batch_size=int(sys.argv[2]))
 result = store.embed_paths([Path(p) for p in sys.argv[3:]], faces.DEFAULT_ENGINE, progress)
-print(json.dumps({"count": store.count(), "computed": result.computed,
-                  "reused": result.reused, "embeddings": result.embeddings.tolist()}))
+print(json.dumps({"count": store.count(), "computed": result.embedded_now,
+                  "reused": result.embedded_before, "embeddings": result.embeddings.tolist()}))
 """
 
 
@@ -60,7 +60,7 @@ def embed(crops, model):
 faces.detect, faces.embed = detect, embed
 store = EmbeddingStore(Path(sys.argv[1]), batch_size=1)
 result = store.embed_paths([Path(p) for p in sys.argv[2:]], faces.DEFAULT_ENGINE)
-print(json.dumps({"computed": result.computed, "reused": result.reused,
+print(json.dumps({"computed": result.embedded_now, "reused": result.embedded_before,
                   "embeddings": result.embeddings.tolist()}))
 """
 
@@ -154,7 +154,7 @@ def insert_row(store: EmbeddingStore, engine_key: str, content: str, vector: np.
 def test_cold_fill_embeds_every_photo_with_progress(cold: ColdFill, photos: list[Path]) -> None:
     n = len(photos)
     result = cold.result
-    assert (result.computed, result.reused, result.failures) == (n, 0, ())
+    assert (result.embedded_now, result.embedded_before, result.failures) == (n, 0, ())
     assert result.ok_indices.dtype == np.int32
     np.testing.assert_array_equal(result.ok_indices, np.arange(n))
     assert result.embeddings.dtype == np.float32
@@ -174,7 +174,7 @@ def test_warm_fill_reuses_every_row_in_one_progress_call(
     for store in (cold.store, EmbeddingStore(cold.store.path)):  # this session, another one
         calls = ProgressLog()
         warm = store.embed_paths(photos, ENGINE, calls)
-        assert (warm.computed, warm.reused, warm.failures) == (0, n, ())
+        assert (warm.embedded_now, warm.embedded_before, warm.failures) == (0, n, ())
         np.testing.assert_array_equal(warm.ok_indices, cold.result.ok_indices)
         np.testing.assert_array_equal(warm.embeddings, cold.result.embeddings)
         assert calls == [(n, n, photos[-1].name)]
@@ -202,14 +202,14 @@ def test_the_metric_shares_vectors_but_detector_and_alignment_do_not(
     cold: ColdFill, photos: list[Path]
 ) -> None:
     other_metric = cold.store.embed_paths(photos, replace(ENGINE, metric="euclidean_l2"))
-    assert other_metric.computed == 0
+    assert other_metric.embedded_now == 0
     np.testing.assert_array_equal(other_metric.embeddings, cold.result.embeddings)
 
     pair = photos[:2]
     for other in (replace(ENGINE, alignment="detector"), replace(ENGINE, detector="skip")):
         assert other.embedding_key != ENGINE.embedding_key
         result = cold.store.embed_paths(pair, other)
-        assert (result.computed, result.reused) == (2, 0), other
+        assert (result.embedded_now, result.embedded_before) == (2, 0), other
         assert cold.store.count(other) == 2
         assert not np.allclose(result.embeddings, cold.result.embeddings[:2], atol=1e-3)
     assert cold.store.count(ENGINE) == len(photos)
@@ -246,19 +246,20 @@ def test_faceless_and_unreadable_files_are_listed_stored_and_not_retried(
     assert reasons[1].startswith("No face was found in this photo.")
     assert reasons[2].startswith("This file is a text file, not an image.")
     assert reasons[3].startswith("'missing.jpg' could not be read (No such file or directory)")
-    assert (first.computed, first.reused) == (3, 0)  # the missing file has no content to key
+    # the missing file has no content to key
+    assert (first.embedded_now, first.embedded_before) == (3, 0)
     assert len(detect_calls) == 2  # the photo and the noise; the text never reaches a detector
     assert store.count(ENGINE) == 1
 
     again = store.embed_paths(inputs, ENGINE)
     assert again.failures == first.failures
-    assert (again.computed, again.reused) == (0, 3)
+    assert (again.embedded_now, again.embedded_before) == (0, 3)
     assert len(detect_calls) == 2
 
     other_engine = replace(ENGINE, alignment="detector")
     retried = store.embed_paths(inputs, other_engine)
     assert [index for index, _ in retried.failures] == [1, 2, 3]
-    assert (retried.computed, retried.reused) == (3, 0)
+    assert (retried.embedded_now, retried.embedded_before) == (3, 0)
     assert len(detect_calls) == 4
 
 
@@ -271,7 +272,7 @@ def test_without_enforce_detection_a_faceless_photo_is_embedded_whole(
 
     before = len(detect_calls)
     whole = store.embed_paths([noise_png], ENGINE, enforce_detection=False)
-    assert (whole.computed, whole.failures) == (1, ())  # the stored "no face" is not the answer
+    assert (whole.embedded_now, whole.failures) == (1, ())  # the stored "no face" is not the answer
     assert whole.embeddings.shape == (1, 128)
     assert len(detect_calls) == before + 1  # one detector pass, not one more for the whole photo
 
@@ -279,7 +280,7 @@ def test_without_enforce_detection_a_faceless_photo_is_embedded_whole(
     calls = len(detect_calls)
     assert store.embed_paths([noise_png], ENGINE).failures == enforced.failures
     relaxed = store.embed_paths([noise_png], ENGINE, enforce_detection=False)
-    assert relaxed.computed == 0
+    assert relaxed.embedded_now == 0
     np.testing.assert_array_equal(relaxed.embeddings, whole.embeddings)
     assert len(detect_calls) == calls
 
@@ -295,7 +296,7 @@ def test_identical_files_are_embedded_once(
     calls = ProgressLog()
 
     result = store.embed_paths(inputs, ENGINE, calls)
-    assert len(detect_calls) == result.computed == 2
+    assert len(detect_calls) == result.embedded_now == 2
     np.testing.assert_array_equal(result.ok_indices, [0, 1, 2, 3])
     np.testing.assert_array_equal(result.embeddings[1], result.embeddings[0])
     np.testing.assert_array_equal(result.embeddings[2], result.embeddings[0])
@@ -329,7 +330,7 @@ def test_two_threads_fill_one_store_at_once(
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    assert sum(result.computed for result in results.values()) == 4  # the other one reused
+    assert sum(result.embedded_now for result in results.values()) == 4  # the other one reused
     assert len(detect_calls) == 4
     np.testing.assert_array_equal(results[0].embeddings, results[1].embeddings[::-1])
     assert store.count() == 4
@@ -383,7 +384,7 @@ def test_a_killed_run_keeps_the_batches_it_wrote(
 
     calls = ProgressLog()
     resumed = store.embed_paths(photos, ENGINE, calls)
-    assert (resumed.computed, resumed.reused) == (len(photos) - 4, 4)
+    assert (resumed.embedded_now, resumed.embedded_before) == (len(photos) - 4, 4)
     assert len(detect_calls) == len(photos) - 4
     assert calls[0] == (4, len(photos), photos[3].name)
     np.testing.assert_allclose(resumed.embeddings, cold.result.embeddings, atol=1e-6)
@@ -407,9 +408,9 @@ def test_a_torn_row_is_computed_again(
         assert torn.rowcount == 1
 
     repaired = store.embed_paths(pair, ENGINE)
-    assert (repaired.computed, repaired.reused) == (1, 1)
+    assert (repaired.embedded_now, repaired.embedded_before) == (1, 1)
     np.testing.assert_allclose(repaired.embeddings, before.embeddings, atol=1e-6)
-    assert store.embed_paths(pair, ENGINE).computed == 0
+    assert store.embed_paths(pair, ENGINE).embedded_now == 0
     assert len(detect_calls) == 3
 
 

@@ -66,7 +66,7 @@ def test_facenet_separates_the_shared_sets_people(facenet_study) -> None:
 def test_every_metric_threshold_gives_the_cosine_verdicts(facenet_study, shared_data) -> None:
     dataset = datasets.load_identity_dataset(shared_data)
     embedded = EmbeddingStore().embed_paths(dataset.paths, FACENET_ENGINE)
-    assert embedded.computed == 0  # the study filled the store
+    assert embedded.embedded_now == 0  # the study filled the store
     pairs = datasets.make_pairs(dataset.subset(embedded.ok_indices))
     first, second = embedded.embeddings[pairs.first], embedded.embeddings[pairs.second]
     verdicts = {
