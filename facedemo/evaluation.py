@@ -135,14 +135,11 @@ class PairStudy:
 
     def misclassified(self, threshold: float, limit: int = 12) -> pd.DataFrame:
         """The ``limit`` most confidently wrong decisions at ``threshold``, worst first."""
-        wrong = np.flatnonzero((self.distances <= np.float32(threshold)) != self.same)
-        margin = np.abs(self.distances[wrong] - np.float32(threshold))
-        if len(wrong) > limit:
-            keep = np.argpartition(-margin, limit - 1)[:limit]
-            wrong, margin = wrong[keep], margin[keep]
-        order = np.argsort(-margin, kind="stable")
-        frame = self._frame(wrong[order], threshold)
-        frame["margin"] = margin[order]
+        limit_f32 = np.float32(threshold)
+        margin = np.abs(self.distances - limit_f32)
+        rows = thresholds.most_wrong((self.distances <= limit_f32) != self.same, margin, limit)
+        frame = self._frame(rows, threshold)
+        frame["margin"] = margin[rows]
         return frame
 
     @property

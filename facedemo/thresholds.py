@@ -558,6 +558,18 @@ def held_out_suggestions(
     ]
 
 
+def most_wrong(wrong: np.ndarray, margin: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the wrong decisions (``wrong``, a mask) with the largest ``margin`` (how
+    confidently wrong each pair is), most confident first, at most ``limit``; ties keep
+    pair order."""
+    indices = np.flatnonzero(wrong)
+    margin = margin[indices]
+    if len(indices) > limit:
+        keep = np.sort(np.argpartition(-margin, limit - 1)[:limit])
+        indices, margin = indices[keep], margin[keep]
+    return indices[np.argsort(-margin, kind="stable")]
+
+
 def results_table(
     analysis: Analysis, thresholds: Iterable[float | Suggestion]
 ) -> list[dict[str, str | float]]:

@@ -29,7 +29,7 @@ from facedemo.siamese.data import (
 from facedemo.siamese.model import INPUT_DTYPE, takes_raw_pixels
 from facedemo.siamese.runs.settings import read_config, read_settings
 from facedemo.siamese.runs.status import checkpoint_path
-from facedemo.thresholds import RocCurve, analyse
+from facedemo.thresholds import RocCurve, analyse, most_wrong
 
 #: Probability from which a pair counts as "same person".
 DECISION_THRESHOLD = 0.5
@@ -65,9 +65,8 @@ class Evaluation:
     def most_wrong(self, limit: int) -> np.ndarray:
         """Indices of misclassified pairs, the most confident mistakes first."""
         said_same = pair_distance(self.probability) <= DISTANCE_THRESHOLD
-        wrong = np.flatnonzero(said_same != self.same)
-        error = np.abs(self.probability[wrong] - self.same[wrong])
-        return wrong[np.argsort(-error, kind="stable")][:limit]
+        error = np.abs(self.probability - self.same)
+        return most_wrong(said_same != self.same, error, limit)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as eval.json holds it: ROC points from "nobody is the same person"
