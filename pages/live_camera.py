@@ -175,19 +175,23 @@ def verify_live(
             st.error(f"Photo A: {error}")
             return
     settings = live.verify_settings(engine, photo.embeddings[0], threshold)
-    show_live(settings, threshold, photo.faces[0].crop)
+    show_live(settings, threshold, photo.faces[0].crop, "source_B")
 
 
 def identify_live(gallery: identify.Gallery, engine: faces.Engine, threshold: float) -> None:
     """The camera's live video, every face named after the closest person of ``gallery``."""
     st.subheader(f"Live camera against {gallery.name}")
     st.markdown(CAMERA_NEEDS)
-    show_live(live.identify_settings(engine, gallery, threshold), threshold, None)
+    settings = live.identify_settings(engine, gallery, threshold)
+    show_live(settings, threshold, None, "identify_source")
 
 
-def show_live(settings: live.LiveSettings, threshold: float, reference_face) -> None:
+def show_live(
+    settings: live.LiveSettings, threshold: float, reference_face, source_key: str
+) -> None:
     """The video with every face boxed and labelled by ``settings``' judge, and the labels
-    in words beside it (with photo A's face, in verify mode)."""
+    in words beside it (with photo A's face, in verify mode); ``source_key`` is the radio
+    that chose the live camera."""
     analyser = session_analyser(settings)
     if use_webrtc():
         video_column, status_column = st.columns([3, 2])
@@ -195,7 +199,7 @@ def show_live(settings: live.LiveSettings, threshold: float, reference_face) -> 
             context = webrtc_video(analyser)
         with status_column:
             show_reference(reference_face)
-            live_status(analyser, threshold, context)
+            live_status(analyser, threshold, context, source_key)
     else:
         frames_video(analyser, threshold, reference_face)
 
@@ -308,8 +312,12 @@ STATUS_SECONDS = 1.0
 
 
 @st.fragment(run_every=STATUS_SECONDS)
-def live_status(analyser: live.LiveAnalyser, threshold: float, context) -> None:
-    """The verdicts of the WebRTC video, refreshed every ``STATUS_SECONDS``."""
+def live_status(analyser: live.LiveAnalyser, threshold: float, context, source_key: str) -> None:
+    """The verdicts of the WebRTC video, refreshed every ``STATUS_SECONDS``. A refresh
+    already due when the student turns WebRTC off (or leaves live mode) draws nothing, so
+    no stale status is left beside the video that replaced this one."""
+    if st.session_state.get("live_without_webrtc") or st.session_state.get(source_key) != SOURCE:
+        return
     status_lines(analyser, threshold, context)
 
 
