@@ -143,6 +143,7 @@ def measure_backend(args: argparse.Namespace) -> dict:
         validation_pairs=args.batch_size,
         test_pairs=args.batch_size,
         devices=args.devices,
+        steps_per_execution=args.steps_per_execution,
     )
     device = detect_device(settings.devices, settings.batch_size)
 
@@ -207,6 +208,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=20, help="batches an epoch")
     parser.add_argument("--epochs", type=int, default=3, help="the first one is not timed")
     parser.add_argument("--devices", default="1", help="'all' or a count")
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=1, help="batches per call of the compiled step"
+    )
     parser.add_argument("--gpu", action="store_true", help="the GPU check: 250 px, batch 400")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -220,7 +224,8 @@ def main(argv: list[str]) -> int:
 
     print(
         f"siamese trainer at {args.image_size} px, batches of {args.batch_size}, "
-        f"{args.steps} batches an epoch, {args.epochs} epochs (the first compiles, not timed), "
+        f"{args.steps} batches an epoch ({args.steps_per_execution} a call), {args.epochs} epochs "
+        "(the first compiles, not timed), "
         f"{os.cpu_count()} cores"
     )
     failed = False

@@ -38,6 +38,7 @@ from facedemo.siamese.runs import (
     read_log_tail,
     read_metrics,
     read_pairs,
+    read_settings,
     read_status,
     resume_run,
     start_run,
@@ -405,3 +406,26 @@ def test_the_best_epoch_follows_the_runs_choice(best_by: str, logs: dict, improv
     best = Checkpoint(epoch=3, best_epoch=2, best_val_loss=0.6, best_val_auc=0.7)
     assert _improves(best, logs, best_by) is improves
     assert _improves(Checkpoint(), logs, best_by)  # the first epoch is the best so far
+
+
+def test_several_steps_per_execution_log_one_line_per_call(tmp_path: Path) -> None:
+    """Keras runs 2 batches per call of its compiled step: the log gets each call's last
+    batch, with the pairs per second of both."""
+    flags = [*tiny_flags("calls", tmp_path, 1, 4), "--steps-per-execution", "2"]
+    done = subprocess.run(
+        cli("train", *flags), env=cli_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = tmp_path / "calls"
+    assert read_settings(run_dir).steps_per_execution == 2
+    lines = parsed_lines(run_dir)
+    assert [line["step"] for line in lines if line["kind"] == "batch"] == [2, 4]
+    assert all(line["pairs_per_s"] > 0 for line in lines if line["kind"] == "batch")
+    assert read_status(run_dir).state == "finished"
+
+
+def test_steps_per_execution_cannot_exceed_an_epoch() -> None:
+    from facedemo.errors import SettingError
+
+    with pytest.raises(SettingError, match="cannot exceed the batches of an epoch"):
+        TrainConfig("demo", "x", steps_per_epoch=4, steps_per_execution=8)

@@ -97,8 +97,11 @@ def _stop_requests(stop_file: Path) -> Iterator[Callable[[], bool]]:
             signal.signal(number, handler)
 
 
-def _compile(model: keras.Model, learning_rate: float, device: Device) -> None:
-    """Adam, binary cross-entropy, accuracy and AUC; XLA where ``device`` turns it on."""
+def _compile(
+    model: keras.Model, learning_rate: float, device: Device, steps_per_execution: int = 1
+) -> None:
+    """Adam, binary cross-entropy, accuracy and AUC; XLA where ``device`` turns it on; Keras
+    runs ``steps_per_execution`` batches per call of the compiled step."""
     optimizer = keras.optimizers.Adam(learning_rate)
     if device.policy == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -107,6 +110,7 @@ def _compile(model: keras.Model, learning_rate: float, device: Device) -> None:
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
         jit_compile=device.xla or device.backend == "jax",  # JAX always compiles its step
+        steps_per_execution=steps_per_execution,
     )
 
 
@@ -115,11 +119,11 @@ def compiled_model(config: TrainConfig, device: Device) -> keras.Model:
     model = build_siamese(
         config.image_size, dtype_policy=device.policy, flip_probability=config.flip_probability
     )
-    _compile(model, config.learning_rate, device)
+    _compile(model, config.learning_rate, device, config.steps_per_execution)
     return model
 
 
-def _resumed_model(path: Path, device: Device) -> keras.Model:
+def _resumed_model(path: Path, device: Device, steps_per_execution: int) -> keras.Model:
     """A checkpoint with its optimizer state, to train on; older runs are refused."""
     model = keras.models.load_model(path)
     if not takes_raw_pixels(model):
@@ -129,6 +133,7 @@ def _resumed_model(path: Path, device: Device) -> keras.Model:
             "trained further. Start a new run."
         )
     model.jit_compile = device.xla or device.backend == "jax"
+    model.steps_per_execution = steps_per_execution
     return model
 
 
@@ -218,6 +223,7 @@ class _RunCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = self._batch_end = time.time()
+        self._logged_steps = 0
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self.stop_requested():
@@ -226,6 +232,7 @@ class _RunCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         now = time.time()
         epoch = self.checkpoint.epoch + 1
+        steps, self._logged_steps = batch + 1 - self._logged_steps, batch + 1
         self.writer.log(
             {
                 "kind": "batch",
@@ -233,7 +240,7 @@ class _RunCallback(keras.callbacks.Callback):
                 "step": batch + 1,
                 "time": now,
                 **{name: logs[name] for name in ("loss", "accuracy", "auc")},
-                "pairs_per_s": self.config.batch_size / max(now - self._batch_end, 1e-9),
+                "pairs_per_s": steps * self.config.batch_size / max(now - self._batch_end, 1e-9),
                 "lr": self._learning_rate(),
                 **self._device_memory(),
             }
@@ -390,7 +397,9 @@ def _fit(
     callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people)
     with distributed(device):
         if checkpoint.last:
-            model = _resumed_model(layout.checkpoint(checkpoint.last), device)
+            model = _resumed_model(
+                layout.checkpoint(checkpoint.last), device, config.steps_per_execution
+            )
         else:
             model = compiled_model(config, device)
         if not layout.preview.exists():  # a resumed run keeps the first one
