@@ -194,6 +194,16 @@ class SamePersonAnswer:
     calibrated: bool
 
 
+def probability_text(probability: float) -> str:
+    """A probability as a percentage that never reads as a certainty: "97.3%", "> 99.9%",
+    "< 0.1%" (a calibration fitted on a few thousand pairs cannot know more)."""
+    if probability > 0.999:
+        return "> 99.9%"
+    if probability < 0.001:
+        return "< 0.1%"
+    return f"{probability:.1%}"
+
+
 def same_person_answer(
     engine: str, distance: float, deepface_confidence: float, prior: float = VERIFY_PRIOR
 ) -> SamePersonAnswer:
@@ -212,7 +222,7 @@ def same_person_answer(
     probability = float(fitted.probability(distance, prior))
     return SamePersonAnswer(
         "P(same person)",
-        f"{probability:.1%}" if 0.001 <= probability <= 0.999 else f"{probability:.2g}",
+        probability_text(probability),
         f"The probability that both faces are one person, {fitted.describe(prior)}: the "
         "prior is the share of comparisons you expect to be one person.",
         calibrated=True,

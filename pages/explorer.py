@@ -254,7 +254,8 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
     for column, row in zip(
         st.columns(WORST_PEOPLE), worst.head(WORST_PEOPLE).itertuples(), strict=False
     ):
-        column.image(thumbnail(str(dataset.root / row.photo)), caption=row.identity)
+        name = row.identity.replace("_", " ")
+        column.image(thumbnail(str(dataset.root / row.photo)), caption=name)
         column.markdown(
             f"{row.false_rejects} of {row.same_pairs} own pairs rejected  \n"
             f"{row.false_accepts} of {row.different_pairs:,} stranger pairs accepted"

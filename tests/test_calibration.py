@@ -130,3 +130,9 @@ def test_thresholds_cli_similarity_csv_with_prior(
     assert answer["auc"] > 0.999
     assert answer["calibration"]["prior"] == 0.5
     assert answer["intervals"] is None and answer["per_identity"] is None  # no people known
+
+
+def test_a_probability_never_reads_as_a_certainty() -> None:
+    assert calibration.probability_text(0.97312) == "97.3%"
+    assert calibration.probability_text(0.99998) == "> 99.9%"
+    assert calibration.probability_text(2e-9) == "< 0.1%"
