@@ -293,14 +293,16 @@ def calibration_panel(study: evaluation.PairStudy) -> None:
             pd.DataFrame(
                 {
                     "distance": distances,
-                    "P(same)": fitted.probability(distances, prior),
+                    "P(same)": [
+                        calibration.probability_text(p)
+                        for p in fitted.probability(distances, prior)
+                    ],
                 }
             ),
             hide_index=True,
             key="calibration_table",
             column_config={
                 "distance": st.column_config.NumberColumn(format="%.4f"),
-                "P(same)": st.column_config.NumberColumn(format="percent"),
             },
         )
         st.plotly_chart(plots.reliability_figure(fitted.reliability), key="reliability")
