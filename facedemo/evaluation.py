@@ -147,13 +147,6 @@ class PairStudy:
         """Whether every image's person is known (not so for a pairs CSV's files)."""
         return bool(len(self.identities)) and bool(np.all(self.identities != ""))
 
-    def _need_people(self, what: str) -> None:
-        if not self.knows_people:
-            raise DatasetError(
-                f"{what} needs to know who is in each photo, and this study does not (a pairs "
-                "CSV); use an identity data set."
-            )
-
     @functools.cached_property
     def person_index(self) -> tuple[np.ndarray, np.ndarray]:
         """The people's names (sorted) and each photo's person as an index into them."""
@@ -162,7 +155,11 @@ class PairStudy:
     @functools.cached_property
     def by_person(self) -> people.PeoplePairs:
         """The pairs grouped by person (for intervals and per-person errors), built once."""
-        self._need_people("Grouping the pairs by person")
+        if not self.knows_people:
+            raise DatasetError(
+                "Intervals and errors per person need to know who is in each photo, and this "
+                "study does not (a pairs CSV); use an identity data set."
+            )
         names, photo_person = self.person_index
         return people.PeoplePairs.from_pairs(
             names, photo_person, self.first, self.second, self.same, self.distances
@@ -173,16 +170,14 @@ class PairStudy:
     ) -> people.Intervals:
         """95 % intervals of FAR, FRR, precision and recall at ``threshold``, resampling
         people and, beside them, Wilson's on the pair counts."""
-        self._need_people("Resampling people for an interval")
         return self.by_person.intervals(threshold, resamples, seed)
 
     def per_identity(self, threshold: float) -> pd.DataFrame:
         """Each person's false rejects and false accepts at ``threshold``, worst first, with
         one of their photos (``photo``, as in ``files``)."""
-        self._need_people("Errors per person")
+        table = self.by_person.per_person(threshold)  # refused first when people are unknown
         names, photo_person = self.person_index
         _, first_photo = np.unique(photo_person, return_index=True)
-        table = self.by_person.per_person(threshold)
         photo_of = dict(zip(names, self.files[first_photo], strict=True))
         table["photo"] = table["identity"].map(photo_of)
         return table
