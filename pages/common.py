@@ -198,3 +198,13 @@ def face_choice(photo: faces.Photo, question: str, key: str) -> int:
         format_func=lambda i: f"Face {i + 1}" + (" (largest)" if i == 0 else ""),
         key=key,
     )
+
+
+def progress_reporter(label: str):
+    """A progress bar and the callback that moves it (``datasets.Progress``)."""
+    bar = st.progress(0.0, text=label)
+
+    def report(done: int, total: int, name: str) -> None:
+        bar.progress(done / max(total, 1), text=f"{label} {done}/{total} · {name}")
+
+    return bar, report

@@ -13,6 +13,7 @@ from pages.common import (
     engine_picker,
     ensure_app_navigation,
     prepared,
+    progress_reporter,
     server_folder_dataset,
     thumbnail,
     user_errors,
@@ -82,16 +83,6 @@ def study_of(
 @st.cache_resource(show_spinner="Reading LFW (downloads about 200 MB the first time)...")
 def cached_lfw(min_faces: int) -> datasets.IdentityDataset:
     return datasets.load_lfw(min_faces)
-
-
-def progress_reporter(label: str):
-    """A progress bar and the callback that moves it."""
-    bar = st.progress(0.0, text=label)
-
-    def report(done: int, total: int, name: str) -> None:
-        bar.progress(done / max(total, 1), text=f"{label} {done}/{total} · {name}")
-
-    return bar, report
 
 
 def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTable | None:

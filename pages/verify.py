@@ -18,6 +18,7 @@ from pages.common import (
     ensure_app_navigation,
     face_choice,
     prepared,
+    progress_reporter,
     server_folder_dataset,
     thumbnail,
     user_errors,
@@ -277,15 +278,8 @@ def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> ident
     """The data set as a gallery, embedded once per server (the store keeps it across restarts)."""
 
     def embed_gallery() -> identify.Gallery:
-        label = "Embedding the gallery once"
-        bar = st.progress(0.0, text=label)
-        gallery = identify.build_gallery(
-            dataset,
-            engine,
-            progress=lambda done, total, name: bar.progress(
-                done / max(total, 1), text=f"{label} {done}/{total} · {name}"
-            ),
-        )
+        bar, report = progress_reporter("Embedding the gallery once")
+        gallery = identify.build_gallery(dataset, engine, progress=report)
         bar.empty()
         return gallery
 
