@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from facedemo.siamese.runs.lifecycle import trainer_environment
 
 #: Photos per synthetic person (LFW's people with 2+ photos have about 6 on average).
 PHOTOS_PER_PERSON = 8
@@ -232,7 +232,7 @@ def main(argv: list[str]) -> int:
     for backend in args.backends.split(","):
         child = subprocess.run(
             [sys.executable, __file__, "--one", *argv],
-            env={**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)},
+            env={**trainer_environment(), "KERAS_BACKEND": backend},
             capture_output=True,
             text=True,
         )

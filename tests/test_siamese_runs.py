@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from siamese_support import ended_pid, fake_run, training_log, write_log
 
+import facedemo
 from facedemo.errors import DatasetError, RunError, SettingError
 from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig, cli, runs
@@ -38,6 +39,7 @@ from facedemo.siamese.runs import (
     start_run,
     stop_run,
 )
+from facedemo.siamese.runs.lifecycle import trainer_environment
 
 STEPS, EPOCHS = 10, 4
 
@@ -171,6 +173,16 @@ def test_the_launcher_leaves_status_json_to_the_trainer(
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def test_the_trainer_process_keeps_the_callers_import_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Packages carried aside (Keras unpacked to a folder on PYTHONPATH, as on a borrowed GPU
+    machine) stay importable in the trainer and benchmark processes, after facedemo itself."""
+    monkeypatch.setenv("PYTHONPATH", "/tmp/keras-site")
+    entries = trainer_environment()["PYTHONPATH"].split(os.pathsep)
+    assert entries == [str(Path(facedemo.__file__).resolve().parents[1]), "/tmp/keras-site"]
 
 
 def test_named_data_sets_stay_names_and_folders_become_absolute(

@@ -57,7 +57,7 @@ def dataset_source(dataset: str | Path) -> str:
     return str(Path(text).expanduser().resolve())
 
 
-def _trainer_environment() -> dict[str, str]:
+def trainer_environment() -> dict[str, str]:
     """This process's environment, with facedemo importable and TensorFlow's chatter quiet."""
     package_root = str(Path(facedemo.__file__).resolve().parents[1])
     python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
@@ -78,7 +78,7 @@ def check_devices(config: TrainConfig) -> None:
     if parse_devices(config.devices) == 1:
         return
     command = [sys.executable, "-m", "facedemo.siamese.device"]
-    environment = {**_trainer_environment(), "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    environment = {**trainer_environment(), "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
     try:
         checked = subprocess.run(
             [*command, config.devices, str(config.batch_size)],
@@ -148,7 +148,7 @@ def _launch(run_dir: Path, arguments: list[str]) -> subprocess.Popen:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_trainer_environment(),
+            env=trainer_environment(),
             start_new_session=True,
         )
     launch = {
