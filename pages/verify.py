@@ -11,7 +11,7 @@ from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import demo_gallery
-from facedemo.siamese import evaluate, runs
+from facedemo.siamese import runs, scoring
 from pages import live_camera
 from pages.common import (
     engine_picker,
@@ -110,8 +110,8 @@ def sidebar_settings(whole_photo_help: str) -> tuple[faces.Engine, float, bool]:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the trained siamese model...")
-def siamese_verifier(run_dir: str) -> evaluate.Verifier:
-    return evaluate.load_verifier(Path(run_dir))
+def siamese_verifier(run_dir: str) -> scoring.Verifier:
+    return scoring.load_verifier(Path(run_dir))
 
 
 def siamese_picker() -> Path | None:
@@ -141,7 +141,7 @@ def show_siamese(run_dir: Path, result: faces.Verification) -> None:
         f"Siamese: {run_dir.name} — same-person probability",
         f"{answer.probability:.1%}",
         help="The trained network's own answer (same person at "
-        f"{evaluate.DECISION_THRESHOLD:.0%} and above).",
+        f"{scoring.DECISION_THRESHOLD:.0%} and above).",
     )
     st.caption(f"The siamese CNN says **{answer.verdict}**; its input crops:")
     for column, crop in zip(st.columns(6)[:2], answer.crops, strict=True):

@@ -160,7 +160,7 @@ def test_the_preview_shows_real_training_pairs(tiny_run_dir: Path) -> None:
 
 
 def test_evaluating_again_gives_the_same_scores(tiny_run_dir: Path) -> None:
-    from facedemo.siamese.evaluate import evaluate_run
+    from facedemo.siamese.scoring import evaluate_run
 
     again = evaluate_run(tiny_run_dir).to_json()
     saved = read_eval(tiny_run_dir)
@@ -169,7 +169,7 @@ def test_evaluating_again_gives_the_same_scores(tiny_run_dir: Path) -> None:
 
 
 def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
-    from facedemo.siamese.evaluate import evaluate_model, load_model, load_verifier
+    from facedemo.siamese.scoring import evaluate_model, load_model, load_verifier
 
     settings = TrainConfig.from_dict(read_config(tiny_run_dir)["settings"])
     faces = load_faces(load_split(settings).test, settings.image_size)
@@ -189,7 +189,7 @@ def test_the_verifier_agrees_with_the_evaluation(tiny_run_dir: Path) -> None:
 def test_a_run_stopped_while_testing_resumes_to_the_test_alone(
     tiny_run_dir: Path, tmp_path: Path
 ) -> None:
-    from facedemo.siamese.evaluate import evaluate_model, load_model
+    from facedemo.siamese.scoring import evaluate_model, load_model
     from facedemo.siamese.train import StopRequested, _StopTesting
 
     settings = TrainConfig.from_dict(read_config(tiny_run_dir)["settings"])
@@ -339,7 +339,7 @@ def test_a_run_saved_before_the_rescaling_moved_inside_still_scores(tmp_path: Pa
     and verify on uint8 faces as before, and resuming one is refused with a sentence."""
     import keras
 
-    from facedemo.siamese.evaluate import load_model
+    from facedemo.siamese.scoring import load_model
 
     face_a, face_b = (keras.Input((64, 64, 3), name=name) for name in ("face_a", "face_b"))
     tower = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(4)])

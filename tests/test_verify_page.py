@@ -135,7 +135,7 @@ def test_a_trained_siamese_run_answers_too(monkeypatch: pytest.MonkeyPatch) -> N
     shown = float(siamese.value.rstrip("%")) / 100
     # The page's answer is the run's own model on the two LFW-framed face crops.
     from facedemo import faces
-    from facedemo.siamese.evaluate import load_verifier
+    from facedemo.siamese.scoring import load_verifier
 
     gallery = [app.selectbox(key=f"gallery_{slot}") for slot in "AB"]
     photos = [gallery_photo(box) for box in gallery]

@@ -3,7 +3,7 @@
 This module stays free of Keras so the Monitor page and the run directory's
 reader, writer and lifecycle (the ``runs`` package) can use the settings without
 loading it; ``model.py``, ``data.py``, ``device.py``, ``train.py`` and
-``evaluate.py`` are the Keras side, written for any Keras backend
+``scoring.py`` are the Keras side, written for any Keras backend
 (``KERAS_BACKEND``: tensorflow, jax or torch).
 """
 

@@ -92,7 +92,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     run_dir = find_run(_runs_dir(args), args.run)
-    from facedemo.siamese.evaluate import evaluate_run
+    from facedemo.siamese.scoring import evaluate_run
 
     evaluation = evaluate_run(run_dir)
     summary = evaluation.to_json()

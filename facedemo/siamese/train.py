@@ -58,7 +58,6 @@ from facedemo.siamese.device import (
     distributed,
     peak_memory_mb,
 )
-from facedemo.siamese.evaluate import Evaluation, evaluate_model
 from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
@@ -66,6 +65,7 @@ from facedemo.siamese.runs.processes import process_start_time
 from facedemo.siamese.runs.settings import has_settings, read_config, read_settings
 from facedemo.siamese.runs.status import read_checkpoint
 from facedemo.siamese.runs.writer import RunWriter
+from facedemo.siamese.scoring import PairScores, evaluate_model
 
 #: Training pairs saved for the Monitor page's preview grid.
 PREVIEW_PAIRS = 16
@@ -298,14 +298,14 @@ class _RunCallback(keras.callbacks.Callback):
 
 def _write_evaluation(
     writer: RunWriter,
-    evaluation: Evaluation,
+    scores: PairScores,
     faces: FaceImages,
     pairs: DrawnPairs,
     checkpoint: Checkpoint,
 ) -> None:
     """eval.json, the misclassified pictures and the metrics log's eval line."""
     distinct: dict[tuple[int, int], int] = {}  # small test sets repeat pairs
-    for index in evaluation.most_wrong(len(pairs)):
+    for index in scores.most_wrong(len(pairs)):
         distinct.setdefault((pairs.first[index], pairs.second[index]), index)
     shown = np.array(list(distinct.values())[:MISCLASSIFIED_SHOWN], dtype=int)
     first, second = pairs.first[shown], pairs.second[shown]
@@ -313,12 +313,12 @@ def _write_evaluation(
         {
             "face_a": str(faces.dataset.paths[a]),
             "face_b": str(faces.dataset.paths[b]),
-            "same": bool(evaluation.same[i]),
-            "probability": float(evaluation.probability[i]),
+            "same": bool(scores.same[i]),
+            "probability": float(scores.probability[i]),
         }
         for i, a, b in zip(shown, first, second, strict=True)
     ]
-    summary = evaluation.to_json()
+    summary = scores.to_json()
     writer.evaluation(
         {
             **summary,
@@ -329,9 +329,7 @@ def _write_evaluation(
     )
     images = faces.images
     writer.misclassified(
-        PairImages(
-            images[first], images[second], evaluation.same[shown], evaluation.probability[shown]
-        )
+        PairImages(images[first], images[second], scores.same[shown], scores.probability[shown])
     )
     paths = faces.dataset.paths
     writer.test_pairs(
@@ -339,16 +337,16 @@ def _write_evaluation(
             {
                 "file_x": [str(paths[a]) for a in pairs.first],
                 "file_y": [str(paths[b]) for b in pairs.second],
-                "decision": np.where(evaluation.same, "Yes", "No"),
-                "probability": evaluation.probability,
+                "decision": np.where(scores.same, "Yes", "No"),
+                "probability": scores.probability,
             }
         )
     )
-    scores = {name: summary[name] for name in ("loss", "accuracy", "auc", "pairs")}
-    writer.log({"kind": "eval", "epoch": checkpoint.best_epoch, "time": time.time(), **scores})
-    auc = "-" if evaluation.auc is None else f"{evaluation.auc:.3f}"
+    logged = {name: summary[name] for name in ("loss", "accuracy", "auc", "pairs")}
+    writer.log({"kind": "eval", "epoch": checkpoint.best_epoch, "time": time.time(), **logged})
+    auc = "-" if scores.auc is None else f"{scores.auc:.3f}"
     print(
-        f"test  accuracy {evaluation.accuracy:.3f}  auc {auc}  "
+        f"test  accuracy {scores.accuracy:.3f}  auc {auc}  "
         f"(best epoch {checkpoint.best_epoch}, {len(pairs)} pairs)",
         flush=True,
     )
@@ -429,14 +427,14 @@ def _fit(
     test_faces = load_faces(split.test, config.image_size, config.framing)
     test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
     best_model = keras.models.load_model(layout.checkpoint(best.best), compile=False)
-    evaluation = evaluate_model(
+    scores = evaluate_model(
         best_model,
         test_faces,
         test_pairs,
         config.batch_size,
         callbacks=[_StopTesting(stop_requested)],
     )
-    _write_evaluation(writer, evaluation, test_faces, test_pairs, best)
+    _write_evaluation(writer, scores, test_faces, test_pairs, best)
 
 
 class _StopTesting(keras.callbacks.Callback):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from facedemo.siamese.evaluate import score_pairs
+from facedemo.siamese.scoring import score_pairs
 
 
 def scored_pairs() -> tuple[np.ndarray, np.ndarray]:

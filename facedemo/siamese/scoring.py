@@ -1,4 +1,6 @@
-"""Testing a trained run: its best checkpoint on the run's fixed test pairs, and a verifier.
+"""A trained siamese run scoring face pairs: its best checkpoint on the run's fixed test pairs
+(``PairScores``), and a verifier for the Verify page. Studies of any engine's pairs (distances,
+thresholds) are ``facedemo.evaluation``; this module feeds them probabilities.
 
 The test pairs are rebuilt from the run's settings (same data set, split and
 seed give the same pairs), so every evaluation of a run scores the same pairs
@@ -47,7 +49,7 @@ def pair_distance(probability: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class PairScores:
     """Scores of a model on labelled pairs: per-pair probabilities and the summaries of them.
 
     ``roc`` (and ``auc``) need both kinds of pair and are None otherwise; its thresholds
@@ -90,7 +92,7 @@ class Evaluation:
         }
 
 
-def score_pairs(same: np.ndarray, probability: np.ndarray) -> Evaluation:
+def score_pairs(same: np.ndarray, probability: np.ndarray) -> PairScores:
     """Log loss, and from the threshold analysis of ``1 - probability``: accuracy at
     ``DECISION_THRESHOLD``, ROC, AUC and confusion matrix.
 
@@ -106,14 +108,14 @@ def score_pairs(same: np.ndarray, probability: np.ndarray) -> Evaluation:
         analysis = analyse(distance, same)
         verdicts = analysis.at(DISTANCE_THRESHOLD)
         roc = analysis.roc()
-        return Evaluation(
+        return PairScores(
             same, probability, loss, verdicts.accuracy, roc.auc, roc, verdicts.confusion_matrix
         )
     # One kind of pair only: no curve, each verdict is simply right or wrong.
     right = int(np.count_nonzero((distance <= DISTANCE_THRESHOLD) == same))
     wrong = len(same) - right
     matrix = [[0, 0], [wrong, right]] if same.any() else [[right, wrong], [0, 0]]
-    return Evaluation(
+    return PairScores(
         same, probability, loss, right / max(len(same), 1), None, None, np.array(matrix)
     )
 
@@ -124,7 +126,7 @@ def evaluate_model(
     pairs: DrawnPairs,
     batch_size: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-) -> Evaluation:
+) -> PairScores:
     """Score ``model`` on the fixed ``pairs`` of ``faces``."""
     batches = FixedPairBatches(faces, pairs, batch_size)
     probability = model.predict(batches, verbose=0, callbacks=list(callbacks))
@@ -148,7 +150,7 @@ def load_model(run_dir: Path, which: str = "best") -> keras.Model:
     )
 
 
-def evaluate_run(run_dir: Path) -> Evaluation:
+def evaluate_run(run_dir: Path) -> PairScores:
     """Score a run's best checkpoint on its test pairs, rebuilt from the run's settings."""
     settings = read_settings(run_dir)
     test = load_split(settings).test
