@@ -36,20 +36,35 @@ STATE_SENTENCES = {
     "testing": "Testing: training is over, and the best version is being scored on people it "
     "has never seen. Stop ends the test; Resume then runs it again.",
     "finished": "Finished: the best version was tested on people it has never seen.",
-    "stopped": "Stopped on request. Resume continues from the last finished epoch.",
+    "stopped": "Stopped on request",
     "failed": "Failed with the error below.",
-    "interrupted": "Interrupted: its process ended unexpectedly. Resume continues from the "
-    "last finished epoch.",
+    "interrupted": "Interrupted: its process ended unexpectedly",
 }
 NO_BETTER_THAN_CHANCE = (
     "**No better than guessing.** On people it has never seen, this network ranks "
     "same-person pairs above different-person pairs no more often than a coin would "
     "(AUC near 0.5, within the luck that this few test pairs allow). The likely "
-    "reasons: a dozen people are far too few to learn what makes faces differ in "
+    "reason: a dozen people are far too few to learn what makes faces differ in "
     "general, so it memorises its training people (training AUC climbs, validation "
-    "AUC does not); and at 64 px whole photos, the face is a small part of each "
-    "picture. The real run is LFW (5,749 people) on a GPU: the notebook reached a "
-    "test AUC of 0.95-0.97 there."
+    "AUC does not)."
+)
+WHOLE_PHOTO_REASON = (
+    " And it trained on whole photos shrunk to {size} px, where the face is a small part of "
+    "each picture (the CPU demo preset crops the faces first)."
+)
+REAL_RUN = (
+    " The real run is LFW (5,749 people) on a GPU: the notebook reached a test AUC of "
+    "0.95-0.97 there."
+)
+BETTER_THAN_CHANCE = (
+    "Better than guessing: on {pairs} pairs of people it has never seen, an AUC of {auc:.3f} "
+    "is further above a coin's 0.5 than luck explains."
+)
+PACE_HELP = (
+    "Training pairs per second, as the epoch table and bench/bench_train.py count them: "
+    "an epoch's pairs over the time from its start to its last batch (validation not "
+    "included), the median of the recent epochs after the first (which compiles). During "
+    "the first epoch: the recent batches."
 )
 
 
@@ -96,7 +111,9 @@ def start_form(runs_dir: Path) -> None:
             value="1",
             key="monitor_devices",
             help="How many GPUs to train on together (data parallel): a number, or 'all'. "
-            "The batch size must divide by it. The Keras backend is the server's "
+            "The preset's batch size must divide by it. Without a GPU, TensorFlow can split "
+            "the CPU into a few devices to show data parallel training at work (never "
+            "faster: they share the same cores). The Keras backend is the server's "
             "KERAS_BACKEND (tensorflow unless set).",
         )
         start = st.form_submit_button("Start training")
@@ -132,12 +149,9 @@ def run_picker(runs_dir: Path) -> runs.RunStatus | None:
         return None
     if st.session_state.get("monitor_run") not in available:
         st.session_state["monitor_run"] = next(iter(available))
-    run_id = st.selectbox(
-        "Run",
-        list(available),
-        key="monitor_run",
-        format_func=lambda r: f"{r} ({available[r].state})",
-    )
+    # Run names alone: Streamlit keeps showing a picked option's old label when it changes,
+    # so the state is said in the heading below, which follows it.
+    run_id = st.selectbox("Run", list(available), key="monitor_run")
     return available[run_id]
 
 
@@ -148,18 +162,32 @@ def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
         st.image(pairs.side_by_side(), caption=pairs.captions(), width=160)
 
 
+def state_sentence(status: runs.RunStatus) -> str:
+    """What the state means; for a run that can be resumed, what Resume would do."""
+    sentence = STATE_SENTENCES[status.state]
+    if status.state in ("stopped", "interrupted"):
+        if runs.has_settings(status.run_dir):
+            what_next = runs.resume_would(status.run_dir, runs.read_settings(status.run_dir))
+            return f"{sentence}: {what_next}."
+        return f"{sentence}."
+    return sentence
+
+
 def show_state(status: runs.RunStatus) -> bool:
     """The state, its output when that says why, Stop and Resume; whether there is more to
     show (the run has saved its settings)."""
     st.subheader(f"Run {status.run_id}: {status.state}")
-    st.write(STATE_SENTENCES[status.state])
+    st.write(state_sentence(status))
     if status.error:
         st.error(status.error)
     if runs.output_tells_why(status):
         st.code(runs.read_log_tail(status.run_dir) or "(no output recorded)", language=None)
+    testing = status.state == "testing"
     if status.stopping:
-        st.info("Stopping at the next batch…")
-    elif status.alive and st.button("Stop training", key="monitor_stop"):
+        st.info("Stopping the test…" if testing else "Stopping at the next batch…")
+    elif status.alive and st.button(
+        "Stop testing" if testing else "Stop training", key="monitor_stop"
+    ):
         runs.stop_run(status.run_dir)
         st.rerun(scope="app")
     if not runs.has_settings(status.run_dir):
@@ -183,28 +211,37 @@ def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
     columns = st.columns(4)
     columns[0].metric("Epoch", f"{progress.epoch} / {progress.epochs}")
     speed = "-" if progress.pairs_per_s is None else f"{progress.pairs_per_s:.0f}"
-    columns[1].metric("Pairs per second", speed)
+    columns[1].metric("Pairs per second", speed, help=PACE_HELP)
     columns[2].metric("Time left (at most)", progress.eta_text)
     columns[3].metric("Device", runs.describe_device(status.run_dir, metrics))
     st.caption(f"Computed with {runs.describe_engine(status.run_dir)}.")
     if status.state == "running":
-        st.progress(progress.fraction, text=f"batch {progress.step} of {progress.steps_per_epoch}")
+        st.progress(
+            progress.fraction,
+            text=f"epoch {progress.epoch} of {progress.epochs}, "
+            f"batch {progress.step} of {progress.steps_per_epoch}",
+        )
     elif status.state == "testing":
         st.progress(1.0, text=f"testing epoch {status.best_epoch} on {settings.test_pairs} pairs")
 
 
 def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
     """The three learning curves, the epoch table and the training pairs it sees."""
-    curves = st.columns(3)
-    for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
-        figure = learning_curve(metrics, metric, settings.steps_per_epoch, status.best_epoch)
-        column.plotly_chart(figure, key=f"monitor_curve_{metric}")
-    st.caption(
-        "Faint line: the running average within each epoch, batch by batch (it starts again "
-        "each epoch). Dots: the end of each epoch. The dashed line marks the epoch "
-        f"with {BEST_BY[settings.best_by][0]}; that version of the network is the one kept "
-        "and tested."
-    )
+    if metrics.empty:
+        st.caption("The learning curves appear with the first batches.")
+    else:
+        curves = st.columns(3)
+        for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
+            figure = learning_curve(metrics, metric, settings.steps_per_epoch, status.best_epoch)
+            column.plotly_chart(figure, key=f"monitor_curve_{metric}")
+        st.caption(
+            "Faint line: the running average within each epoch, batch by batch (it starts "
+            "again each epoch). Dots: the end of each epoch. The dashed line marks the epoch "
+            f"with {BEST_BY[settings.best_by][0]}; that version of the network is the one kept "
+            "and tested. A loss on new people that climbs while their AUC rises is no "
+            "contradiction: the network grows sure of itself, and each confident mistake "
+            "costs much loss, while AUC and accuracy count how often it is right."
+        )
     st.dataframe(
         runs.epoch_table(metrics, status.best_epoch),
         hide_index=True,
@@ -219,8 +256,9 @@ def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
     show_pairs(runs.read_preview(status.run_dir), "The preview appears shortly.")
 
 
-def show_test(run_dir: Path) -> None:
-    """Test accuracy and AUC, ROC and confusion matrix, its worst mistakes; once tested."""
+def show_test(run_dir: Path, settings: TrainConfig) -> None:
+    """Test accuracy and AUC, whether that beats guessing, ROC and confusion matrix, its
+    worst mistakes; once tested."""
     evaluation = runs.read_eval(run_dir)
     if evaluation is None:
         return
@@ -230,7 +268,11 @@ def show_test(run_dir: Path) -> None:
     auc = evaluation["auc"]
     scores[1].metric("Test AUC", "-" if auc is None else f"{auc:.3f}")
     if runs.no_better_than_chance(evaluation):
-        st.warning(NO_BETTER_THAN_CHANCE)
+        whole_photos = settings.framing == "photo"
+        reason = WHOLE_PHOTO_REASON.format(size=settings.image_size) if whole_photos else ""
+        st.warning(NO_BETTER_THAN_CHANCE + reason + REAL_RUN)
+    elif auc is not None:
+        st.success(BETTER_THAN_CHANCE.format(pairs=f"{evaluation['pairs']:,}", auc=auc))
     if auc is None:
         st.caption("The test pairs are all of one kind, so there is no ROC curve to draw.")
     else:
@@ -254,7 +296,7 @@ def show_run(run_dir: Path, picked_state: str) -> None:
         metrics = runs.read_metrics(run_dir)
         show_progress(status, settings, metrics)
         show_learning(status, settings, metrics)
-        show_test(run_dir)
+        show_test(run_dir, settings)
     except FaceDemoError as error:
         st.error(str(error))
 

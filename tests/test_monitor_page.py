@@ -167,12 +167,37 @@ def test_testing_after_training_is_its_own_phase(
     write_json_atomic(RunLayout(run_dir).status, {**status, "state": "testing", "best_epoch": 1})
     page = open_page(tmp_path, monkeypatch)
     assert page.subheader[0].value == "Run live: testing"
-    assert page.selectbox(key="monitor_run").format_func("live") == "live (testing)"
+    assert page.selectbox(key="monitor_run").options == ["live"]  # the state is the heading's
     assert "Testing: training is over" in page.markdown[2].value
     assert metric_values(page)["Time left (at most)"] == "-"
     assert page.get("progress")[0].proto.text == "testing epoch 1 on 2000 pairs"
+    assert page.button(key="monitor_stop").label == "Stop testing"
     page.button(key="monitor_stop").click().run()  # a stop is answered during the test too
     assert RunLayout(run_dir).stop.exists()
+    assert [info.value for info in page.info] == ["Stopping the test…"]
+
+
+@pytest.mark.parametrize(
+    ("checkpoint", "sentence"),
+    [
+        ({}, "no epoch had finished, so resume starts training from the beginning"),
+        ({"epoch": 1, "last": "last.keras"}, "resume continues after epoch 1, the last one"),
+        ({"epoch": 5, "last": "last.keras"}, "training is over, so resume runs the test again"),
+    ],
+)
+def test_a_stopped_run_says_what_resume_would_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint: dict, sentence: str
+) -> None:
+    run_dir = fake_running_run(tmp_path)
+    status = json.loads(RunLayout(run_dir).status.read_text())
+    write_json_atomic(RunLayout(run_dir).status, {**status, "state": "stopped", "pid": None})
+    if checkpoint:
+        RunLayout(run_dir).checkpoint_state.parent.mkdir()
+        write_json_atomic(RunLayout(run_dir).checkpoint_state, checkpoint)
+    page = open_page(tmp_path, monkeypatch)
+    assert page.subheader[0].value == "Run live: stopped"
+    assert page.markdown[2].value.startswith(f"Stopped on request: {sentence}")
+    assert "monitor_resume" in _keys(page)
 
 
 def finished_run_with_test_auc(runs_dir: Path, auc: float) -> Path:
@@ -199,8 +224,25 @@ def test_a_network_no_better_than_guessing_says_so_and_why(
     page = open_page(tmp_path, monkeypatch)
     warnings = [w.value for w in page.warning if "No better than guessing" in w.value]
     assert bool(warnings) == warned
+    praise = [s.value for s in page.success if s.value.startswith("Better than guessing")]
+    assert bool(praise) != warned
     if warned:
         assert "far too few" in warnings[0] and "LFW" in warnings[0]
+        assert "whole photos shrunk to 250 px" in warnings[0]  # the run's framing: "photo"
+    else:
+        assert "on 256 pairs of people it has never seen, an AUC of 0.620" in praise[0]
+
+
+def test_a_run_on_face_crops_is_not_blamed_on_whole_photos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = finished_run_with_test_auc(tmp_path, 0.51)
+    cropped = TrainConfig("photos", "scored", image_size=64, framing="face")
+    recorded = json.loads(RunLayout(run_dir).config.read_text())
+    write_json_atomic(RunLayout(run_dir).config, {**recorded, "settings": cropped.to_dict()})
+    page = open_page(tmp_path, monkeypatch)
+    (warning,) = [w.value for w in page.warning if "No better than guessing" in w.value]
+    assert "far too few" in warning and "whole photos" not in warning
 
 
 def test_the_page_says_how_the_run_computes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,15 +253,17 @@ def test_the_page_says_how_the_run_computes(monkeypatch: pytest.MonkeyPatch) -> 
     assert engine.endswith("float32.")
 
 
+@pytest.mark.parametrize("typed", ["two", "²", "1.5", "-1", "0"])
 def test_a_devices_field_that_is_not_a_count_is_a_sentence(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
 ) -> None:
     page = open_page(tmp_path, monkeypatch)
     assert "CPU demo" in page.radio(key="monitor_preset").options[0]
-    page.text_input(key="monitor_devices").set_value("two")
+    page.text_input(key="monitor_devices").set_value(typed)
     page.button[0].click().run()
+    assert not page.exception
     assert [error.value for error in page.error] == [
-        "devices takes 'all' or a number of devices (1, 2, ...), not 'two'."
+        f"devices takes 'all' or a number of devices (1, 2, ...), not {typed!r}."
     ]
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind
 

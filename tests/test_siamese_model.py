@@ -53,6 +53,12 @@ def test_run_ids_must_be_plain_folder_names(run_id: str) -> None:
         TrainConfig("data", run_id)
 
 
+def test_a_run_name_too_long_says_so() -> None:
+    TrainConfig("data", "a" * 100)
+    with pytest.raises(SettingError, match=r"^A run name has at most 100 characters; .* 300\."):
+        TrainConfig("data", "a" * 300)
+
+
 def test_settings_survive_their_json_form() -> None:
     config = TrainConfig("data", "run", image_size=64, split=(0.5, 0.25, 0.25))
     as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in config.to_dict().items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from facedemo.siamese.runs import (
     process_start_time,
     progress,
     read_config,
+    read_log_tail,
     read_metrics,
     read_pairs,
     read_status,
@@ -82,6 +84,27 @@ def test_progress_and_time_left_follow_the_pace(tmp_path: Path) -> None:
     # 25 batches of 0.5 s and 3 validations of 2 s are left.
     assert now.eta_seconds == pytest.approx(25 * 0.5 + 3 * 2.0)
     assert now.eta_text == "about 18 s"
+
+
+def test_the_pace_is_the_epochs_after_the_first_as_the_table_and_benchmark_count_it(
+    tmp_path: Path,
+) -> None:
+    """The Monitor's pairs/s: recent batches until an epoch after the first has finished,
+    then the median of those epochs (the epoch table's column, and bench_train's figure)."""
+    run_dir = make_run(tmp_path, "paced")
+    settings = TrainConfig("d", "paced", steps_per_epoch=STEPS, epochs=EPOCHS)
+    log = training_log(STEPS, 3, 2, pairs_per_s=800.0)
+    epoch_pace = {1: 100.0, 2: 500.0, 3: 700.0}  # the first compiles
+    log = [
+        {**line, "pairs_per_s": epoch_pace[line["epoch"]]} if line["kind"] == "epoch" else line
+        for line in log
+    ]
+    write_log(run_dir, log)
+    metrics = read_metrics(run_dir)
+    assert progress(read_status(run_dir), settings, metrics).pairs_per_s == 600.0
+    assert epoch_table(metrics, None)["pairs_per_s"].tolist() == [100.0, 500.0, 700.0]
+    write_log(run_dir, training_log(STEPS, 1, 2, pairs_per_s=800.0))
+    assert progress(read_status(run_dir), settings, read_metrics(run_dir)).pairs_per_s == 800.0
 
 
 def test_epoch_table_marks_the_best_epoch(tmp_path: Path) -> None:
@@ -250,6 +273,21 @@ def test_resume_refuses_other_settings(tmp_path: Path, words: list[str], named: 
         args.handler(args)
 
 
+def test_the_output_shown_leaves_out_the_native_libraries_chatter(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, "noisy", state="failed", pid=None)
+    printed = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795874263.671708    7170 port.cc:153] oneDNN custom operations are on.",
+        "E0000 00:00:1795873656.777420     320 cuda_platform.cc:52] failed call to cuInit: "
+        "INTERNAL: CUDA error",
+        "Traceback (most recent call last):",
+        "facedemo.errors.DatasetError: shots has 4 people with two or more photos",
+    ]
+    RunLayout(run_dir).log.write_text("\n".join(printed) + "\n", encoding="utf-8")
+    assert read_log_tail(run_dir).splitlines() == printed[3:]
+    assert RunLayout(run_dir).log.read_text().count("\n") == 5  # the file keeps every line
+
+
 def test_runs_are_listed_newest_first(tmp_path: Path) -> None:
     make_run(tmp_path, "older", state="finished", started=1.0)
     make_run(tmp_path, "newer", state="stopped", started=2.0)
@@ -286,6 +324,22 @@ def test_starting_refuses_a_taken_name_or_a_missing_folder(tmp_path: Path, share
     assert not (tmp_path / "fresh").exists()
 
 
+def test_a_folder_with_too_few_people_is_refused_before_the_run_exists(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Four people with two photos each cannot give train, validation and test their own."""
+    identities = pd.read_csv(shared_data / "identities.csv")
+    folder = tmp_path / "four people"
+    for person in sorted(identities["identity"].unique())[:4]:
+        (folder / person).mkdir(parents=True)
+        for file in identities[identities["identity"] == person]["file"][:2]:
+            shutil.copy(shared_data / "images" / file, folder / person / file)
+    runs_dir = tmp_path / "runs"
+    with pytest.raises(DatasetError, match="has 4 people with two or more photos; training needs"):
+        start_run(TrainConfig(str(folder), "too-few"), runs_dir)
+    assert not runs_dir.exists() or list(runs_dir.iterdir()) == []
+
+
 def test_devices_the_machine_lacks_are_refused_before_the_run_exists(
     tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -293,10 +347,13 @@ def test_devices_the_machine_lacks_are_refused_before_the_run_exists(
     monkeypatch.setenv("KERAS_BACKEND", "jax")  # the trainer's backend, asked in a process
     with pytest.raises(SettingError, match=r"^64 devices were asked for, but jax sees only "):
         start_run(TrainConfig(str(shared_data), "greedy", devices="64"), tmp_path)
-    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # splits the CPU into as many as asked
-    uneven = r"^A batch of 400 pairs cannot be shared evenly between 3 devices"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # splits the CPU, up to 8 devices
+    uneven = r"^A batch of 400 pairs cannot be shared evenly between 3 devices: ask for a "
     with pytest.raises(SettingError, match=uneven):
         start_run(TrainConfig(str(shared_data), "uneven", devices="3"), tmp_path)
+    huge = r"^100,000,000,000 devices were asked for, but tensorflow sees only 8 CPU devices"
+    with pytest.raises(SettingError, match=huge):
+        start_run(TrainConfig(str(shared_data), "huge", devices="100000000000"), tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind
 
 

@@ -41,6 +41,7 @@ from facedemo.siamese.runs import (
     read_settings,
     read_status,
     resume_run,
+    resume_would,
     start_run,
     stop_run,
 )
@@ -206,8 +207,10 @@ def test_a_run_stopped_while_testing_resumes_to_the_test_alone(
     write_json_atomic(RunLayout(copy).status, {**status, "state": "stopped"})
     lines_before = RunLayout(copy).metrics.read_text().splitlines()[:-1]  # without its eval line
     RunLayout(copy).metrics.write_text("".join(line + "\n" for line in lines_before))
+    assert resume_would(copy, settings) == "training is over, so resume runs the test again"
     resumed = resume_from_a_terminal("tiny", tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "; training is over (epoch " in resumed.stdout  # not "epoch 3 of 2"
     assert "Testing epoch" in resumed.stdout and "epoch 3/" not in resumed.stdout
     assert read_status(copy).state == "finished"
     assert read_eval(copy)["confusion_matrix"] == saved["confusion_matrix"]
@@ -323,15 +326,19 @@ def test_sigterm_stops_the_run(tmp_path: Path) -> None:
 def test_a_crash_leaves_the_run_failed_with_the_error(tmp_path: Path) -> None:
     from facedemo.siamese.train import train
 
-    few = tmp_path / "few-people"
-    for person, photo in (("a", "img1.jpg"), ("a", "img2.jpg"), ("b", "img3.jpg")):
-        (few / person).mkdir(parents=True, exist_ok=True)
-        (few / person / photo).write_bytes((SHARED_DATA / "images" / photo).read_bytes())
-    settings = TrainConfig(str(few), "crashed", **TINY)
+    # Six people, enough to split, each with one real photo and one that is no photo at all:
+    # the folder opens, and the trainer fails once it decodes the faces.
+    broken = tmp_path / "broken-photos"
+    for person in range(6):
+        (broken / f"p{person}").mkdir(parents=True)
+        photo = SHARED_DATA / "images" / f"img{person + 1}.jpg"
+        (broken / f"p{person}" / "a.jpg").write_bytes(photo.read_bytes())
+        (broken / f"p{person}" / "b.jpg").write_bytes(b"not a photo")
+    settings = TrainConfig(str(broken), "crashed", **TINY)
     with pytest.raises(DatasetError):
         train(settings, tmp_path / "runs")
     status = read_status(tmp_path / "runs" / "crashed")
-    assert status.state == "failed" and "two or more photos" in status.error
+    assert status.state == "failed" and "cannot be used" in status.error
 
 
 def test_a_run_saved_before_the_rescaling_moved_inside_still_scores(tmp_path: Path) -> None:

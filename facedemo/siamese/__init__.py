@@ -10,14 +10,19 @@ loading it; ``model.py``, ``data.py``, ``device.py``, ``train.py`` and
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from facedemo.errors import SettingError
+from facedemo.errors import DatasetError, SettingError
+
+#: The longest run id (a folder name, kept short enough for every file system).
+RUN_ID_MAX_LENGTH = 100
 
 #: A run id is a folder name: no separators, no hidden or relative names.
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+RUN_ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{RUN_ID_MAX_LENGTH - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,26 @@ FRAMINGS = {
 }
 
 
+#: Each part of a split (train, validation, test) needs this many people with two or more
+#: photos, so that it can give same-person as well as different-person pairs.
+MIN_PAIRABLE_PER_PART = 2
+
+
+def pairable_people(name: str, identities: Sequence[str]) -> list[str]:
+    """The people of data set ``name`` with two or more photos, sorted; a DatasetError
+    when they are too few for train, validation and test to each get their own (the
+    launcher asks before a run exists, the trainer when it splits)."""
+    photos = Counter(identities)
+    pairable = sorted(person for person, count in photos.items() if count >= 2)
+    if len(pairable) < 3 * MIN_PAIRABLE_PER_PART:
+        raise DatasetError(
+            f"{name} has {len(pairable)} people with two or more photos; training needs "
+            f"at least {3 * MIN_PAIRABLE_PER_PART} so that train, validation and test each "
+            "get their own."
+        )
+    return pairable
+
+
 #: How the best epoch (the version kept and tested) is chosen, and early stopping judged:
 #: the validation number, and whether lower is better.
 BEST_BY = {
@@ -76,7 +101,7 @@ def parse_devices(devices: str) -> int | None:
     """The ``devices`` setting: ``"all"`` → None (every GPU), ``"2"`` → 2."""
     if devices == "all":
         return None
-    if devices.isdigit() and int(devices) >= 1:
+    if re.fullmatch(r"[0-9]+", devices) and int(devices) >= 1:  # not str.isdigit: "²"
         return int(devices)
     raise SettingError(f"devices takes 'all' or a number of devices (1, 2, ...), not {devices!r}.")
 
@@ -136,9 +161,15 @@ class TrainConfig:
         for name in ("same_person_probability", "flip_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise SettingError(f"The setting {name} must lie between 0 and 1.")
+        if len(self.run_id) > RUN_ID_MAX_LENGTH:
+            raise SettingError(
+                f"A run name has at most {RUN_ID_MAX_LENGTH} characters; this one has "
+                f"{len(self.run_id)}."
+            )
         if not RUN_ID_PATTERN.fullmatch(self.run_id):
             raise SettingError(
-                f"{self.run_id!r} cannot name a run; use letters, digits, '.', '_' and '-'."
+                f"{self.run_id!r} cannot name a run; use letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit."
             )
 
     def to_dict(self) -> dict[str, Any]:

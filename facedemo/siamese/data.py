@@ -29,11 +29,7 @@ from PIL import Image
 from facedemo import faces, images
 from facedemo.datasets import IdentityDataset, open_dataset
 from facedemo.errors import DatasetError, ImageError
-from facedemo.siamese import TrainConfig
-
-#: Each part of a split needs this many people with two or more photos, so that
-#: it can give same-person as well as different-person pairs.
-MIN_PAIRABLE_PER_PART = 2
+from facedemo.siamese import MIN_PAIRABLE_PER_PART, TrainConfig, pairable_people
 
 #: Random streams, the second part of every draw's key: training batches use
 #: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM),
@@ -79,13 +75,7 @@ def split_identities(
     def shuffled(people: list[str]) -> list[str]:
         return [people[i] for i in rng.permutation(len(people))]
 
-    pairable = shuffled(sorted(p for p, n in photos.items() if n >= 2))
-    if len(pairable) < 3 * MIN_PAIRABLE_PER_PART:
-        raise DatasetError(
-            f"{dataset.name} has {len(pairable)} people with two or more photos; training needs "
-            f"at least {3 * MIN_PAIRABLE_PER_PART} so that train, validation and test each "
-            "get their own."
-        )
+    pairable = shuffled(pairable_people(dataset.name, dataset.identities))
     reserved = MIN_PAIRABLE_PER_PART
     parts = [pairable[i * reserved : (i + 1) * reserved] for i in range(3)]
     singles = sorted(p for p, n in photos.items() if n < 2)

@@ -35,6 +35,10 @@ from facedemo.siamese import DEVICES_REFUSED, parse_devices
 #: bfloat16 6,000; TensorFlow float16 (its loss scaling is mature, bfloat16 was not measured).
 GPU_POLICIES = {"jax": "mixed_float16", "tensorflow": "mixed_float16", "torch": "mixed_bfloat16"}
 
+#: TensorFlow without a GPU splits the CPU into up to this many logical devices, to try data
+#: parallel training (it shares the same cores, so it is never faster).
+LOGICAL_CPU_DEVICES = 8
+
 #: Backends whose compiler Keras can use for the train step (``jit_compile``).
 XLA_BACKENDS = frozenset({"jax", "tensorflow"})
 
@@ -126,12 +130,12 @@ def detect_device(devices: str = "1", batch_size: int | None = None) -> Device:
     gpus = _gpus()
     available = len(gpus) if gpus else _cpu_devices()
     if name == "tensorflow" and not gpus and wanted:
-        available = max(available, wanted)  # split into logical CPU devices on demand
+        available = max(available, min(wanted, LOGICAL_CPU_DEVICES))
     count = available if wanted is None else wanted
     if count > available:
         where = ("GPU" if gpus else "CPU device") + ("s" if available > 1 else "")
         raise SettingError(
-            f"{count} devices were asked for, but {name} sees only {available} {where} here."
+            f"{count:,} devices were asked for, but {name} sees only {available} {where} here."
         )
     if count > 1 and name == "torch":
         raise SettingError(
@@ -140,8 +144,9 @@ def detect_device(devices: str = "1", batch_size: int | None = None) -> Device:
         )
     if batch_size is not None and batch_size % count:
         raise SettingError(
-            f"A batch of {batch_size} pairs cannot be shared evenly between {count} devices; "
-            f"choose a batch size divisible by {count}."
+            f"A batch of {batch_size} pairs cannot be shared evenly between {count} devices: "
+            f"ask for a number of devices that divides {batch_size}, or use a batch size "
+            f"divisible by {count}."
         )
     if gpus:
         gpu_name, memory = gpus[0]

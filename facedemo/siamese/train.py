@@ -63,7 +63,7 @@ from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
 from facedemo.siamese.runs.processes import process_start_time
 from facedemo.siamese.runs.settings import has_settings, read_config, read_settings
-from facedemo.siamese.runs.status import read_checkpoint
+from facedemo.siamese.runs.status import read_checkpoint, resume_would
 from facedemo.siamese.runs.writer import RunWriter
 from facedemo.siamese.scoring import PairScores, evaluate_model
 
@@ -385,11 +385,15 @@ def _fit(
         )
         seen_people = (training_people, pairs)
     aside = f", and {int(held.sum())} kept aside for 'seen people'" if held.any() else ""
+    where = (
+        f"training is over (epoch {checkpoint.best_epoch} kept), so it is tested again"
+        if checkpoint.training_done(config)
+        else f"epoch {checkpoint.epoch + 1} of {config.epochs}"
+    )
     print(
         f"Training {layout.run_dir.name} on {device.label}: "
         f"{len(split.train.identity_names)} people ({len(train_faces)} photos{aside}) to learn "
-        f"from, {len(split.validation.identity_names)} to validate on, epoch "
-        f"{checkpoint.epoch + 1} of {config.epochs}.",
+        f"from, {len(split.validation.identity_names)} to validate on; {where}.",
         flush=True,
     )
     callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people)
@@ -458,7 +462,7 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
         checkpoint = read_checkpoint(layout.run_dir)
         writer.cut_log_back(checkpoint.log_bytes)
     writer.status(
-        state="running",
+        state="testing" if checkpoint.training_done(config) else "running",
         pid=os.getpid(),
         process_start=process_start_time(os.getpid()),
         started=started,
@@ -472,7 +476,7 @@ def _run(config: TrainConfig, layout: RunLayout, resuming: bool) -> str:
             state = "finished"
         except StopRequested:
             state = "stopped"
-            print("Stopped on request; resume continues from the last finished epoch.", flush=True)
+            print(f"Stopped on request; {resume_would(layout.run_dir, config)}.", flush=True)
         except Exception as error:
             known = isinstance(error, FaceDemoError)
             writer.status(state="failed", error=str(error) if known else repr(error))

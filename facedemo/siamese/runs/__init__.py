@@ -76,6 +76,7 @@ from facedemo.siamese.runs.status import (
     list_runs,
     read_checkpoint,
     read_status,
+    resume_would,
 )
 from facedemo.siamese.runs.writer import RunWriter
 
@@ -124,6 +125,7 @@ __all__ = [
     "read_settings",
     "read_status",
     "resume_run",
+    "resume_would",
     "runs_with_test_pairs",
     "start_preset",
     "start_run",

@@ -25,6 +25,7 @@ from facedemo.errors import RunError, SettingError
 from facedemo.siamese import (
     DEVICES_REFUSED,
     TrainConfig,
+    pairable_people,
     parse_devices,
     preset_config,
     tunable_settings,
@@ -103,9 +104,9 @@ def create_run(
 ) -> tuple[TrainConfig, Path]:
     """The start of every new run: a free name, devices that are there (``devices_check``;
     the trainer's process, which has Keras loaded, asks ``device.detect_device`` itself), a
-    data set that opens (the demo set is downloaded here, ``progress`` told of each file),
-    then its folder; the settings with the data set named as the run keeps it
-    (``dataset_source``). A refusal leaves nothing behind."""
+    data set that opens (the demo set is downloaded here, ``progress`` told of each file)
+    with people enough to split, then its folder; the settings with the data set named as
+    the run keeps it (``dataset_source``). A refusal leaves nothing behind."""
     runs_dir = Path(runs_dir)
     run_dir = runs_dir / config.run_id
     if run_dir.exists():
@@ -114,7 +115,8 @@ def create_run(
         )
     devices_check(config)
     config = replace(config, dataset=dataset_source(config.dataset))
-    open_dataset(config.dataset, progress)
+    dataset = open_dataset(config.dataset, progress)
+    pairable_people(dataset.name, dataset.identities)
     RunWriter(RunLayout(run_dir)).create()
     return config, run_dir
 

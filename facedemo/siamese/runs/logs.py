@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ from facedemo.siamese.runs.layout import RunLayout
 from facedemo.siamese.runs.settings import has_settings
 from facedemo.siamese.runs.status import RunStatus
 
-#: Batch lines used to estimate the current speed (the median ignores hiccups).
+#: Batch lines used to estimate the time per batch (the median ignores hiccups).
 PACE_WINDOW = 50
+
+#: Finished epochs whose median is the pace shown (recent enough to follow a change).
+PACE_EPOCHS = 5
 
 #: Bytes of the metrics log just before the part already read that must be unchanged for
 #: the next read to continue from there (a resumed run cuts the log back and rewrites it).
@@ -102,13 +106,24 @@ def read_metrics(run_dir: Path) -> pd.DataFrame:
     return table.copy()
 
 
+#: Lines that TensorFlow's and XLA's C++ logging print on start-up whatever happens
+#: ("I0000 00:00:1795… port.cc:153] oneDNN custom operations are on", "failed call to cuInit"
+#: on a machine without a GPU): train.log keeps them, the page leaves them out.
+NATIVE_LOG_LINE = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.]+:\d+\] "
+    r"|^WARNING: All log messages before absl::InitializeLog\(\) is called"
+)
+
+
 def read_log_tail(run_dir: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines the trainer printed (empty if started elsewhere)."""
+    """The last ``lines`` lines the trainer printed (empty if started elsewhere), without the
+    native libraries' start-up chatter."""
     try:
         text = RunLayout(run_dir).log.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    said = [line for line in text.splitlines() if not NATIVE_LOG_LINE.match(line)]
+    return "\n".join(said[-lines:])
 
 
 def output_tells_why(status: RunStatus) -> bool:
@@ -146,6 +161,16 @@ class RunProgress:
         return min(done / (self.epochs * self.steps_per_epoch), 1.0)
 
 
+def _pairs_per_s(metrics: pd.DataFrame, recent_batches: pd.DataFrame) -> float:
+    """The training pace as the epoch table and the benchmark count it: the median of the
+    last ``PACE_EPOCHS`` finished epochs after the first (which compiles); before one has
+    finished, the median of the recent batches."""
+    epochs = metrics[(metrics["kind"] == "epoch") & (metrics["epoch"] > 1)]
+    if len(epochs):
+        return float(epochs["pairs_per_s"].tail(PACE_EPOCHS).median())
+    return float(recent_batches["pairs_per_s"].median())
+
+
 def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> RunProgress:
     """Position, speed and estimated time left (only while alive) from the metrics log."""
     batches = metrics[metrics["kind"] == "batch"]
@@ -153,7 +178,7 @@ def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) ->
         return RunProgress(0, 0, settings.steps_per_epoch, settings.epochs, None, None)
     epoch, step = int(batches["epoch"].iloc[-1]), int(batches["step"].iloc[-1])
     recent = batches.tail(PACE_WINDOW)
-    pairs_per_s = float(recent["pairs_per_s"].median())
+    pairs_per_s = _pairs_per_s(metrics, recent)
     eta = None
     if status.state == "running":  # queued: nothing to time yet; testing: training is over
         same_epoch = recent["epoch"].diff() == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from facedemo.errors import RunError
-from facedemo.siamese import RUN_ID_PATTERN
+from facedemo.siamese import RUN_ID_PATTERN, TrainConfig
 from facedemo.siamese.runs.layout import Checkpoint, RunLayout, read_record
 from facedemo.siamese.runs.processes import is_alive
 
@@ -130,6 +130,17 @@ def read_checkpoint(run_dir: Path) -> Checkpoint:
     """The run's last committed epoch; the empty record before its first epoch ends."""
     state = read_record(RunLayout(run_dir).checkpoint_state)
     return Checkpoint(**state) if state else Checkpoint()
+
+
+def resume_would(run_dir: Path, settings: TrainConfig) -> str:
+    """What resuming the run does next, said for people: test again once training is over,
+    else continue from its last finished epoch (or start afresh before the first)."""
+    checkpoint = read_checkpoint(run_dir)
+    if checkpoint.training_done(settings):
+        return "training is over, so resume runs the test again"
+    if not checkpoint.last:
+        return "no epoch had finished, so resume starts training from the beginning"
+    return f"resume continues after epoch {checkpoint.epoch}, the last one finished"
 
 
 def checkpoint_path(run_dir: Path, which: str = "best") -> Path:
