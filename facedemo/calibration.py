@@ -301,12 +301,13 @@ def _fitted(
 
 
 def _fit_rows(same: np.ndarray, seed: int) -> np.ndarray:
-    """Every pair, or every same-person pair and a seeded sample of the others."""
+    """Every pair, or every same-person pair and a seeded sample of the others (at least half
+    the cap of them, or all there are)."""
     if len(same) <= MAX_FIT_PAIRS:
         return np.arange(len(same))
-    positives = np.flatnonzero(same)
-    kept = max(MAX_FIT_PAIRS - len(positives), MAX_FIT_PAIRS // 2)
-    negatives = np.random.default_rng(seed).choice(np.flatnonzero(~same), kept, replace=False)
+    positives, others = np.flatnonzero(same), np.flatnonzero(~same)
+    kept = min(len(others), max(MAX_FIT_PAIRS - len(positives), MAX_FIT_PAIRS // 2))
+    negatives = np.random.default_rng(seed).choice(others, kept, replace=False)
     return np.sort(np.concatenate([positives, negatives]))
 
 

@@ -29,8 +29,9 @@ DISTANCE_CHUNK = 1 << 22
 #: choices of a threshold on LFW's 87.5 M pairs would take half a minute.
 HELD_OUT_MAX_NEGATIVES = 2_000_000
 
-#: Different-person pairs a study takes before it samples them (seeded), and the choices a
-#: page offers: LFW's 87.5 M pairs take a minute and several GB; 5 M take seconds.
+#: The explorer's cap on different-person pairs (beyond it, a seeded sample), and the choices
+#: it offers: LFW's 87.5 M pairs take a minute and several GB; 5 M take seconds. The library's
+#: calls and the CLI take every pair unless given a cap.
 DEFAULT_MAX_NEGATIVES = 5_000_000
 MAX_NEGATIVES_CHOICES = (100_000, 1_000_000, DEFAULT_MAX_NEGATIVES, 20_000_000, 100_000_000)
 
@@ -481,16 +482,19 @@ def compare_engines(
     engines: Sequence[faces.Engine],
     store: EmbeddingStore | None = None,
     progress: Progress | None = None,
+    max_negatives: int | None = None,
 ) -> pd.DataFrame:
-    """AUC, EER and best accuracy of several engine settings on one data set."""
+    """AUC, EER and best accuracy of several engine settings on one data set, each on the
+    same pairs (``max_negatives`` caps the different-person ones, as in ``study_dataset``)."""
     rows = []
     for engine in engines:
-        study = study_dataset(dataset, engine, store, progress)
+        study = study_dataset(dataset, engine, store, progress, max_negatives)
         eer, _ = study.analysis.eer()
         best = next(s for s in study.suggestions if s.name == "max_accuracy")
         rows.append(
             {
                 "setting": engine.label,
+                "different_pairs": study.analysis.negatives,
                 "auc": study.curves[0].auc,
                 "eer": eer,
                 "best_accuracy": best.metrics.accuracy,

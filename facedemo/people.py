@@ -243,6 +243,18 @@ class PeoplePairs:
             ["errors", "identity"], ascending=[False, True], kind="stable"
         ).reset_index(drop=True)
 
+    def wrong_pairs_involving(self, threshold: float, identities: ArrayLike) -> tuple[int, int]:
+        """How many wrong decisions at ``threshold`` have one of ``identities`` in their pair
+        (a false accept once, whichever of its people it is), and how many there are in all."""
+        true_accepts, false_accepts = self._accepted(threshold)
+        chosen = np.flatnonzero(np.isin(self.names, np.asarray(identities)))
+        rejected = np.isin(self.same_person[true_accepts:], chosen)
+        accepted = np.isin(self.different_first[:false_accepts], chosen) | np.isin(
+            self.different_second[:false_accepts], chosen
+        )
+        wrong = len(self.same_person) - true_accepts + false_accepts
+        return int(rejected.sum() + accepted.sum()), wrong
+
     def intervals(
         self, threshold: float, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
     ) -> Intervals:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from facedemo import config, datasets, faces, images
 from facedemo.errors import FaceDemoError
+from facedemo.gallery import GalleryPhoto, demo_gallery
 
 T = TypeVar("T")
 
@@ -144,6 +145,16 @@ def user_errors() -> Iterator[None]:
     except FaceDemoError as error:
         st.error(str(error))
         st.stop()
+
+
+def demo_photos() -> list[GalleryPhoto]:
+    """The demo gallery; empty, with a warning saying why, when its folder is damaged (the
+    page still takes uploads and the camera)."""
+    try:
+        return demo_gallery()
+    except FaceDemoError as error:
+        st.warning(f"The demo gallery cannot be shown: {error}")
+        return []
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)...")

@@ -236,15 +236,15 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
     if worst.empty:
         st.caption("Nobody: every pair is decided correctly.")
         return
-    share = worst.errors.head(WORST_PEOPLE).sum() / max(table.errors.sum(), 1)
+    shown = worst.head(WORST_PEOPLE)
+    involving, wrong = study.by_person.wrong_pairs_involving(threshold, shown.identity)
     st.caption(
-        f"{len(worst)} of {len(table)} people are in a wrong decision; the "
-        f"{min(len(worst), WORST_PEOPLE)} below are in {plots.percent(share, 0)} of them "
-        "(a false accept counts for both its people)."
+        f"{len(worst)} of {len(table)} people are in a wrong decision; the {len(shown)} below "
+        f"are in {involving:,} of the {wrong:,} wrong decisions "
+        f"({plots.percent(involving / wrong, 0)}). In the counts per person, a false accept "
+        "counts for both its people."
     )
-    for column, row in zip(
-        st.columns(WORST_PEOPLE), worst.head(WORST_PEOPLE).itertuples(), strict=False
-    ):
+    for column, row in zip(st.columns(WORST_PEOPLE), shown.itertuples(), strict=False):
         name = row.identity.replace("_", " ")
         column.image(thumbnail(str(dataset.root / row.photo)), caption=name)
         column.markdown(
@@ -399,7 +399,9 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     show_misclassified(study, dataset, metrics)
 
 
-def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> None:
+def compare_panel(
+    dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int
+) -> None:
     with st.expander("Compare engine settings on this data set"):
         candidates = {other.label: other for other in faces.comparable_engines(engine)}
         chosen = st.multiselect(
@@ -417,13 +419,20 @@ def compare_panel(dataset: datasets.IdentityDataset, engine: faces.Engine) -> No
             with user_errors():
                 bar, report = progress_reporter("Embedding")
                 table = evaluation.compare_engines(
-                    dataset, [candidates[label] for label in chosen], embedding_store(), report
+                    dataset,
+                    [candidates[label] for label in chosen],
+                    embedding_store(),
+                    report,
+                    max_negatives,
                 )
                 bar.empty()
             st.dataframe(
                 table,
                 hide_index=True,
                 column_config={
+                    "different_pairs": st.column_config.NumberColumn(
+                        "Different-person pairs", format="localized"
+                    ),
                     "auc": st.column_config.NumberColumn("AUC", format="%.4f"),
                     "eer": st.column_config.NumberColumn("EER", format="percent"),
                     "best_accuracy": st.column_config.NumberColumn(
@@ -500,4 +509,4 @@ if study.failed_images:
 threshold_panel(study, dataset)
 calibration_panel(study)
 if isinstance(dataset, datasets.IdentityDataset):
-    compare_panel(dataset, engine)
+    compare_panel(dataset, engine, int(max_negatives))

@@ -10,10 +10,10 @@ from facedemo import calibration, config, datasets, faces, identify, plots
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
-from facedemo.gallery import demo_gallery
 from facedemo.siamese import runs, scoring
 from pages import live_camera
 from pages.common import (
+    demo_photos,
     engine_picker,
     ensure_app_navigation,
     face_choice,
@@ -354,12 +354,12 @@ def identify_mode() -> None:
         "Off: when no face is found in the photo, the whole photo is used as the face "
         "(gallery photos without a face are always skipped)."
     )
-    demo_photos = demo_gallery()
+    gallery = demo_photos()
     photo_column, gallery_column = st.columns(2)
     with photo_column:
-        query = identify_photo(demo_photos)
+        query = identify_photo(gallery)
     with gallery_column, user_errors():
-        dataset = identify_dataset(demo_photos)
+        dataset = identify_dataset(gallery)
     if st.session_state.get("identify_source") == live_camera.SOURCE and dataset is not None:
         with user_errors():
             prepared(engine)
@@ -401,7 +401,7 @@ prior = st.sidebar.slider(
     "likely one person. Used where a study calibrated this engine.",
 )
 siamese_run = siamese_picker()
-gallery = demo_gallery()
+gallery = demo_photos()
 if not gallery:
     offer_demo_download()
 

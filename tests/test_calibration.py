@@ -96,6 +96,17 @@ def similarity_table(shared_study: evaluation.PairStudy) -> datasets.PairsTable:
     return datasets.load_pairs_csv(csv.encode())
 
 
+def test_lfw_proportions_calibrate_past_the_sample_cap() -> None:
+    """LFW's 300,714 same-person pairs beside 100,000 sampled others: more pairs than the fit
+    takes, with fewer others than its sample of them would want."""
+    rng = np.random.default_rng(0)
+    same = np.arange(400_714) < 300_714
+    distances = np.where(same, rng.normal(0.3, 0.1, len(same)), rng.normal(0.7, 0.1, len(same)))
+    fitted = calibration.fit(distances, same)
+    assert fitted.pairs == 400_714 and fitted.method == "isotonic"
+    assert fitted.brier < fitted.brier_of_prior / 10
+
+
 def test_similarity_scores_are_detected_and_read_the_right_way(
     shared_study: evaluation.PairStudy,
 ) -> None:

@@ -98,6 +98,9 @@ def test_engines_compared_on_a_small_set(shared_data: Path) -> None:
     engines = [faces.DEFAULT_ENGINE, faces.Engine(alignment="detector")]
     table = evaluation.compare_engines(small, engines)
     assert list(table.setting) == [engine.label for engine in engines]
+    every = table.different_pairs[0]
+    capped = evaluation.compare_engines(small, engines[:1], max_negatives=every // 2)
+    assert (every, capped.different_pairs[0]) == (every, every // 2)  # the explorer's cap
     assert table.auc.between(0.5, 1.0).all() and table.best_accuracy.between(0.5, 1.0).all()
     assert table.auc[0] >= table.auc[1]  # dlib chips separate these people at least as well
 

@@ -132,6 +132,20 @@ def test_errors_per_person_add_up_to_the_confusion_matrix(
         assert row.photos == int(np.sum(shared_study.identities == row.identity))
 
 
+def test_the_wrong_pairs_of_a_few_people_are_counted_once_each(
+    shared_study: evaluation.PairStudy,
+) -> None:
+    threshold = 0.1
+    few = shared_study.per_identity(threshold).identity.head(3)
+    involving, wrong = shared_study.by_person.wrong_pairs_involving(threshold, few)
+    pairs = shared_study.pairs_frame(threshold)
+    errors = pairs[~pairs.correct]
+    metrics = shared_study.analysis.at(threshold)
+    assert wrong == len(errors) == metrics.fn + metrics.fp
+    assert involving == int((errors.identity_x.isin(few) | errors.identity_y.isin(few)).sum())
+    assert 0 < involving <= wrong
+
+
 def test_a_pairs_csv_cannot_be_resampled_by_person(shared_study: evaluation.PairStudy) -> None:
     anonymous = evaluation.PairStudy(
         **{

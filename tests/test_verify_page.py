@@ -175,6 +175,24 @@ def test_without_demo_photos_the_page_offers_to_download_them(
     assert app.radio(key="source_B").options == ["Upload", "Webcam", "Live camera"]  # still works
 
 
+def test_a_damaged_demo_folder_is_a_warning_and_uploads_still_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_images: Path
+) -> None:
+    demo = tmp_path / "demo"
+    (demo / "images").mkdir(parents=True)
+    (demo / "identities.csv").write_text("file,identity\nmissing.jpg,Nobody\n")
+    monkeypatch.setenv("FACEDEMO_DEMO_DATA", str(demo))
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.run()
+    assert not app.exception
+    assert app.warning[0].value.startswith("The demo gallery cannot be shown: ")
+    assert "missing.jpg" in app.warning[0].value
+    _upload(app, "A", shared_images / "img1.jpg")
+    _upload(app, "B", shared_images / "img2.jpg")
+    assert not app.exception and not app.error
+    assert "Same person" in app.success[0].value
+
+
 def test_a_calibrated_probability_replaces_deepface_confidence(
     page: AppTest, shared_images: Path, shared_study
 ) -> None:
