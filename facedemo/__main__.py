@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from facedemo import calibration, config, datasets, evaluation, faces, identify, thresholds
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
+from facedemo.files import write_csv_atomic
 from facedemo.siamese import cli as siamese_cli
 
 
@@ -207,7 +208,7 @@ def _thresholds(args: argparse.Namespace) -> int:
     if study.knows_people:
         calibration.save(study.calibration)  # the Verify page's P(same) for this engine
     if args.out:
-        study.pairs_frame(summary["threshold"]).to_csv(args.out, index=False)
+        write_csv_atomic(Path(args.out), study.pairs_frame(summary["threshold"]))
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

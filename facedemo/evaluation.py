@@ -12,13 +12,19 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from facedemo import calibration, faces, people, thresholds
-from facedemo.datasets import IdentityDataset, Pairs, PairsTable, Progress, make_pairs
+from facedemo.datasets import (
+    IdentityDataset,
+    Pairs,
+    PairsTable,
+    Progress,
+    make_pairs,
+    relative_path,
+)
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import DatasetError
 
@@ -374,7 +380,9 @@ def study_dataset(
     store = store or EmbeddingStore()
     embedded = store.embed_paths(dataset.paths, engine, progress)
     usable = dataset.subset(embedded.ok_indices)
-    failed = tuple((_relative(dataset, dataset.paths[i]), why) for i, why in embedded.failures)
+    failed = tuple(
+        (relative_path(dataset.root, dataset.paths[i]), why) for i, why in embedded.failures
+    )
     if len(usable) < 2:
         raise DatasetError(
             f"Only {len(usable)} of {len(dataset)} images gave a face: nothing to pair. "
@@ -391,7 +399,7 @@ def study_dataset(
         name=dataset.name,
         engine_label=engine.label,
         analysis=thresholds.analyse(distances, pairs.same),
-        files=np.array([_relative(dataset, path) for path in usable.paths]),
+        files=np.array([relative_path(dataset.root, path) for path in usable.paths]),
         identities=np.array(usable.identities),
         first=pairs.first,
         second=pairs.second,
@@ -503,11 +511,3 @@ def compare_engines(
             }
         )
     return pd.DataFrame(rows)
-
-
-def _relative(dataset: IdentityDataset, path: Path) -> str:
-    """A path as the user knows it: relative to the data set's folder when inside it."""
-    try:
-        return str(Path(path).relative_to(dataset.root))
-    except ValueError:
-        return str(path)

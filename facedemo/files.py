@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pandas as pd
+
 
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
@@ -35,6 +37,12 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Replace ``path`` with ``data`` as indented JSON, in one step."""
     with atomic_file(path) as handle:
         handle.write(json.dumps(data, indent=2).encode("utf-8"))
+
+
+def write_csv_atomic(path: Path, table: pd.DataFrame) -> None:
+    """Replace ``path`` with ``table`` as CSV (no index column), in one step."""
+    with atomic_file(path) as handle:
+        handle.write(table.to_csv(index=False).encode("utf-8"))
 
 
 def copy_atomic(source: Path, target: Path) -> None:

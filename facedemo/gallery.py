@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facedemo import config
-from facedemo.datasets import load_identity_dataset
+from facedemo.datasets import IDENTITIES_CSV, display_name, load_identity_dataset
 
 #: Unlabelled photos of the demo set worth showing: several faces, a mirror image.
 EXTRA_PHOTOS = {
@@ -27,11 +27,11 @@ class GalleryPhoto:
 def demo_gallery(folder: Path | None = None) -> list[GalleryPhoto]:
     """Photos of the demo set (``FACEDEMO_DEMO_DATA``), labelled first; empty if it is absent."""
     folder = folder or config.demo_data_dir()
-    if not (folder / "identities.csv").is_file():
+    if not (folder / IDENTITIES_CSV).is_file():
         return []
     dataset = load_identity_dataset(folder)
     photos = [
-        GalleryPhoto(path, f"{identity.replace('_', ' ')} · {path.name}")
+        GalleryPhoto(path, f"{display_name(identity)} · {path.name}")
         for path, identity in sorted(
             zip(dataset.paths, dataset.identities, strict=True), key=lambda item: item[1]
         )

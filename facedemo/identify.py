@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from facedemo import faces
-from facedemo.datasets import IdentityDataset, Progress
+from facedemo.datasets import IdentityDataset, Progress, relative_path
 from facedemo.embeddings import EmbeddingStore
-from facedemo.errors import DatasetError, FaceIndexError, SettingError
+from facedemo.errors import DatasetError, SettingError
 
 #: People listed by default, closest first.
 TOP = 5
@@ -78,10 +78,7 @@ class Gallery:
 
     def relative(self, path: Path) -> str:
         """A gallery photo's path as the user knows it: relative to the data set's folder."""
-        try:
-            return Path(path).relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
+        return relative_path(self.root, path)
 
     def without(self, rows: np.ndarray | list[int]) -> Gallery:
         """The gallery less some rows (a person left with no photo drops out)."""
@@ -114,12 +111,7 @@ class Gallery:
         if metric == "euclidean":
             squared = self.norms**2 + length**2 - 2.0 * self.norms * length * similarity
             return np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
-        similarity = np.clip(similarity, -1.0, 1.0)
-        if metric == "cosine":
-            return (1.0 - similarity).astype(np.float32)
-        if metric == "euclidean_l2":
-            return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0)).astype(np.float32)
-        return (np.arccos(similarity) / np.pi).astype(np.float32)
+        return faces.distance_from_similarity(similarity, metric)
 
 
 def gallery_from_embeddings(
@@ -274,8 +266,7 @@ def search(
     embedding: np.ndarray, gallery: Gallery, metric: str, threshold: float, top: int = TOP
 ) -> tuple[Candidate, ...]:
     """The ``top`` people closest to ``embedding``, each by their closest photo, closest first."""
-    if metric not in faces.METRICS:
-        raise SettingError(f"Unknown metric '{metric}'. Choose one of: {', '.join(faces.METRICS)}.")
+    faces.check_choice("metric", metric, faces.METRICS)
     _check_search(gallery, np.size(embedding), threshold, top)
     distances = gallery.distances(embedding, metric)
     starts, stops = gallery.bounds[:-1], gallery.bounds[1:]
@@ -312,7 +303,7 @@ def _face_of(
     if isinstance(photo_or_face, np.ndarray):  # a video frame: not kept in the photo cache
         found = faces.detect(photo_or_face, engine, enforce_detection)
         detected = time.perf_counter()
-        face = found[_checked_index(face_index, len(found))]
+        face = found[faces.pick_face(face_index, len(found))]
         vector = faces.embed([face.crop], engine.model)[0]
         seconds = {"detect": detected - started, "embed": time.perf_counter() - detected}
         return face, None, vector, seconds
@@ -322,16 +313,8 @@ def _face_of(
     else:
         photo = faces.analyse_photo(photo_or_face, engine, enforce_detection)
         seconds = dict(photo.timings)
-    index = _checked_index(face_index, len(photo.faces))
+    index = faces.pick_face(face_index, len(photo.faces))
     return photo.faces[index], photo, photo.embeddings[index], seconds
-
-
-def _checked_index(index: int, found: int) -> int:
-    if not 0 <= index < found:
-        raise FaceIndexError(
-            f"The photo has {found} face(s); face number {index + 1} does not exist."
-        )
-    return index
 
 
 def identify(

@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from facedemo import faces, identify
+from facedemo.datasets import display_name
 from facedemo.errors import FaceDemoError
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class GalleryJudge:
         labels = []
         for embedding in embeddings:
             best = identify.search(embedding, self.gallery, self.metric, self.threshold, top=1)[0]
-            name = best.identity.replace("_", " ") if best.matches else identify.UNKNOWN
+            name = display_name(best.identity) if best.matches else identify.UNKNOWN
             labels.append(Label(name, best.matches, best.distance))
         return labels
 
@@ -199,7 +200,12 @@ def _thumbnail(crop: np.ndarray) -> np.ndarray:
 
 def face_change(first: np.ndarray, second: np.ndarray) -> float:
     """How different two aligned face crops look (0 = the same picture)."""
-    return float(np.abs(_thumbnail(first) - _thumbnail(second)).mean())
+    return _thumbnail_change(_thumbnail(first), _thumbnail(second))
+
+
+def _thumbnail_change(first: np.ndarray, second: np.ndarray) -> float:
+    """How different two face thumbnails look: the mean absolute difference of their pixels."""
+    return float(np.abs(first - second).mean())
 
 
 class FrameProcessor:
@@ -212,12 +218,8 @@ class FrameProcessor:
     def __init__(
         self,
         settings: LiveSettings,
-        detection_side: int = DETECTION_SIDE,
-        refresh_frames: int = REFRESH_FRAMES,
         embedder: Embedder | None = None,
     ) -> None:
-        self.detection_side = detection_side
-        self.refresh_frames = refresh_frames
         self.embedder = embedder  # None: faces.embed in this process
         self._settings = settings
         self._settings_lock = threading.Lock()
@@ -240,7 +242,7 @@ class FrameProcessor:
         """Boxes and labels of every face of ``frame`` (RGB uint8), largest face first."""
         started = time.perf_counter()
         settings = self.settings
-        engine = replace(settings.engine, max_side=self.detection_side)
+        engine = replace(settings.engine, max_side=DETECTION_SIDE)
         with self._process_lock:
             if settings.key != self._tracks_key:
                 self._tracks, self._tracks_key = [], settings.key
@@ -280,9 +282,9 @@ class FrameProcessor:
 
     def _needs_embedding(self, track: _Track, thumbnail: np.ndarray, number: int) -> bool:
         age = number - track.embedded_at
-        if age >= self.refresh_frames:
+        if age >= REFRESH_FRAMES:
             return True
-        changed = float(np.abs(thumbnail - track.thumbnail).mean()) > CHANGE_THRESHOLD
+        changed = _thumbnail_change(thumbnail, track.thumbnail) > CHANGE_THRESHOLD
         return changed and age >= CHANGED_FACE_FRAMES
 
 

@@ -88,23 +88,6 @@ class Intervals:
     resamples: int
     degenerate: int  # resamples without a same-person or a different-person pair
 
-    def frame(self) -> pd.DataFrame:
-        """One row per rate: value, both intervals and the sentence."""
-        return pd.DataFrame(
-            [
-                {
-                    "rate": RATES[r.name][0],
-                    "value": r.value,
-                    "people_low": r.bootstrap[0],
-                    "people_high": r.bootstrap[1],
-                    "pairs_low": r.wilson[0],
-                    "pairs_high": r.wilson[1],
-                    "in_words": r.sentence,
-                }
-                for r in self.rates
-            ]
-        )
-
     def as_dict(self) -> dict:
         """The CLI's ``intervals`` entry."""
         return {

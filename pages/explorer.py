@@ -142,7 +142,7 @@ def show_overview(dataset: datasets.IdentityDataset) -> None:
             )
         samples = datasets.sample_paths(dataset, per_identity=1, limit=12)
         for column, (identity, path) in zip(st.columns(6) * 2, samples, strict=False):
-            column.image(thumbnail(str(path)), caption=identity.replace("_", " "))
+            column.image(thumbnail(str(path)), caption=datasets.display_name(identity))
 
 
 def set_threshold(value: float) -> None:
@@ -222,7 +222,7 @@ def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds
         right.image(thumbnail(str(dataset.root / row.file_y)), caption=row.file_y)
         text.markdown(
             f"**distance {row.distance:.4f}** — {kind}  \n"
-            f"{row.identity_x.replace('_', ' ')} · {row.identity_y.replace('_', ' ')}"
+            f"{datasets.display_name(row.identity_x)} · {datasets.display_name(row.identity_y)}"
         )
 
 
@@ -245,7 +245,7 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
         "counts for both its people."
     )
     for column, row in zip(st.columns(WORST_PEOPLE), shown.itertuples(), strict=False):
-        name = row.identity.replace("_", " ")
+        name = datasets.display_name(row.identity)
         column.image(thumbnail(str(dataset.root / row.photo)), caption=name)
         column.markdown(
             f"{row.false_rejects} of {row.same_pairs} own pairs rejected  \n"

@@ -292,17 +292,17 @@ def show_identification(result: identify.Identification) -> None:
     best, gallery = result.candidates[0], result.gallery
     if result.identity is not None:
         st.success(
-            f"**{result.identity.replace('_', ' ')}** — closest photo at distance "
+            f"**{datasets.display_name(result.identity)}** — closest photo at distance "
             f"{best.distance:.4f} ≤ threshold {result.threshold:.4f}"
         )
     else:
         st.warning(
             f"**Unknown** — nobody in the gallery is within the threshold "
-            f"{result.threshold:.4f}; the closest, {best.identity.replace('_', ' ')}, is at "
+            f"{result.threshold:.4f}; the closest, {datasets.display_name(best.identity)}, is at "
             f"distance {best.distance:.4f}."
         )
     columns = st.columns(4)
-    columns[0].metric("Answer", (result.identity or identify.UNKNOWN).replace("_", " "))
+    columns[0].metric("Answer", datasets.display_name(result.identity or identify.UNKNOWN))
     columns[1].metric("Closest distance", f"{best.distance:.4f}")
     columns[2].metric("Threshold", f"{result.threshold:.4f}")
     columns[3].metric(
@@ -337,7 +337,7 @@ def show_identification(result: identify.Identification) -> None:
             picture.image(thumbnail(str(candidate.path)))
             sign, verdict = ("≤", "match") if candidate.matches else (">", "no match")
             text.markdown(
-                f"**{rank}. {candidate.identity.replace('_', ' ')}** — distance "
+                f"**{rank}. {datasets.display_name(candidate.identity)}** — distance "
                 f"{candidate.distance:.4f} {sign} {result.threshold:.4f}: **{verdict}**  \n"
                 f"closest of their {candidate.photos} photo(s): "
                 f"{gallery.relative(candidate.path)}"

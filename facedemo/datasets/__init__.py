@@ -35,9 +35,11 @@ from facedemo.datasets.folders import (
     IMAGE_SUFFIXES,
     DatasetOverview,
     IdentityDataset,
+    display_name,
     load_identity_dataset,
     load_server_folder,
     overview,
+    relative_path,
     sample_paths,
 )
 from facedemo.datasets.pairs import Pairs, PairsTable, load_pairs_csv, make_pairs
@@ -52,6 +54,7 @@ __all__ = [
     "PairsTable",
     "Progress",
     "demo_dataset",
+    "display_name",
     "load_identity_dataset",
     "load_lfw",
     "load_pairs_csv",
@@ -60,6 +63,7 @@ __all__ = [
     "make_pairs",
     "open_dataset",
     "overview",
+    "relative_path",
     "sample_paths",
 ]
 

@@ -25,7 +25,7 @@ from facedemo.datasets.folders import (
     load_identity_dataset,
 )
 from facedemo.errors import DatasetError
-from facedemo.files import atomic_file
+from facedemo.files import atomic_file, write_csv_atomic
 
 #: Seconds a download may wait for the server at any one step.
 DOWNLOAD_TIMEOUT = 30.0
@@ -142,8 +142,7 @@ def _download_demo(folder: Path, base_url: str, progress: Progress | None) -> No
                 ) from error
         if progress is not None:
             progress(done, len(rows), file)
-    with atomic_file(folder / IDENTITIES_CSV) as handle:
-        pd.DataFrame(rows, columns=["file", "identity"]).to_csv(handle, index=False)
+    write_csv_atomic(folder / IDENTITIES_CSV, pd.DataFrame(rows, columns=["file", "identity"]))
 
 
 def demo_dataset(

@@ -26,6 +26,19 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 IDENTITIES_CSV = "identities.csv"
 
 
+def display_name(identity: str) -> str:
+    """A person as people read them: LFW-style ``Angelina_Jolie`` → ``Angelina Jolie``."""
+    return identity.replace("_", " ")
+
+
+def relative_path(root: Path, path: str | Path) -> str:
+    """A photo's path as the user knows it: relative to the data set's folder when inside."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class IdentityDataset:
     """Labelled images: ``paths[i]`` shows the person ``identities[i]``."""

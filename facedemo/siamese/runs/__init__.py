@@ -25,8 +25,6 @@ says it runs is reported as "interrupted".
 
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import (
-    DEVICE_CHECK_SECONDS,
-    NAMED_DATASETS,
     check_devices,
     check_resumable,
     create_run,
@@ -38,11 +36,6 @@ from facedemo.siamese.runs.lifecycle import (
     stop_run,
 )
 from facedemo.siamese.runs.logs import (
-    EPOCH_COLUMNS,
-    LOG_CACHE_SIZE,
-    LOG_FINGERPRINT_BYTES,
-    OPTIONAL_EPOCH_COLUMNS,
-    PACE_WINDOW,
     RunProgress,
     epoch_table,
     output_tells_why,
@@ -52,7 +45,6 @@ from facedemo.siamese.runs.logs import (
 )
 from facedemo.siamese.runs.processes import is_alive, process_start_time
 from facedemo.siamese.runs.results import (
-    CHANCE_STANDARD_ERRORS,
     no_better_than_chance,
     read_eval,
     read_misclassified,
@@ -68,8 +60,6 @@ from facedemo.siamese.runs.settings import (
     read_settings,
 )
 from facedemo.siamese.runs.status import (
-    ALIVE_STATES,
-    RESUMABLE_STATES,
     RunStatus,
     checkpoint_path,
     find_run,
@@ -81,16 +71,6 @@ from facedemo.siamese.runs.status import (
 from facedemo.siamese.runs.writer import RunWriter
 
 __all__ = [
-    "ALIVE_STATES",
-    "CHANCE_STANDARD_ERRORS",
-    "DEVICE_CHECK_SECONDS",
-    "EPOCH_COLUMNS",
-    "LOG_CACHE_SIZE",
-    "LOG_FINGERPRINT_BYTES",
-    "NAMED_DATASETS",
-    "OPTIONAL_EPOCH_COLUMNS",
-    "PACE_WINDOW",
-    "RESUMABLE_STATES",
     "Checkpoint",
     "PairImages",
     "RunLayout",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from facedemo.files import atomic_file, write_json_atomic
+from facedemo.files import atomic_file, write_csv_atomic, write_json_atomic
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 
 if TYPE_CHECKING:
@@ -113,8 +113,7 @@ class RunWriter:
 
     def test_pairs(self, table: pd.DataFrame) -> None:
         """test_pairs.csv: every test pair with the best checkpoint's probability."""
-        with atomic_file(self.layout.test_pairs) as handle:
-            handle.write(table.to_csv(index=False).encode("utf-8"))
+        write_csv_atomic(self.layout.test_pairs, table)
 
     def _pairs(self, path: Path, pairs: PairImages) -> None:
         arrays = {name: value for name, value in vars(pairs).items() if value is not None}
