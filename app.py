@@ -1,7 +1,6 @@
 """facedemo: the Streamlit entry point. Sets up navigation over the pages and nothing else."""
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -14,8 +13,7 @@ import streamlit as st
 from facedemo import config
 
 # The tab icon is a local SVG: a ":material/...:" page_icon is fetched from fonts.gstatic.com.
-FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.svg"
-st.set_page_config(page_title="facedemo", page_icon=str(FAVICON), layout="wide")
+st.set_page_config(page_title="facedemo", page_icon=str(config.asset("favicon.svg")), layout="wide")
 config.install_offline_weights()
 
 navigation = st.navigation(

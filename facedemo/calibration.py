@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -46,6 +47,15 @@ RELIABILITY_BINS = 10
 
 #: The prior the Verify page states by default: one comparison, no reason to expect either.
 VERIFY_PRIOR = 0.5
+
+#: The priors a page lets the analyst state: never a certainty either way.
+PRIOR_RANGE = (0.01, 0.99)
+
+#: Each method as a sentence names it.
+METHOD_NAMES = {"platt": "Platt's logistic", "isotonic": "isotonic regression"}
+
+#: Distances at which ``Calibration.probability_table`` says P(same).
+TABLE_POINTS = 5
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,13 @@ class Calibration:
         1,830 pairs), prior 50 %"."""
         method = "Platt" if self.method == "platt" else "isotonic"
         return f"calibrated on {self.dataset} ({method}, {self.pairs:,} pairs), prior {prior:.0%}"
+
+    def probability_table(self, low: float, high: float, prior: float) -> pd.DataFrame:
+        """P(same) as text at ``TABLE_POINTS`` evenly spaced distances from ``low`` to
+        ``high``: the few numbers a page lists beside the reliability diagram."""
+        distances = np.linspace(low, high, TABLE_POINTS)
+        said = [probability_text(p) for p in self.probability(distances, prior)]
+        return pd.DataFrame({"distance": distances, "P(same)": said})
 
     def as_dict(self) -> dict:
         """Everything, as JSON-ready values (the CLI's ``calibration``, the saved file)."""

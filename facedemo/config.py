@@ -42,6 +42,11 @@ FACENET_GRAPH = "graph_final.pb"
 DEMO_DATA_URL = "https://raw.githubusercontent.com/serengil/deepface/master/tests/unit/dataset"
 
 
+def asset(name: str) -> Path:
+    """A picture the pages show (``assets/`` beside the package: the diagram, the tab icon)."""
+    return Path(__file__).resolve().parents[1] / "assets" / name
+
+
 def home() -> Path:
     """Root of everything facedemo writes (``FACEDEMO_HOME``, default ``~/.facedemo``)."""
     return Path(os.environ.get("FACEDEMO_HOME") or Path.home() / ".facedemo").expanduser()

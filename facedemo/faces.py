@@ -348,6 +348,17 @@ def default_threshold(model: str, metric: str) -> float:
     return float(verification.find_threshold(model, metric))
 
 
+#: Positions of a threshold slider between 0 and its top.
+THRESHOLD_SLIDER_STEPS = 400
+
+
+def threshold_slider(default: float, metric: str) -> tuple[float, float]:
+    """The top and step of a threshold slider around ``default``: twice the default (at least
+    0.2 for the bounded metrics, whose tuned thresholds can be tiny), in 400 steps."""
+    top = 2.0 * default if metric == "euclidean" else max(2.0 * default, 0.2)
+    return top, top / THRESHOLD_SLIDER_STEPS
+
+
 # --------------------------------------------------------------------------- detect
 
 

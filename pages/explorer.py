@@ -262,34 +262,23 @@ def calibration_panel(study: evaluation.PairStudy) -> None:
     with st.expander("A calibrated probability of “same person”"):
         prior = st.slider(
             "Prior: share of comparisons that are one person",
-            0.01,
-            0.99,
+            *calibration.PRIOR_RANGE,
             round(fitted.study_prior, 2),
             key="explorer_prior",
             help="It changes the probability: a close pair among mostly strangers is less "
             f"likely one person. This study's own share is {plots.percent(fitted.study_prior)}.",
         )
-        method = "Platt's logistic" if fitted.method == "platt" else "isotonic regression"
         st.caption(
-            f"Fitted by {method} on {fitted.pairs:,} pairs; judged out of fold "
+            f"Fitted by {calibration.METHOD_NAMES[fitted.method]} on {fitted.pairs:,} pairs; "
+            "judged out of fold "
             f"({fitted.folds} folds of {fitted.folds_of}: no pair is predicted by a fit that "
             f"saw it{' or its first person' if fitted.folds_of == 'people' else ''}). "
             f"Brier score {fitted.brier:.4f} (0 is perfect; always "
             f"answering the prior scores {fitted.brier_of_prior:.4f})."
             + (" The Verify page uses it for this engine." if study.knows_people else "")
         )
-        low, high = study.analysis.distance_range()
-        distances = [low + (high - low) * k / 4 for k in range(5)]
         st.dataframe(
-            pd.DataFrame(
-                {
-                    "distance": distances,
-                    "P(same)": [
-                        calibration.probability_text(p)
-                        for p in fitted.probability(distances, prior)
-                    ],
-                }
-            ),
+            fitted.probability_table(*study.analysis.distance_range(), prior),
             hide_index=True,
             key="calibration_table",
             column_config={
@@ -473,16 +462,17 @@ with user_errors():
     if isinstance(dataset, datasets.PairsTable):
         column = st.selectbox("Score column", dataset.distance_columns, key="explorer_column")
         if source == SIAMESE_SOURCE:  # a probability of "same": never guessed
-            st.session_state["explorer_scores"] = "higher"
-        scores = st.radio(
-            "Which way do the scores point?",
-            evaluation.SCORE_DIRECTIONS,
-            key="explorer_scores",
-            horizontal=True,
-            format_func=SCORE_LABELS.get,
-            help="A distance is lower for one person; a similarity or a siamese "
-            "probability is higher. Automatic picks the reading that ranks the pairs better.",
-        )
+            scores = runs.TEST_PAIRS_SCORES
+        else:
+            scores = st.radio(
+                "Which way do the scores point?",
+                evaluation.SCORE_DIRECTIONS,
+                key="explorer_scores",
+                horizontal=True,
+                format_func=SCORE_LABELS.get,
+                help="A distance is lower for one person; a similarity is higher. Automatic "
+                "picks the reading that ranks the pairs better.",
+            )
         study = evaluation.study_pairs_table(dataset, column, scores)
         made_now = True
         st.caption(f"Scores: {study.score_note}.")

@@ -25,7 +25,6 @@ from pages.common import (
     zip_dataset,
 )
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SLOTS = ("A", "B")
 SOURCES = ("Demo gallery", "Upload", "Webcam")
 
@@ -86,13 +85,13 @@ def threshold_picker(engine: faces.Engine) -> float:
         if not custom:
             st.caption(f"Using {default:.4f} ({origin}).")
             return default
-        upper = max(2.0 * default, 0.2) if engine.metric != "euclidean" else 2.0 * default
+        top, step = faces.threshold_slider(default, engine.metric)
         return st.slider(
             "Same person if distance ≤",
             0.0,
-            float(upper),
+            float(top),
             float(default),
-            step=float(upper) / 400,
+            step=float(step),
             format="%.4f",
             key="threshold_value",
         )
@@ -166,7 +165,7 @@ def offer_demo_download() -> None:
 
 def explain() -> None:
     with st.expander("How does this work? (embedding, distance, threshold)"):
-        st.image(str(ASSETS / "verification.svg"), width="stretch")
+        st.image(str(config.asset("verification.svg")), width="stretch")
         st.markdown(
             "1. **Detect** — a detector finds each face and its landmarks; the face is "
             "turned upright and cropped the same way every time (*alignment*).\n"
@@ -393,8 +392,7 @@ engine, threshold, enforce = sidebar_settings(
 )
 prior = st.sidebar.slider(
     "Prior: share of comparisons that are one person",
-    0.01,
-    0.99,
+    *calibration.PRIOR_RANGE,
     calibration.VERIFY_PRIOR,
     key="verify_prior",
     help="P(same person) depends on it: among mostly strangers, a close pair is less "

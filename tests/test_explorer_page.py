@@ -122,6 +122,21 @@ def test_similarities_are_read_as_similarities(page: AppTest, shared_study, tmp_
     assert any("5 folds of pairs" in c.value for c in page.caption)  # no people to split
 
 
+def test_a_siamese_runs_test_pairs_are_read_as_probabilities_without_asking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from siamese_support import tiny_run
+
+    run_dir, _ = tiny_run()
+    monkeypatch.setenv("FACEDEMO_RUNS", str(run_dir.parent))
+    page = AppTest.from_file(PAGE, default_timeout=180).run()
+    page.radio(key="explorer_source").set_value("A siamese run's test pairs").run()
+    assert not page.exception and not page.error
+    assert page.selectbox(key="explorer_siamese_run").value.parent == run_dir
+    assert not [radio for radio in page.radio if radio.key == "explorer_scores"]
+    assert any("higher means same person (as chosen)" in c.value for c in page.caption)
+
+
 def test_intervals_and_people_behind_the_errors_follow_the_slider(page: AppTest) -> None:
     page.slider(key="explorer_threshold").set_value(0.1).run()
     lines = [m.value for m in page.markdown if "resampling people" in m.value]

@@ -45,6 +45,7 @@ from facedemo.siamese.runs.logs import (
 )
 from facedemo.siamese.runs.processes import is_alive, process_start_time
 from facedemo.siamese.runs.results import (
+    TEST_PAIRS_SCORES,
     no_better_than_chance,
     read_eval,
     read_misclassified,
@@ -71,6 +72,7 @@ from facedemo.siamese.runs.status import (
 from facedemo.siamese.runs.writer import RunWriter
 
 __all__ = [
+    "TEST_PAIRS_SCORES",
     "Checkpoint",
     "PairImages",
     "RunLayout",

@@ -62,6 +62,10 @@ def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
     return evaluation["auc"] - 0.5 < CHANCE_STANDARD_ERRORS * error
 
 
+#: How test_pairs.csv's scores read: probabilities of "same person", so higher means same.
+TEST_PAIRS_SCORES = "higher"
+
+
 def runs_with_test_pairs(runs_dir: str | Path) -> list[Path]:
     """Test-pair files of the runs that finished testing, newest run first."""
     paths = [RunLayout(status.run_dir).test_pairs for status in list_runs(runs_dir)]
