@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from siamese_support import ended_pid, fake_run, tiny_run, training_log, write_log
 from streamlit.testing.v1 import AppTest
@@ -57,14 +58,20 @@ def _keys(page: AppTest) -> set[str]:
     return {button.key for button in page.button}
 
 
-def test_the_training_pair_preview_has_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_training_pair_preview_has_labels(
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
     run_dir, _ = tiny_run()
     page = open_page(run_dir.parent, monkeypatch)
     preview, mistakes = page.get("image")
     captions = [image.caption for image in preview.proto.imgs]
     assert len(captions) == 16
-    assert set(captions) == {"same person", "different people"}
-    assert all("model says" in image.caption for image in mistakes.proto.imgs)
+    assert {caption.split(":")[0] for caption in captions} == {"same person", "different people"}
+    mistaken = [image.caption for image in mistakes.proto.imgs]
+    assert all("model says" in caption for caption in mistaken)
+    people = set(pd.read_csv(shared_data / "identities.csv").identity.str.replace("_", " "))
+    named = [caption.split(": ")[1].split(" · model")[0].split(" · ") for caption in mistaken]
+    assert all(set(names) <= people for names in named)  # the test pairs' people, by name
 
 
 def test_a_running_run_shows_its_progress_and_can_be_stopped(

@@ -382,6 +382,13 @@ def test_pair_pictures_read_back_with_captions(tmp_path: Path) -> None:
     ]
     assert PairImages(faces, faces, np.array([True, False])).captions()[1] == "different people"
     assert read_pairs(tmp_path / "absent.npz") is None
+    named = tmp_path / "named.npz"
+    people = np.array([["Angelina Jolie", "Angelina Jolie"], ["Jennifer Aniston", "Jack Dorsey"]])
+    np.savez(named, first=faces, second=faces, same=np.array([True, False]), people=people)
+    assert read_pairs(named).captions() == [  # written without pickling: no code in the file
+        "same person: Angelina Jolie",
+        "different people: Jennifer Aniston · Jack Dorsey",
+    ]
 
 
 def test_the_device_is_named_with_the_memory_used(tmp_path: Path) -> None:

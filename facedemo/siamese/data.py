@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from facedemo import faces, images
-from facedemo.datasets import IdentityDataset, open_dataset
+from facedemo.datasets import IdentityDataset, display_name, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import MIN_PAIRABLE_PER_PART, TrainConfig, pairable_people
 
@@ -108,6 +108,11 @@ class FaceImages:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def people(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The names of the two people of each pair of image indices, as people read them."""
+        names = np.array([display_name(who) for who in self.dataset.identities])
+        return np.stack([names[first], names[second]], axis=1)
 
     def subset(self, indices: np.ndarray) -> FaceImages:
         """The faces at ``indices``, labelled afresh within the subset."""

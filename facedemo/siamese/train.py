@@ -168,7 +168,11 @@ def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> Pair
     (first, second), _ = gather(faces, pairs)
     mirror = feature_extractor(model).get_layer("random_mirror")
     seen = [keras.ops.convert_to_numpy(mirror(side, training=True)) for side in (first, second)]
-    return PairImages(*(side.astype(np.uint8) for side in seen), pairs.same)
+    return PairImages(
+        *(side.astype(np.uint8) for side in seen),
+        pairs.same,
+        people=faces.people(pairs.first, pairs.second),
+    )
 
 
 def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
@@ -329,7 +333,13 @@ def _write_evaluation(
     )
     images = faces.images
     writer.misclassified(
-        PairImages(images[first], images[second], scores.same[shown], scores.probability[shown])
+        PairImages(
+            images[first],
+            images[second],
+            scores.same[shown],
+            scores.probability[shown],
+            faces.people(first, second),
+        )
     )
     paths = faces.dataset.paths
     writer.test_pairs(

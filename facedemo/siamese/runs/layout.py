@@ -111,21 +111,29 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class PairImages:
-    """Face pairs as uint8 pictures, with labels and (after testing) the model's probability:
-    what preview.npz and misclassified.npz hold."""
+    """Face pairs as uint8 pictures, with labels, the two people's names and (after testing)
+    the model's probability: what preview.npz and misclassified.npz hold (runs written
+    before the names were kept have none)."""
 
     first: np.ndarray
     second: np.ndarray
     same: np.ndarray
     probability: np.ndarray | None = None
+    people: np.ndarray | None = None  # (pairs, 2) names, as people read them
 
     def side_by_side(self) -> list[np.ndarray]:
         """One picture per pair, the two faces next to each other."""
         return [np.concatenate(pair, axis=1) for pair in zip(self.first, self.second, strict=True)]
 
     def captions(self) -> list[str]:
-        """ "same person" / "different people", plus the model's probability when known."""
+        """ "same person" / "different people", after the names when known, and the model's
+        probability when known."""
         labels = ["same person" if same else "different people" for same in self.same]
+        if self.people is not None:
+            labels = [
+                f"{label}: {first}" if first == second else f"{label}: {first} · {second}"
+                for label, (first, second) in zip(labels, self.people, strict=True)
+            ]
         if self.probability is None:
             return labels
         return [
