@@ -41,6 +41,11 @@ HELD_OUT_MAX_NEGATIVES = 2_000_000
 DEFAULT_MAX_NEGATIVES = 5_000_000
 MAX_NEGATIVES_CHOICES = (100_000, 1_000_000, DEFAULT_MAX_NEGATIVES, 20_000_000, 100_000_000)
 
+#: The explorer starts LFW with the people who have at least this many photos: a few
+#: hundred people instead of 5,749, so every pair is studied in seconds (2, the library's
+#: default, takes everyone who can give a same-person pair).
+EXPLORER_LFW_MIN_FACES = 10
+
 #: Held-out columns of ``PairStudy.thresholds_table``: name and the Metrics field.
 HELD_OUT_COLUMNS = {
     "heldout_far": "far",

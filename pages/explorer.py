@@ -98,7 +98,10 @@ def choose_dataset(source: str) -> datasets.IdentityDataset | datasets.PairsTabl
         return zip_dataset("explorer_zip")
     if source == "LFW (needs internet)":
         min_faces = st.number_input(
-            "At least this many photos per person", 2, 100, 10, key="explorer_lfw_min_faces"
+            "At least this many photos per person",
+            min_value=2,
+            value=evaluation.EXPLORER_LFW_MIN_FACES,
+            key="explorer_lfw_min_faces",
         )
         if st.button("Load LFW", key="explorer_lfw"):
             st.session_state["explorer_lfw_loaded"] = True
