@@ -35,8 +35,9 @@ SUPPORTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF
 # Pillow's identifiers for SUPPORTED_FORMATS. Only these plugins may claim a file:
 # Pillow's lenient ones (TGA, ...) would otherwise "recognise" random bytes.
 _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
-_FORMAT_LIST = ", ".join(SUPPORTED_FORMATS[:-1]) + " or " + SUPPORTED_FORMATS[-1]
-_CHOOSE_PHOTO = f"Choose a photo saved as {_FORMAT_LIST}."
+#: The formats as a sentence lists them: "JPEG, PNG, WebP, BMP, TIFF or GIF".
+FORMAT_LIST = ", ".join(SUPPORTED_FORMATS[:-1]) + " or " + SUPPORTED_FORMATS[-1]
+_CHOOSE_PHOTO = f"Choose a photo saved as {FORMAT_LIST}."
 
 # What Pillow raises while parsing or decoding a damaged file (found by fuzzing).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
@@ -204,7 +205,7 @@ def _unidentified(data: bytes | bytearray, name: str | None) -> str:
         if "<svg" in start:
             return (
                 f"{_called(name)} is an SVG drawing (vector graphics), which we cannot read. "
-                f"Export it as PNG, or choose a photo saved as {_FORMAT_LIST}."
+                f"Export it as PNG, or choose a photo saved as {FORMAT_LIST}."
             )
         if start.startswith("<!doctype html") or "<html" in start:
             return (
@@ -261,7 +262,7 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     except ValueError:
         raise ImageError(
             f"This image uses the colour mode {image.mode}, which we cannot convert to RGB. "
-            f"Save it as an ordinary colour {_FORMAT_LIST} photo."
+            f"Save it as an ordinary colour {FORMAT_LIST} photo."
         ) from None
     return np.array(rgb)  # np.array, not asarray: writable and C-contiguous
 

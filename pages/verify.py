@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from facedemo import calibration, config, datasets, faces, identify, plots
+from facedemo import calibration, config, datasets, faces, identify, images, plots
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
+from facedemo.gallery import GalleryPhoto
 from facedemo.siamese import runs, scoring
 from pages import live_camera
 from pages.common import (
@@ -26,39 +28,64 @@ from pages.common import (
 )
 
 SLOTS = ("A", "B")
-SOURCES = ("Demo gallery", "Upload", "Webcam")
+PHOTO_SOURCES = ("Demo gallery", "Upload", "Webcam")
 
 
-def photo_slot(slot: str, gallery: list) -> tuple[bytes, str] | None:
-    """One photo from the chosen source, as (bytes, name); None until the user gives one."""
-    sources = SOURCES if gallery else SOURCES[1:]
-    if slot == "B":
+@dataclass(frozen=True)
+class PhotoKeys:
+    """The widget keys of one photo input."""
+
+    source: str
+    upload: str
+    camera: str
+    gallery: str
+
+
+def photo_input(
+    label: str,
+    keys: PhotoKeys,
+    gallery: list[GalleryPhoto],
+    live_note: str | None = None,
+    gallery_index: int = 0,
+) -> tuple[bytes | Path, str] | None:
+    """One photo from the source the user picks (the demo gallery when there is one, an
+    upload, a webcam snapshot, or, with ``live_note``, the live camera), as (its bytes or
+    a gallery photo's path, its name); None until given, and for the live camera."""
+    sources = PHOTO_SOURCES if gallery else PHOTO_SOURCES[1:]
+    if live_note is not None:
         sources = (*sources, live_camera.SOURCE)
-    source = st.radio("Source", sources, key=f"source_{slot}", horizontal=True)
+    source = st.radio("Source", sources, key=keys.source, horizontal=True)
     if source == live_camera.SOURCE:
-        st.caption("Photo A against the camera's live video: see below.")
+        st.caption(live_note)
         return None
     if source == "Upload":
-        uploaded = st.file_uploader(
-            f"Photo {slot}",
-            key=f"upload_{slot}",
-            help="JPEG, PNG, WebP, BMP, TIFF or GIF.",
-        )
+        uploaded = st.file_uploader(label, key=keys.upload, help=f"{images.FORMAT_LIST}.")
         return (uploaded.getvalue(), uploaded.name) if uploaded else None
     if source == "Webcam":
         st.caption(live_camera.SNAPSHOT_NEEDS)
-        snapshot = st.camera_input(f"Photo {slot}", key=f"camera_{slot}")
+        snapshot = st.camera_input(label, key=keys.camera)
         return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
     captions = [photo.caption for photo in gallery]
     choice = st.selectbox(
-        f"Photo {slot}",
+        label,
         range(len(gallery)),
-        index=SLOTS.index(slot),
-        key=f"gallery_{slot}",
+        index=gallery_index,
+        key=keys.gallery,
         format_func=captions.__getitem__,
     )
     st.image(str(gallery[choice].path), width=160)
-    return gallery[choice].path.read_bytes(), gallery[choice].path.name
+    return gallery[choice].path, gallery[choice].path.name
+
+
+def photo_slot(slot: str, gallery: list[GalleryPhoto]) -> tuple[bytes | Path, str] | None:
+    """Photo A or B of the pair (B may be the live camera instead)."""
+    return photo_input(
+        f"Photo {slot}",
+        PhotoKeys(f"source_{slot}", f"upload_{slot}", f"camera_{slot}", f"gallery_{slot}"),
+        gallery,
+        "Photo A against the camera's live video: see below." if slot == "B" else None,
+        gallery_index=SLOTS.index(slot),
+    )
 
 
 def threshold_picker(engine: faces.Engine) -> float:
@@ -183,7 +210,6 @@ def explain() -> None:
 # --- identify mode: one face against a gallery of known people ----------------------------
 
 MODES = ("Verify two photos", "Who is this? (identify)")
-IDENTIFY_SOURCES = ("Demo gallery", "Upload", "Webcam")
 GALLERY_SOURCES = ("Demo set", "Folder on the server", "Upload a zip")
 GALLERIES_KEPT = 4
 THUMBNAIL_SIDE = 112
@@ -222,32 +248,14 @@ def explain_identify() -> None:
         )
 
 
-def identify_photo(demo_photos: list) -> tuple[bytes | Path, str] | None:
-    """The photo to look up, as (a demo photo's path or the bytes, name); None until given."""
-    sources = IDENTIFY_SOURCES if demo_photos else IDENTIFY_SOURCES[1:]
-    source = st.radio(
-        "Source", (*sources, live_camera.SOURCE), key="identify_source", horizontal=True
-    )
-    if source == live_camera.SOURCE:
-        return None
-    if source == "Upload":
-        uploaded = st.file_uploader(
-            "Photo to identify", key="identify_upload", help="JPEG, PNG, WebP, BMP, TIFF or GIF."
-        )
-        return (uploaded.getvalue(), uploaded.name) if uploaded else None
-    if source == "Webcam":
-        st.caption(live_camera.SNAPSHOT_NEEDS)
-        snapshot = st.camera_input("Photo to identify", key="identify_camera")
-        return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
-    captions = [photo.caption for photo in demo_photos]
-    choice = st.selectbox(
+def identify_photo(gallery: list[GalleryPhoto]) -> tuple[bytes | Path, str] | None:
+    """The photo to look up (or the live camera, each of its faces looked up: see below)."""
+    return photo_input(
         "Photo to identify",
-        range(len(demo_photos)),
-        key="identify_demo_photo",
-        format_func=captions.__getitem__,
+        PhotoKeys("identify_source", "identify_upload", "identify_camera", "identify_demo_photo"),
+        gallery,
+        "Every face of the camera's live video, looked up in the gallery: see below.",
     )
-    st.image(str(demo_photos[choice].path), width=160)
-    return demo_photos[choice].path, demo_photos[choice].path.name
 
 
 def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
