@@ -422,6 +422,7 @@ def compare_panel(
                 table,
                 hide_index=True,
                 column_config={
+                    "setting": st.column_config.TextColumn("Engine setting"),
                     "different_pairs": st.column_config.NumberColumn(
                         "Different-person pairs", format="localized"
                     ),
@@ -431,6 +432,7 @@ def compare_panel(
                         "Best accuracy", format="percent"
                     ),
                     "best_threshold": st.column_config.NumberColumn("at threshold", format="%.4f"),
+                    "failed_images": st.column_config.NumberColumn("Photos without a face"),
                 },
             )
             st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")

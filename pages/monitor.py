@@ -60,6 +60,10 @@ BETTER_THAN_CHANCE = (
     "Better than guessing: on {pairs} pairs of people it has never seen, an AUC of {auc:.3f} "
     "is further above a coin's 0.5 than luck explains."
 )
+REPEATED_PAIRS = (
+    " ({distinct:,} of the {drawn:,} pairs drawn are different ones: so few people and "
+    "photos repeat pairs, and a repeat adds no evidence.)"
+)
 PACE_HELP = (
     "Training pairs per second, as the epoch table and bench/bench_train.py count them: "
     "an epoch's pairs over the time from its start to its last batch (validation not "
@@ -182,7 +186,9 @@ def show_state(status: runs.RunStatus) -> bool:
         st.error(status.error)
     if runs.output_tells_why(status):
         st.code(runs.read_log_tail(status.run_dir) or "(no output recorded)", language=None)
-    testing = status.state == "testing"
+    saved = runs.has_settings(status.run_dir)
+    over = saved and runs.training_over(status.run_dir, runs.read_settings(status.run_dir))
+    testing = status.state == "testing" or (status.state == "queued" and over)
     if status.stopping:
         st.info("Stopping the test…" if testing else "Stopping at the next batch…")
     elif status.alive and st.button(
@@ -190,7 +196,7 @@ def show_state(status: runs.RunStatus) -> bool:
     ):
         runs.stop_run(status.run_dir)
         st.rerun(scope="app")
-    if not runs.has_settings(status.run_dir):
+    if not saved:
         if status.alive:
             st.caption("Its settings and progress appear once Keras has loaded.")
         else:
@@ -199,7 +205,9 @@ def show_state(status: runs.RunStatus) -> bool:
                 "resume. Its output above says why; start a new run once that is fixed."
             )
         return False
-    if status.resumable and st.button("Resume training", key="monitor_resume"):
+    if status.resumable and st.button(
+        "Resume testing" if over else "Resume training", key="monitor_resume"
+    ):
         runs.resume_run(status.run_dir)
         st.rerun(scope="app")
     return True
@@ -228,7 +236,11 @@ def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
 def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
     """The three learning curves, the epoch table and the training pairs it sees."""
     if metrics.empty:
-        st.caption("The learning curves appear with the first batches.")
+        st.caption(
+            "The learning curves appear with the first batches."
+            if status.alive
+            else "It trained no batch, so there are no learning curves."
+        )
     else:
         curves = st.columns(3)
         for column, metric in zip(curves, ("loss", "accuracy", "auc"), strict=True):
@@ -253,7 +265,10 @@ def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
         "A few training pairs, shrunk to the size the network works at and sometimes mirrored, "
         "so it learns that a face looks the same either way round."
     )
-    show_pairs(runs.read_preview(status.run_dir), "The preview appears shortly.")
+    show_pairs(
+        runs.read_preview(status.run_dir),
+        "The preview appears shortly." if status.alive else "It saved no preview.",
+    )
 
 
 def show_test(run_dir: Path, settings: TrainConfig) -> None:
@@ -272,7 +287,11 @@ def show_test(run_dir: Path, settings: TrainConfig) -> None:
         reason = WHOLE_PHOTO_REASON.format(size=settings.image_size) if whole_photos else ""
         st.warning(NO_BETTER_THAN_CHANCE + reason + REAL_RUN)
     elif auc is not None:
-        st.success(BETTER_THAN_CHANCE.format(pairs=f"{evaluation['pairs']:,}", auc=auc))
+        distinct = sum(runs.test_pair_counts(evaluation))
+        sentence = BETTER_THAN_CHANCE.format(pairs=f"{distinct:,}", auc=auc)
+        if distinct < evaluation["pairs"]:
+            sentence += REPEATED_PAIRS.format(distinct=distinct, drawn=evaluation["pairs"])
+        st.success(sentence)
     if auc is None:
         st.caption("The test pairs are all of one kind, so there is no ROC curve to draw.")
     else:

@@ -204,7 +204,10 @@ def test_a_stopped_run_says_what_resume_would_do(
     page = open_page(tmp_path, monkeypatch)
     assert page.subheader[0].value == "Run live: stopped"
     assert page.markdown[2].value.startswith(f"Stopped on request: {sentence}")
-    assert "monitor_resume" in _keys(page)
+    over = sentence.startswith("training is over")
+    assert page.button(key="monitor_resume").label == (
+        "Resume testing" if over else "Resume training"
+    )
 
 
 def finished_run_with_test_auc(runs_dir: Path, auc: float) -> Path:
@@ -238,6 +241,19 @@ def test_a_network_no_better_than_guessing_says_so_and_why(
         assert "whole photos shrunk to 250 px" in warnings[0]  # the run's framing: "photo"
     else:
         assert "on 256 pairs of people it has never seen, an AUC of 0.620" in praise[0]
+
+
+def test_the_test_claim_counts_each_pair_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = finished_run_with_test_auc(tmp_path, 0.9)
+    evaluation = json.loads(RunLayout(run_dir).eval.read_text())
+    distinct = {"same": 100, "different": 120}
+    write_json_atomic(RunLayout(run_dir).eval, {**evaluation, "distinct_pairs": distinct})
+    page = open_page(tmp_path, monkeypatch)
+    (praise,) = [s.value for s in page.success if s.value.startswith("Better than guessing")]
+    assert "on 220 pairs of people it has never seen" in praise
+    assert "220 of the 256 pairs drawn are different ones" in praise
 
 
 def test_a_run_on_face_crops_is_not_blamed_on_whole_photos(

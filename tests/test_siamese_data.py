@@ -12,6 +12,7 @@ from facedemo.datasets import IdentityDataset, load_identity_dataset
 from facedemo.errors import DatasetError
 from facedemo.siamese.data import (
     MIN_PAIRABLE_PER_PART,
+    DrawnPairs,
     FixedPairBatches,
     TrainingPairs,
     fixed_pairs,
@@ -176,6 +177,15 @@ def test_seen_people_pairs_each_show_a_held_out_photo(train_faces) -> None:
     labels = train_faces.labels
     assert np.array_equal(labels[pairs.first] == labels[pairs.second], pairs.same)
     assert 0.3 < pairs.same.mean() < 0.7
+
+
+def test_distinct_pairs_count_a_pair_once_whichever_way_round() -> None:
+    pairs = DrawnPairs(
+        first=np.array([0, 1, 0, 2, 3, 2]),
+        second=np.array([1, 0, 1, 3, 2, 4]),
+        same=np.array([True, True, True, False, False, False]),
+    )
+    assert pairs.distinct() == {"same": 1, "different": 2}
 
 
 def test_fixed_pair_batches_keep_their_order(train_faces) -> None:

@@ -454,6 +454,13 @@ def test_no_better_than_chance_uses_the_auc_standard_error(
     assert no_better_than_chance({"auc": auc, "confusion_matrix": matrix}) is chance
 
 
+def test_repeated_test_pairs_are_no_extra_evidence() -> None:
+    """0.62 beats guessing on 128 + 128 pairs, not on the 30 + 30 different ones among them."""
+    drawn = {"auc": 0.62, "confusion_matrix": [[64, 64], [64, 64]]}
+    assert not no_better_than_chance(drawn)
+    assert no_better_than_chance({**drawn, "distinct_pairs": {"same": 30, "different": 30}})
+
+
 def test_the_metrics_log_is_read_incrementally(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

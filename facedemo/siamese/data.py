@@ -177,6 +177,15 @@ class DrawnPairs:
     def __len__(self) -> int:
         return len(self.same)
 
+    def distinct(self) -> dict[str, int]:
+        """How many different same-person and different-person pairs were drawn (a pair
+        counts once whichever way round and however often): a small set repeats pairs, and
+        a repeat adds no evidence."""
+        low, high = np.minimum(self.first, self.second), np.maximum(self.first, self.second)
+        _, first_seen = np.unique(np.stack([low, high]), axis=1, return_index=True)
+        same = int(self.same[first_seen].sum())
+        return {"same": same, "different": len(first_seen) - same}
+
     def __getitem__(self, chosen: slice | np.ndarray) -> DrawnPairs:
         return DrawnPairs(self.first[chosen], self.second[chosen], self.same[chosen])
 

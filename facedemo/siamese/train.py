@@ -326,6 +326,7 @@ def _write_evaluation(
     writer.evaluation(
         {
             **summary,
+            "distinct_pairs": pairs.distinct(),
             "best_epoch": checkpoint.best_epoch,
             "checkpoint": checkpoint.best,
             "misclassified": misclassified,

@@ -52,6 +52,7 @@ from facedemo.siamese.runs.results import (
     read_pairs,
     read_preview,
     runs_with_test_pairs,
+    test_pair_counts,
 )
 from facedemo.siamese.runs.settings import (
     describe_device,
@@ -68,6 +69,7 @@ from facedemo.siamese.runs.status import (
     read_checkpoint,
     read_status,
     resume_would,
+    training_over,
 )
 from facedemo.siamese.runs.writer import RunWriter
 
@@ -112,4 +114,6 @@ __all__ = [
     "start_preset",
     "start_run",
     "stop_run",
+    "test_pair_counts",
+    "training_over",
 ]

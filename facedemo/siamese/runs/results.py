@@ -47,15 +47,25 @@ def read_eval(run_dir: Path) -> dict[str, Any] | None:
     return read_record(RunLayout(run_dir).eval)
 
 
+def test_pair_counts(evaluation: dict[str, Any]) -> tuple[int, int]:
+    """The distinct same-person and different-person test pairs of eval.json (every pair
+    drawn, repeats included, for a run written before distinct pairs were counted)."""
+    if "distinct_pairs" in evaluation:
+        distinct = evaluation["distinct_pairs"]
+        return distinct["same"], distinct["different"]
+    (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
+    return fn + tp, tn + fp
+
+
 def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
     """Whether eval.json's test AUC lies within two standard errors of a guessing model's 0.5.
 
     A model that guesses has an AUC whose variance is (P + N + 1) / (12 P N) for P
     same-person and N different-person pairs (the Mann-Whitney statistic under the null
-    hypothesis), so on 256 test pairs anything below about 0.57 may be luck.
+    hypothesis), so on 256 distinct test pairs anything below about 0.57 may be luck; pairs
+    drawn twice count once.
     """
-    (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
-    positives, negatives = fn + tp, tn + fp
+    positives, negatives = test_pair_counts(evaluation)
     if evaluation.get("auc") is None or not positives or not negatives:
         return False
     error = math.sqrt((positives + negatives + 1) / (12 * positives * negatives))

@@ -132,6 +132,12 @@ def read_checkpoint(run_dir: Path) -> Checkpoint:
     return Checkpoint(**state) if state else Checkpoint()
 
 
+def training_over(run_dir: Path, settings: TrainConfig) -> bool:
+    """Whether the run has trained all it will (every epoch, or stopped early): what is left
+    is its test."""
+    return read_checkpoint(run_dir).training_done(settings)
+
+
 def resume_would(run_dir: Path, settings: TrainConfig) -> str:
     """What resuming the run does next, said for people: test again once training is over,
     else continue from its last finished epoch (or start afresh before the first)."""
