@@ -64,6 +64,11 @@ REPEATED_PAIRS = (
     " ({distinct:,} of the {drawn:,} pairs drawn are different ones: so few people and "
     "photos repeat pairs, and a repeat adds no evidence.)"
 )
+PHASE_LABELS = {
+    "preparing": "loading the photos and building the network",
+    "training": "epoch {p.epoch} of {p.epochs}, batch {p.step} of {p.steps_per_epoch}",
+    "validating": "epoch {p.epoch} of {p.epochs}: validating on people kept out of training",
+}
 PACE_HELP = (
     "Training pairs per second, as the epoch table and bench/bench_train.py count them: "
     "an epoch's pairs over the time from its start to its last batch (validation not "
@@ -182,10 +187,14 @@ def show_state(status: runs.RunStatus) -> bool:
     show (the run has saved its settings)."""
     st.subheader(f"Run {status.run_id}: {status.state}")
     st.write(state_sentence(status))
-    if status.error:
-        st.error(status.error)
     if runs.output_tells_why(status):
-        st.code(runs.read_log_tail(status.run_dir) or "(no output recorded)", language=None)
+        output = runs.read_log_tail(status.run_dir) or "(no output recorded)"
+        if status.error:  # the sentence first; the output, which ends with it, on demand
+            st.error(status.error)
+            with st.expander("The trainer's output"):
+                st.code(output, language=None)
+        else:
+            st.code(output, language=None)
     saved = runs.has_settings(status.run_dir)
     over = saved and runs.training_over(status.run_dir, runs.read_settings(status.run_dir))
     testing = status.state == "testing" or (status.state == "queued" and over)
@@ -224,11 +233,7 @@ def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
     columns[3].metric("Device", runs.describe_device(status.run_dir, metrics))
     st.caption(f"Computed with {runs.describe_engine(status.run_dir)}.")
     if status.state == "running":
-        st.progress(
-            progress.fraction,
-            text=f"epoch {progress.epoch} of {progress.epochs}, "
-            f"batch {progress.step} of {progress.steps_per_epoch}",
-        )
+        st.progress(progress.fraction, text=PHASE_LABELS[progress.phase].format(p=progress))
     elif status.state == "testing":
         st.progress(1.0, text=f"testing epoch {status.best_epoch} on {settings.test_pairs} pairs")
 

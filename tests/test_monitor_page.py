@@ -35,7 +35,7 @@ def metric_values(page: AppTest) -> dict[str, str]:
 def fake_running_run(runs_dir: Path) -> Path:
     """A run that this test process pretends to train: 1½ of 5 epochs logged."""
     settings = TrainConfig("photos", "live", steps_per_epoch=4, epochs=5, batch_size=8)
-    run_dir = fake_run(runs_dir, "live", settings, epoch=1)
+    run_dir = fake_run(runs_dir, "live", settings, epoch=1, started=time.time() - 20)
     log = training_log(4, 1, 2, start=time.time() - 10, batch_seconds=1, validation_seconds=1)
     write_log(run_dir, [{**line, "pairs_per_s": 8.0} for line in log])
     return run_dir
@@ -85,6 +85,7 @@ def test_a_running_run_shows_its_progress_and_can_be_stopped(
     assert values["Time left (at most)"].startswith("about")
     assert len(page.get("plotly_chart")) == 3  # curves only: no test results yet
     assert page.get("progress")[0].proto.value == round(100 * 6 / 20)
+    assert page.get("progress")[0].proto.text == "epoch 2 of 5, batch 2 of 4"
     page.button(key="monitor_stop").click().run()
     assert RunLayout(run_dir).stop.exists()
     assert [info.value for info in page.info] == ["Stopping at the next batch…"]
@@ -101,6 +102,7 @@ def test_a_failed_run_shows_its_error(tmp_path: Path, monkeypatch: pytest.Monkey
     )
     page = open_page(tmp_path, monkeypatch)
     assert [error.value for error in page.error] == ["photos is not a folder."]
+    assert "The trainer's output" in [expander.label for expander in page.expander]
     assert "monitor_resume" in _keys(page)
 
 

@@ -86,6 +86,34 @@ def test_progress_and_time_left_follow_the_pace(tmp_path: Path) -> None:
     assert now.eta_text == "about 18 s"
 
 
+def test_a_running_run_says_whether_it_prepares_trains_or_validates(tmp_path: Path) -> None:
+    settings = TrainConfig("d", "phases", steps_per_epoch=STEPS, epochs=EPOCHS)
+
+    def phase(log: list[dict], started: float) -> str:
+        run_dir = tmp_path / "phases"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        make_run(tmp_path, "phases", started=started)
+        write_log(run_dir, log)
+        return progress(read_status(run_dir), settings, read_metrics(run_dir)).phase
+
+    assert phase([], started=0.0) == "preparing"  # no batch yet
+    assert phase(training_log(STEPS, 1, 3), started=0.0) == "training"
+    last_batch_of_epoch_2 = training_log(STEPS, 2, 0)[:-1]  # its epoch line not written yet
+    assert phase(last_batch_of_epoch_2, started=0.0) == "validating"
+    assert phase(training_log(STEPS, 2, 0), started=0.0) == "training"  # epoch 2 ended
+    # Resumed: every batch logged comes from the process before, this one has not trained yet.
+    assert phase(training_log(STEPS, 1, 3), started=1e12) == "preparing"
+
+
+def test_a_run_stopped_within_an_epoch_is_at_its_last_finished_one(tmp_path: Path) -> None:
+    """Stopped 5 batches into epoch 3: it shows epoch 2, after which a resume continues."""
+    run_dir = make_run(tmp_path, "halted", state="stopped", pid=None, epoch=2)
+    write_log(run_dir, training_log(STEPS, 2, 5))
+    settings = TrainConfig("d", "halted", steps_per_epoch=STEPS, epochs=EPOCHS)
+    stopped = progress(read_status(run_dir), settings, read_metrics(run_dir))
+    assert (stopped.epoch, stopped.step, stopped.eta_seconds) == (2, STEPS, None)
+
+
 def test_the_pace_is_the_epochs_after_the_first_as_the_table_and_benchmark_count_it(
     tmp_path: Path,
 ) -> None:
@@ -351,7 +379,7 @@ def test_devices_the_machine_lacks_are_refused_before_the_run_exists(
     uneven = r"^A batch of 400 pairs cannot be shared evenly between 3 devices: ask for a "
     with pytest.raises(SettingError, match=uneven):
         start_run(TrainConfig(str(shared_data), "uneven", devices="3"), tmp_path)
-    huge = r"^100,000,000,000 devices were asked for, but tensorflow sees only 8 CPU devices"
+    huge = r"^100,000,000,000 devices were asked for, but tensorflow splits a CPU into 8 devic"
     with pytest.raises(SettingError, match=huge):
         start_run(TrainConfig(str(shared_data), "huge", devices="100000000000"), tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing left behind

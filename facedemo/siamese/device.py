@@ -129,9 +129,15 @@ def detect_device(devices: str = "1", batch_size: int | None = None) -> Device:
     name, wanted = backend(), parse_devices(devices)
     gpus = _gpus()
     available = len(gpus) if gpus else _cpu_devices()
-    if name == "tensorflow" and not gpus and wanted:
+    split_cpu = name == "tensorflow" and not gpus and bool(wanted)
+    if split_cpu:
         available = max(available, min(wanted, LOGICAL_CPU_DEVICES))
     count = available if wanted is None else wanted
+    if count > available and split_cpu:
+        raise SettingError(
+            f"{count:,} devices were asked for, but tensorflow splits a CPU into "
+            f"{LOGICAL_CPU_DEVICES} devices at most (they share its cores)."
+        )
     if count > available:
         where = ("GPU" if gpus else "CPU device") + ("s" if available > 1 else "")
         raise SettingError(

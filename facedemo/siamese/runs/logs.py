@@ -134,7 +134,10 @@ def output_tells_why(status: RunStatus) -> bool:
 
 @dataclass(frozen=True)
 class RunProgress:
-    """How far a run is: the epoch under way, batches done in it, speed and time left."""
+    """How far a run is: the epoch under way, batches done in it, speed and time left, and
+    while it runs its phase: ``preparing`` (loading photos and building the network, no batch
+    trained yet by this process), ``training`` or ``validating`` (after an epoch's last
+    batch)."""
 
     epoch: int
     step: int
@@ -142,6 +145,7 @@ class RunProgress:
     epochs: int
     pairs_per_s: float | None
     eta_seconds: float | None
+    phase: str = ""
 
     @property
     def eta_text(self) -> str:
@@ -172,15 +176,30 @@ def _pairs_per_s(metrics: pd.DataFrame, recent_batches: pd.DataFrame) -> float:
 
 
 def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> RunProgress:
-    """Position, speed and estimated time left (only while alive) from the metrics log."""
+    """Position, speed and estimated time left (only while alive) from the metrics log. A run
+    that has ended is at its last finished epoch: a resume starts after it, not within the
+    epoch it was stopped in."""
     batches = metrics[metrics["kind"] == "batch"]
+    running = status.state == "running"
     if batches.empty:
-        return RunProgress(0, 0, settings.steps_per_epoch, settings.epochs, None, None)
+        phase = "preparing" if running else ""
+        return RunProgress(0, 0, settings.steps_per_epoch, settings.epochs, None, None, phase)
     epoch, step = int(batches["epoch"].iloc[-1]), int(batches["step"].iloc[-1])
+    phase = ""
+    if running:
+        ended = metrics[metrics["kind"] == "epoch"]["epoch"]
+        if status.started is not None and batches["time"].iloc[-1] < status.started:
+            phase = "preparing"  # a resume: the batches logged are the earlier process's
+        elif step == settings.steps_per_epoch and epoch not in set(ended):
+            phase = "validating"
+        else:
+            phase = "training"
+    if not status.alive:
+        epoch, step = status.epoch, settings.steps_per_epoch
     recent = batches.tail(PACE_WINDOW)
     pairs_per_s = _pairs_per_s(metrics, recent)
     eta = None
-    if status.state == "running":  # queued: nothing to time yet; testing: training is over
+    if running:  # queued: nothing to time yet; testing: training is over
         same_epoch = recent["epoch"].diff() == 0
         step_seconds = recent["time"].diff()[same_epoch].median()
         epochs = metrics[metrics["kind"] == "epoch"]
@@ -193,7 +212,9 @@ def progress(status: RunStatus, settings: TrainConfig, metrics: pd.DataFrame) ->
         remaining_validations = settings.epochs - len(epochs)
         if not np.isnan(step_seconds):
             eta = remaining_steps * step_seconds + remaining_validations * validation_seconds
-    return RunProgress(epoch, step, settings.steps_per_epoch, settings.epochs, pairs_per_s, eta)
+    return RunProgress(
+        epoch, step, settings.steps_per_epoch, settings.epochs, pairs_per_s, eta, phase
+    )
 
 
 #: Columns of the per-epoch table, in the order shown; the seen-people ones only when logged.
