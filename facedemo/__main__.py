@@ -164,7 +164,7 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=float,
         default=None,
-        help="match if distance <= this (default: DeepFace's)",
+        help="match if distance <= this (default: the model's pre-tuned threshold)",
     )
     parser.add_argument(
         "--top", type=int, default=identify.TOP, help="people listed (default %(default)s)"
@@ -187,7 +187,7 @@ def _progress_bar(done: int, total: int, name: str) -> None:
         bar = f"[{'#' * filled:<30}] {done}/{total} {name[:40]:<40}"
         print(f"\rembedding {bar}", end=end, file=sys.stderr, flush=True)
     elif done >= total:
-        print(f"embedded {total} images", file=sys.stderr)
+        print(f"embeddings ready for {total} images", file=sys.stderr)
 
 
 def _study(args: argparse.Namespace) -> evaluation.PairStudy:
@@ -344,7 +344,9 @@ def _register_embed(subparsers: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(prog="python -m facedemo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m facedemo", description=__doc__.split("\n")[0].replace("``", "")
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     registrars: list[Callable[[argparse._SubParsersAction], None]] = [
         _register_verify,

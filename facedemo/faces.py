@@ -760,8 +760,10 @@ def pick_face(index: int | None, found: int, which: str = "") -> int:
         return 0
     if not 0 <= index < found:
         named = f"{which} photo" if which else "photo"
+        indexed = "indexed 0" if found == 1 else f"indexed from 0 (the largest) to {found - 1}"
         raise FaceIndexError(
-            f"The {named} has {found} face(s); face number {index + 1} does not exist."
+            f"The {named} has {found} face{'s' if found != 1 else ''}, {indexed}; "
+            f"there is no face {index}."
         )
     return index
 
