@@ -237,6 +237,8 @@ def _thresholds(args: argparse.Namespace) -> int:
                 f"{h['name']:<14}{h['threshold']:>10.4f}{h['threshold_spread']:>10.4f}"
                 f"{h['far']:>8.3f}{h['frr']:>8.3f}{h['f1']:>8.3f}"
             )
+    if summary["heldout_note"]:
+        print(f"held out: none. {summary['heldout_note']}")
     if summary["scores"]:
         print(f"scores: {summary['scores']}")
     if summary["intervals"]:

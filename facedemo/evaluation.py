@@ -300,10 +300,15 @@ class PairStudy:
     ) -> dict:
         """The numbers the CLI's ``--json`` prints. ``intervals`` and ``per_identity`` are at
         ``threshold`` (default: the best-F1 suggestion); ``heldout``, ``intervals`` and
-        ``per_identity`` are None without people; ``calibration`` states its ``prior``
-        (default: the study's share of same-person pairs)."""
+        ``per_identity`` are None without people, ``heldout`` also with too few people to
+        split (``heldout_note`` says why); ``calibration`` states its ``prior`` (default: the
+        study's share of same-person pairs)."""
         (eer, eer_threshold), eer_interval, d_prime = self.error_rates
-        held_out = self.held_out(folds, target_far) if self.knows_people else None
+        held_out, held_out_note = None, None
+        try:
+            held_out = self.held_out(folds, target_far)
+        except DatasetError as error:  # a pairs CSV, or too few people to split
+            held_out_note = str(error)
         if threshold is None:
             threshold = next(s.threshold for s in self.suggestions if s.name == "max_f1")
         fitted = self.calibration
@@ -337,6 +342,7 @@ class PairStudy:
                 }
                 for h in held_out
             ],
+            "heldout_note": held_out_note,
             "intervals": self.intervals(threshold).as_dict() if self.knows_people else None,
             "per_identity": self.per_identity(threshold).to_dict("records")
             if self.knows_people

@@ -66,9 +66,10 @@ class RateInterval:
         """What the interval says, in words; with no errors, the rule-of-three bound."""
         label, counted, of = RATES[self.name]
         if self.name in ("far", "frr") and self.count == 0 and self.trials:
+            how = "rule of three" if self.trials >= RULE_OF_THREE_MIN_TRIALS else "exact"
             return (
                 f"0 {counted} in {self.trials:,} {of}: {label} below "
-                f"{rule_of_three(self.trials):.2%} at 95 % (rule of three)"
+                f"{rule_of_three(self.trials):.2%} at 95 % ({how})"
             )
         low, high = self.bootstrap
         people = "not enough people" if math.isnan(low) else f"{low:.2%}–{high:.2%}"
@@ -119,8 +120,16 @@ def wilson_interval(count: int, trials: int, z: float = Z_95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+#: From this many trials on, 3 / n is the 95 % bound on a rate never seen; with fewer it
+#: overstates (above 100 % below 3 trials), and the exact bound is used.
+RULE_OF_THREE_MIN_TRIALS = 30
+
+
 def rule_of_three(trials: int) -> float:
-    """The 95 % upper bound on a rate never seen in ``trials`` trials: 3 / trials."""
+    """The 95 % upper bound on a rate never seen in ``trials`` trials: 3 / trials, or with
+    fewer than ``RULE_OF_THREE_MIN_TRIALS`` the exact one, 1 − 0.05^(1/trials)."""
+    if trials < RULE_OF_THREE_MIN_TRIALS:
+        return 1.0 - 0.05 ** (1.0 / trials)
     return 3.0 / trials
 
 

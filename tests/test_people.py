@@ -113,6 +113,8 @@ def test_wilson_interval_matches_the_textbook() -> None:
     np.testing.assert_allclose(people.wilson_interval(0, 10), (0.0, 0.2775), atol=1e-4)
     np.testing.assert_allclose(people.wilson_interval(5, 10), (0.2366, 0.7634), atol=1e-4)
     assert people.rule_of_three(1690) == pytest.approx(0.001775, abs=1e-6)
+    assert people.rule_of_three(2) == pytest.approx(0.7764, abs=1e-4)  # not 150 %
+    assert people.rule_of_three(29) < 3 / 29
 
 
 def test_errors_per_person_add_up_to_the_confusion_matrix(
