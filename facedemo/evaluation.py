@@ -241,14 +241,21 @@ class PairStudy:
             target_far=target_far,
         )
 
-    @functools.cached_property
-    def held_out_default(self) -> list[thresholds.HeldOutSuggestion] | str:
-        """``held_out()`` at the default folds and target FAR, computed once; where it cannot
-        be done (no people, too few), the sentence saying why."""
+    def held_out_or_why(
+        self,
+        folds: int = thresholds.DEFAULT_FOLDS,
+        target_far: float = thresholds.DEFAULT_TARGET_FAR,
+    ) -> list[thresholds.HeldOutSuggestion] | str:
+        """``held_out()``, or where it cannot be done (no people, too few) the sentence why."""
         try:
-            return self.held_out()
+            return self.held_out(folds, target_far)
         except DatasetError as error:
             return str(error)
+
+    @functools.cached_property
+    def held_out_default(self) -> list[thresholds.HeldOutSuggestion] | str:
+        """``held_out_or_why()`` at the default folds and target FAR, computed once."""
+        return self.held_out_or_why()
 
     @functools.cached_property
     def operating_points(self) -> list[thresholds.OperatingPoint]:
@@ -304,11 +311,8 @@ class PairStudy:
         split (``heldout_note`` says why); ``calibration`` states its ``prior`` (default: the
         study's share of same-person pairs)."""
         (eer, eer_threshold), eer_interval, d_prime = self.error_rates
-        held_out, held_out_note = None, None
-        try:
-            held_out = self.held_out(folds, target_far)
-        except DatasetError as error:  # a pairs CSV, or too few people to split
-            held_out_note = str(error)
+        held_out = self.held_out_or_why(folds, target_far)
+        held_out_note = held_out if isinstance(held_out, str) else None
         if threshold is None:
             threshold = next(s.threshold for s in self.suggestions if s.name == "max_f1")
         fitted = self.calibration
@@ -329,7 +333,7 @@ class PairStudy:
             ],
             "threshold": threshold,
             "heldout": None
-            if held_out is None
+            if held_out_note
             else [
                 {
                     "name": h.name,

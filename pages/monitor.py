@@ -171,22 +171,21 @@ def show_pairs(pairs: runs.PairImages | None, empty: str) -> None:
         st.image(pairs.side_by_side(), caption=pairs.captions(), width=160)
 
 
-def state_sentence(status: runs.RunStatus) -> str:
+def state_sentence(status: runs.RunStatus, settings: TrainConfig | None) -> str:
     """What the state means; for a run that can be resumed, what Resume would do."""
     sentence = STATE_SENTENCES[status.state]
     if status.state in ("stopped", "interrupted"):
-        if runs.has_settings(status.run_dir):
-            what_next = runs.resume_would(status.run_dir, runs.read_settings(status.run_dir))
-            return f"{sentence}: {what_next}."
+        if settings is not None:
+            return f"{sentence}: {runs.resume_would(status.run_dir, settings)}."
         return f"{sentence}."
     return sentence
 
 
-def show_state(status: runs.RunStatus) -> bool:
-    """The state, its output when that says why, Stop and Resume; whether there is more to
-    show (the run has saved its settings)."""
+def show_state(status: runs.RunStatus, settings: TrainConfig | None) -> None:
+    """The state, its output when that says why, Stop and Resume (``settings``: None before
+    the run has saved them)."""
     st.subheader(f"Run {status.run_id}: {status.state}")
-    st.write(state_sentence(status))
+    st.write(state_sentence(status, settings))
     if runs.output_tells_why(status):
         output = runs.read_log_tail(status.run_dir) or "(no output recorded)"
         if status.error:  # the sentence first; the output, which ends with it, on demand
@@ -195,8 +194,7 @@ def show_state(status: runs.RunStatus) -> bool:
                 st.code(output, language=None)
         else:
             st.code(output, language=None)
-    saved = runs.has_settings(status.run_dir)
-    over = saved and runs.training_over(status.run_dir, runs.read_settings(status.run_dir))
+    over = settings is not None and runs.training_over(status.run_dir, settings)
     testing = status.state == "testing" or (status.state == "queued" and over)
     if status.stopping:
         st.info("Stopping the test…" if testing else "Stopping at the next batch…")
@@ -205,7 +203,7 @@ def show_state(status: runs.RunStatus) -> bool:
     ):
         runs.stop_run(status.run_dir)
         st.rerun(scope="app")
-    if not saved:
+    if settings is None:
         if status.alive:
             st.caption("Its settings and progress appear once Keras has loaded.")
         else:
@@ -213,13 +211,11 @@ def show_state(status: runs.RunStatus) -> bool:
                 "This run ended before it saved its settings, so there is nothing to show or "
                 "resume. Its output above says why; start a new run once that is fixed."
             )
-        return False
-    if status.resumable and st.button(
+    elif status.resumable and st.button(
         "Resume testing" if over else "Resume training", key="monitor_resume"
     ):
         runs.resume_run(status.run_dir)
         st.rerun(scope="app")
-    return True
 
 
 def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
@@ -313,10 +309,11 @@ def show_run(run_dir: Path, picked_state: str) -> None:
     try:
         status = runs.read_status(run_dir)
         if status.state != picked_state:
-            st.rerun(scope="app")  # the run picker's label and the self-refresh follow the state
-        if not show_state(status):
+            st.rerun(scope="app")  # the self-refresh (set outside this fragment) follows it
+        settings = runs.read_settings(run_dir) if runs.has_settings(run_dir) else None
+        show_state(status, settings)
+        if settings is None:
             return
-        settings = runs.read_settings(run_dir)
         metrics = runs.read_metrics(run_dir)
         show_progress(status, settings, metrics)
         show_learning(status, settings, metrics)
