@@ -92,9 +92,10 @@ class PairStudy:
     score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
     engine: faces.Engine | None = None  # the engine that measured the distances, if one did
 
-    @property
+    @functools.cached_property
     def engine_threshold(self) -> float | None:
-        """The engine's own default threshold; None for scores measured elsewhere."""
+        """The engine's own default threshold (asked once); None for scores measured
+        elsewhere."""
         return (
             None
             if self.engine is None
@@ -111,7 +112,7 @@ class PairStudy:
     def starting_threshold(self) -> float:
         """Where a slider starts: the engine's default threshold, or for scores measured
         elsewhere (no engine to ask) the best-F1 suggestion."""
-        if self.engine_threshold is not None:
+        if self.engine is not None:
             return self.engine_threshold
         return next(s.threshold for s in self.suggestions if s.name == "max_f1")
 

@@ -382,7 +382,7 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
         mime="text/csv",
         key="download_table",
     )
-    if study.engine_threshold is not None and downloads[2].button(
+    if study.engine is not None and downloads[2].button(
         "Use this threshold on the Verify page", key="carry_threshold"
     ):
         st.session_state["carried_threshold"] = study.chosen(threshold)

@@ -212,7 +212,8 @@ def explain() -> None:
 MODES = ("Verify two photos", "Who is this? (identify)")
 GALLERY_SOURCES = ("Demo set", "Folder on the server", "Upload a zip")
 GALLERIES_KEPT = 4
-THUMBNAIL_SIDE = 112
+#: Width, in pixels, at which an identify answer shows the aligned face it searched with.
+ALIGNED_FACE_WIDTH = 112
 
 
 def mode_switch() -> str:
@@ -334,7 +335,7 @@ def show_identification(result: identify.Identification) -> None:
         if result.photo is not None:
             photo = result.photo
             st.image(draw_faces(photo.image, photo.faces, result.face_index), width="stretch")
-        st.image(result.face.crop, caption="Aligned face", width=THUMBNAIL_SIDE)
+        st.image(result.face.crop, caption="Aligned face", width=ALIGNED_FACE_WIDTH)
         if result.face.whole_photo:
             st.info("No face was found: the whole photo stood in for it.")
     with list_column:
