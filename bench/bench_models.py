@@ -39,15 +39,15 @@ def measure(dataset: datasets.IdentityDataset, engine: faces.Engine) -> dict:
         started = time.perf_counter()
         study = evaluation.study_dataset(dataset, engine, EmbeddingStore(Path(folder) / "e.db"))
         seconds = time.perf_counter() - started
-    (eer, eer_threshold), _, d_prime = study.error_rates
+    eer, d_prime = study.eer, study.analysis.d_prime()
     best = next(s for s in study.suggestions if s.name == "max_accuracy")
     held = next(h for h in study.held_out() if h.name == "eer")
     default = faces.default_threshold(engine.model, engine.metric)
     return {
         "engine": engine.label,
         "auc": study.curves[0].auc,
-        "eer": eer,
-        "eer_threshold": eer_threshold,
+        "eer": eer.rate,
+        "eer_threshold": eer.threshold,
         "d_prime": d_prime,
         "best_accuracy": best.metrics.accuracy,
         "best_threshold": best.threshold,

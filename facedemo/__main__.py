@@ -16,7 +16,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from facedemo import calibration, config, datasets, evaluation, faces, identify, thresholds
+from facedemo import (
+    calibration,
+    config,
+    datasets,
+    decision,
+    evaluation,
+    faces,
+    identify,
+    thresholds,
+)
 from facedemo.embeddings import EmbeddingStore
 from facedemo.errors import FaceDemoError
 from facedemo.files import write_csv_atomic
@@ -59,6 +68,28 @@ def engine_from(args: argparse.Namespace) -> faces.Engine:
     )
 
 
+def prior_type(text: str) -> float:
+    """argparse's type for ``--prior``: a share strictly between 0 and 1."""
+    try:
+        return calibration.checked_prior(float(text))
+    except (ValueError, FaceDemoError) as error:
+        raise argparse.ArgumentTypeError(
+            f"the prior is the share of comparisons that are one person, strictly between 0 "
+            f"and 1, not {text!r}"
+        ) from error
+
+
+def add_prior_option(parser: argparse.ArgumentParser) -> None:
+    """``--prior`` for the commands that give P(same person) beside a verdict."""
+    parser.add_argument(
+        "--prior",
+        type=prior_type,
+        default=calibration.VERIFY_PRIOR,
+        help="share of comparisons you expect to be one person, for P(same) "
+        "(default %(default)s). " + decision.RULE.replace("%", "%%"),
+    )
+
+
 def _verify(args: argparse.Namespace) -> int:
     engine = engine_from(args)
     result = faces.verify(
@@ -73,12 +104,23 @@ def _verify(args: argparse.Namespace) -> int:
         enforce_detection=not args.no_enforce_detection,
         max_side=engine.max_side,
     )
+    answer = decision.decide(
+        result.distance,
+        result.threshold,
+        result.verified,
+        result.engine.label,
+        args.prior,
+        result.confidence,
+    )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict() | answer.as_dict(), indent=2))
         return 0
     verdict = "SAME person" if result.verified else "DIFFERENT people"
     print(f"{verdict}: distance {result.distance:.4f} vs threshold {result.threshold:.4f}")
-    print(f"confidence {result.confidence:.1f} %  ({result.engine.label})")
+    print(f"{answer.label} {answer.value}  ({result.engine.label})")
+    print(answer.explanation())
+    if answer.conflict():
+        print(answer.conflict())
     print("timings: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items()))
     return 0
 
@@ -98,6 +140,7 @@ def _register_verify(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the whole photo when no face is found",
     )
+    add_prior_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_verify)
 
@@ -117,10 +160,14 @@ def _identify(args: argparse.Namespace) -> int:
         face_index=args.face,
         enforce_detection=enforce,
     )
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return 0
     answer = result.to_dict()
+    for row, candidate in zip(answer["candidates"], result.candidates, strict=True):
+        row |= decision.decide(
+            candidate.distance, result.threshold, candidate.matches, engine.label, args.prior
+        ).as_dict()
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
     best = result.candidates[0]
     if result.identity is not None:
         print(
@@ -175,6 +222,7 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the whole photo when no face is found in it",
     )
+    add_prior_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_identify)
 
@@ -205,8 +253,7 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
 def _thresholds(args: argparse.Namespace) -> int:
     study = _study(args)
     summary = study.summary(args.target_far, args.folds, args.threshold, args.prior)
-    if study.knows_people:
-        calibration.save(study.calibration)  # the Verify page's P(same) for this engine
+    study.keep_calibration()  # the Verify page's P(same) for this engine
     if args.out:
         write_csv_atomic(Path(args.out), study.pairs_frame(summary["threshold"]))
     if args.json:
@@ -216,10 +263,7 @@ def _thresholds(args: argparse.Namespace) -> int:
         f"{summary['dataset']}: {summary['positives']} same-person and {summary['negatives']} "
         f"different-person pairs ({summary['engine']})"
     )
-    print(
-        f"AUC {summary['auc']:.4f}   EER {summary['eer'] * 100:.2f} % "
-        f"at {summary['eer_threshold']:.4f}"
-    )
+    print(f"AUC {summary['auc']:.4f}   {study.eer.sentence()}")
     print(f"{'suggestion':<14}{'threshold':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'acc':>8}")
     for s in summary["suggestions"]:
         print(
@@ -229,7 +273,8 @@ def _thresholds(args: argparse.Namespace) -> int:
     if summary["heldout"]:
         print(
             f"held out: each rule chosen on {args.folds - 1} of {args.folds} folds of people, "
-            "scored on the other fold's people, pooled"
+            "scored on the other fold's people, pooled; F1 at this study's mix "
+            f"({summary['heldout'][0]['same_share']:.1%} same-person pairs)"
         )
         print(f"{'suggestion':<14}{'threshold':>10}{'spread':>10}{'FAR':>8}{'FRR':>8}{'F1':>8}")
         for h in summary["heldout"]:
@@ -307,7 +352,7 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--prior",
-        type=float,
+        type=prior_type,
         default=None,
         help="share of comparisons that are one person, for P(same) (default: the study's)",
     )

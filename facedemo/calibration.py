@@ -96,7 +96,7 @@ class Calibration:
     def probability(self, distance: ArrayLike, prior: float | None = None) -> np.ndarray:
         """P(same person) of each distance when a share ``prior`` of comparisons are one
         person (default: the study's share)."""
-        prior = self.study_prior if prior is None else _checked_prior(prior)
+        prior = self.study_prior if prior is None else checked_prior(prior)
         distance = np.asarray(distance, dtype=np.float64)
         if self.method == "platt":
             log_odds = self.intercept + self.slope * distance
@@ -107,6 +107,25 @@ class Calibration:
             log_odds = np.log(fitted) - np.log1p(-fitted)
         shifted = log_odds - _logit(self.fit_prior) + _logit(prior)
         return 1.0 / (1.0 + np.exp(-shifted))
+
+    def even_odds_distance(self, prior: float | None = None) -> float | None:
+        """The distance where P(same) is 50 % at ``prior``: closer pairs are more likely one
+        person than not. None when the probability stays on one side of 50 % over the
+        distances the fit saw (isotonic)."""
+        prior = self.study_prior if prior is None else checked_prior(prior)
+        log_odds = _logit(self.fit_prior) - _logit(prior)  # the fit's own log-odds at 50 %
+        if self.method == "platt":
+            return None if self.slope == 0 else (log_odds - self.intercept) / self.slope
+        knots = np.array(self.knots)
+        floor = 1.0 / (self.pairs + 2)
+        fitted = np.clip(knots[:, 1], floor, 1 - floor)  # non-increasing with distance
+        target = 1.0 / (1.0 + math.exp(-log_odds))
+        below = np.flatnonzero(fitted < target)
+        if not below.size or below[0] == 0:
+            return None
+        i = int(below[0])
+        share = (fitted[i - 1] - target) / (fitted[i - 1] - fitted[i])
+        return float(knots[i - 1, 0] + share * (knots[i, 0] - knots[i - 1, 0]))
 
     def describe(self, prior: float) -> str:
         """Where the probability comes from, e.g. "calibrated on the demo set (Platt,
@@ -200,17 +219,6 @@ def fit(
     )
 
 
-@dataclass(frozen=True)
-class SamePersonAnswer:
-    """What the Verify page says beside a distance: a calibrated P(same) where a study of
-    the engine made one, else DeepFace's confidence, labelled for what it is."""
-
-    label: str
-    value: str
-    explanation: str
-    calibrated: bool
-
-
 def probability_text(probability: float) -> str:
     """A probability as a percentage that never reads as a certainty: "97.3%", "> 99.9%",
     "< 0.1%" (a calibration fitted on a few thousand pairs cannot know more)."""
@@ -219,31 +227,6 @@ def probability_text(probability: float) -> str:
     if probability < 0.001:
         return "< 0.1%"
     return f"{probability:.1%}"
-
-
-def same_person_answer(
-    engine: str, distance: float, deepface_confidence: float, prior: float = VERIFY_PRIOR
-) -> SamePersonAnswer:
-    """P(same person) for ``distance`` from the engine's saved calibration at ``prior``, or
-    DeepFace's confidence (0-100) with a sentence saying why it is not a probability."""
-    fitted = load(engine)
-    if fitted is None:
-        return SamePersonAnswer(
-            "DeepFace confidence",
-            f"{deepface_confidence:.1f} %",
-            "DeepFace's confidence that the two faces are one person: a curve DeepFace fitted "
-            "to its own verdicts on a few test photos, not a probability. Study a data set "
-            "with this engine in the Threshold explorer for a calibrated P(same).",
-            calibrated=False,
-        )
-    probability = float(fitted.probability(distance, prior))
-    return SamePersonAnswer(
-        "P(same person)",
-        probability_text(probability),
-        f"The probability that both faces are one person, {fitted.describe(prior)}: the "
-        "prior is the share of comparisons you expect to be one person.",
-        calibrated=True,
-    )
 
 
 def saved_path(engine: str) -> Path:
@@ -353,7 +336,8 @@ def _logit(share: float) -> float:
     return math.log(share) - math.log1p(-share)
 
 
-def _checked_prior(prior: float) -> float:
+def checked_prior(prior: float) -> float:
+    """``prior`` as a float, or a SettingError unless it is strictly between 0 and 1."""
     if not 0.0 < prior < 1.0:
         raise SettingError(
             f"The prior (share of comparisons that are one person) must be between 0 and 1, "

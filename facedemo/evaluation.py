@@ -46,7 +46,8 @@ MAX_NEGATIVES_CHOICES = (100_000, 1_000_000, DEFAULT_MAX_NEGATIVES, 20_000_000, 
 #: default, takes everyone who can give a same-person pair).
 EXPLORER_LFW_MIN_FACES = 10
 
-#: Held-out columns of ``PairStudy.thresholds_table``: name and the Metrics field.
+#: Held-out columns of ``PairStudy.thresholds_table``: name and the rate (F1 and accuracy
+#: at the study's own mix of same-person pairs, ``PairStudy.same_share``).
 HELD_OUT_COLUMNS = {
     "heldout_far": "far",
     "heldout_frr": "frr",
@@ -120,6 +121,12 @@ class PairStudy:
     def suggestions(self) -> list[thresholds.Suggestion]:
         """The threshold suggestions at the default target FAR, computed once."""
         return self.analysis.suggestions()
+
+    @property
+    def same_share(self) -> float:
+        """The share of the study's pairs that are one person: the mix every held-out F1,
+        precision and accuracy is stated at."""
+        return self.analysis.positives / (self.analysis.positives + self.analysis.negatives)
 
     @functools.cached_property
     def curves(self) -> tuple[thresholds.RocCurve, thresholds.DetCurve, thresholds.PrCurve]:
@@ -212,6 +219,13 @@ class PairStudy:
             dataset=self.name,
         )
 
+    def keep_calibration(self) -> None:
+        """Save this study's P(same) as its engine's, for Verify, identify and the CLI (the
+        latest study of an engine wins); scores measured elsewhere have no engine to save
+        it for."""
+        if self.engine is not None:
+            calibration.save(self.calibration)
+
     def held_out(
         self,
         folds: int = thresholds.DEFAULT_FOLDS,
@@ -264,9 +278,10 @@ class PairStudy:
         return self.analysis.operating_points()
 
     @functools.cached_property
-    def error_rates(self) -> tuple[tuple[float, float], tuple[float, float], float]:
-        """``(eer, its threshold)``, the EER interval and d′, computed once per study."""
-        return self.analysis.eer(), self.analysis.eer_interval(), self.analysis.d_prime()
+    def eer(self) -> thresholds.EqualErrorRate:
+        """The equal error rate (FVC2000's), computed once per study: the one the EER
+        suggestion, the summary, the CLI and an engine comparison all show."""
+        return self.analysis.eer()
 
     def operating_points_frame(self) -> pd.DataFrame:
         """The operating points, one row each, with a note where the pair count cannot
@@ -282,18 +297,17 @@ class PairStudy:
     def thresholds_table(self, threshold: float) -> pd.DataFrame:
         """Each suggestion and ``threshold`` ("current") with its in-sample rates and, for the
         suggestions, the rates its rule reached on people it was not chosen on
-        (``heldout_*``, NaN where unknown) and the spread of its threshold over the folds."""
+        (``heldout_*``, NaN where unknown; F1 and accuracy at the study's mix) and the spread
+        of its threshold over the folds."""
         table = pd.DataFrame(
             thresholds.results_table(self.analysis, [*self.suggestions, threshold])
         )
         table.loc[table.index[-1], "name"] = "current"
         held = self.held_out_default
         by_label = {} if isinstance(held, str) else {h.label: h for h in held}
-        for column, field_name in HELD_OUT_COLUMNS.items():
-            table[column] = [
-                getattr(by_label[n].metrics, field_name) if n in by_label else np.nan
-                for n in table["name"]
-            ]
+        at_mix = {label: h.rates_at_mix(self.same_share) for label, h in by_label.items()}
+        for column, rate in HELD_OUT_COLUMNS.items():
+            table[column] = [at_mix[n][rate] if n in at_mix else np.nan for n in table["name"]]
         table["threshold_spread"] = [
             by_label[n].threshold_spread if n in by_label else np.nan for n in table["name"]
         ]
@@ -309,9 +323,11 @@ class PairStudy:
         """The numbers the CLI's ``--json`` prints. ``intervals`` and ``per_identity`` are at
         ``threshold`` (default: the best-F1 suggestion); ``heldout``, ``intervals`` and
         ``per_identity`` are None without people, ``heldout`` also with too few people to
-        split (``heldout_note`` says why); ``calibration`` states its ``prior`` (default: the
+        split (``heldout_note`` says why); each held-out rule's precision, F1 and accuracy
+        are at the study's ``same_share`` (its FAR and FRR on its own ``positives`` and
+        ``negatives``); ``calibration`` states its ``prior`` (default: the
         study's share of same-person pairs)."""
-        (eer, eer_threshold), eer_interval, d_prime = self.error_rates
+        eer = self.eer
         held_out = self.held_out_or_why(folds, target_far)
         held_out_note = held_out if isinstance(held_out, str) else None
         if threshold is None:
@@ -323,10 +339,10 @@ class PairStudy:
             "positives": self.analysis.positives,
             "negatives": self.analysis.negatives,
             "auc": self.curves[0].auc,
-            "eer": eer,
-            "eer_threshold": eer_threshold,
-            "eer_interval": list(eer_interval),
-            "d_prime": d_prime,
+            "eer": eer.rate,
+            "eer_threshold": eer.threshold,
+            "eer_interval": [eer.low, eer.high],
+            "d_prime": self.analysis.d_prime(),
             "operating_points": [dataclasses.asdict(point) for point in self.operating_points],
             "suggestions": [
                 {"name": s.name, "label": s.label, "threshold": s.threshold, **s.metrics.rates()}
@@ -341,7 +357,8 @@ class PairStudy:
                     "threshold": h.metrics.threshold,
                     "thresholds": list(h.thresholds),
                     "threshold_spread": h.threshold_spread,
-                    **h.metrics.rates(),
+                    **h.rates_at_mix(self.same_share),
+                    "same_share": self.same_share,
                     "positives": h.metrics.tp + h.metrics.fn,
                     "negatives": h.metrics.tn + h.metrics.fp,
                 }
@@ -509,18 +526,19 @@ def compare_engines(
     max_negatives: int | None = None,
 ) -> pd.DataFrame:
     """AUC, EER and best accuracy of several engine settings on one data set, each on the
-    same pairs (``max_negatives`` caps the different-person ones, as in ``study_dataset``)."""
+    same pairs (``max_negatives`` caps the different-person ones, as in ``study_dataset``).
+    Each study saves its calibration, as any study does."""
     rows = []
     for engine in engines:
         study = study_dataset(dataset, engine, store, progress, max_negatives)
-        eer, _ = study.analysis.eer()
+        study.keep_calibration()
         best = next(s for s in study.suggestions if s.name == "max_accuracy")
         rows.append(
             {
                 "setting": engine.label,
                 "different_pairs": study.analysis.negatives,
                 "auc": study.curves[0].auc,
-                "eer": eer,
+                "eer": study.eer.rate,
                 "best_accuracy": best.metrics.accuracy,
                 "best_threshold": best.threshold,
                 "failed_images": len(study.failed_images),

@@ -15,6 +15,7 @@ pairs with a false accept at the threshold need listing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -36,13 +37,17 @@ DEFAULT_RESAMPLES = 1000
 #: stays under a second.
 MAX_BOOTSTRAP_WORK = 200_000_000
 
-#: The rates given an interval, how each reads, and what its errors are called.
+#: The rates given an interval, how each reads, what its trials are, and its errors: FAR
+#: and FRR count errors; recall (1 − FRR) and precision count what went right.
 RATES = {
-    "far": ("FAR", "false accepts", "different-person pairs"),
-    "frr": ("FRR", "false rejects", "same-person pairs"),
-    "precision": ("Precision", "accepted pairs of one person", "accepted pairs"),
-    "recall": ("Recall", "same-person pairs accepted", "same-person pairs"),
+    "far": ("FAR", "different-person pairs", "false accepts"),
+    "frr": ("FRR", "same-person pairs", "false rejects"),
+    "precision": ("Precision", "accepted pairs", "strangers among them"),
+    "recall": ("Recall", "same-person pairs", "false rejects"),
 }
+
+#: One-sided confidence of the bound on a rate with no error seen.
+ZERO_ERROR_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -50,33 +55,56 @@ class RateInterval:
     """One rate at a threshold with its two 95 % intervals.
 
     ``count`` of ``trials`` is the rate as pair counts (e.g. false accepts of all
-    different-person pairs); ``wilson`` treats those pairs as independent, ``bootstrap``
-    resamples people (NaN when every resample was degenerate).
+    different-person pairs) and ``errors`` the wrong decisions behind it. ``pairs`` treats
+    the pairs as independent: Wilson's interval, or with no error seen the exact one-sided
+    bound (``zero_error_bound``), the same wherever such a rate is shown. ``bootstrap``
+    resamples people: NaN when every resample was degenerate, or when there is no error to
+    resample (it cannot see beyond the errors observed). Recall's intervals are 1 − FRR's by
+    construction.
     """
 
     name: str
     value: float
     count: int
     trials: int
-    wilson: tuple[float, float]
+    errors: int
+    pairs: tuple[float, float]
     bootstrap: tuple[float, float]
 
     @property
     def sentence(self) -> str:
-        """What the interval says, in words; with no errors, the rule-of-three bound."""
-        label, counted, of = RATES[self.name]
-        if self.name in ("far", "frr") and self.count == 0 and self.trials:
-            how = "rule of three" if self.trials >= RULE_OF_THREE_MIN_TRIALS else "exact"
+        """What the interval says, in words."""
+        label, of, errors = RATES[self.name]
+        said = f"{label} {self.value:.2%} ({self.count:,} of {self.trials:,} {of})"
+        if not self.trials:
+            return f"{label}: no {of}, nothing to measure"
+        low, high = self.pairs
+        if self.errors == 0:
+            bound = f"below {high:.2%}" if low == 0 else f"above {low:.2%}"
             return (
-                f"0 {counted} in {self.trials:,} {of}: {label} below "
-                f"{rule_of_three(self.trials):.2%} at 95 % ({how})"
+                f"{said}: no {errors}, so {label} is {bound} at 95 % (exact, ≈ the rule of "
+                "three); resampling people cannot see beyond the errors observed"
             )
-        low, high = self.bootstrap
-        people = "not enough people" if math.isnan(low) else f"{low:.2%}–{high:.2%}"
+        people = (
+            "not enough people"
+            if math.isnan(self.bootstrap[0])
+            else f"{self.bootstrap[0]:.2%}–{self.bootstrap[1]:.2%}"
+        )
         return (
-            f"{label} {self.value:.2%} ({self.count:,} of {self.trials:,} {of}): "
-            f"{people} resampling people, {self.wilson[0]:.2%}–{self.wilson[1]:.2%} "
-            "counting pairs as independent"
+            f"{said}: {people} resampling people, {low:.2%}–{high:.2%} counting pairs as "
+            "independent (Wilson)"
+        )
+
+    def complement(self, name: str) -> RateInterval:
+        """The interval of 1 − this rate (recall from FRR), under the name ``name``."""
+        return RateInterval(
+            name,
+            1.0 - self.value,
+            self.trials - self.count,
+            self.trials,
+            self.errors,
+            (1.0 - self.pairs[1], 1.0 - self.pairs[0]),
+            (1.0 - self.bootstrap[1], 1.0 - self.bootstrap[0]),
         )
 
 
@@ -89,8 +117,11 @@ class Intervals:
     resamples: int
     degenerate: int  # resamples without a same-person or a different-person pair
 
+    def __getitem__(self, name: str) -> RateInterval:
+        return next(rate for rate in self.rates if rate.name == name)
+
     def as_dict(self) -> dict:
-        """The CLI's ``intervals`` entry."""
+        """The CLI's ``intervals`` entry (NaN bounds as null)."""
         return {
             "threshold": self.threshold,
             "resamples": self.resamples,
@@ -100,8 +131,10 @@ class Intervals:
                     "value": r.value,
                     "count": r.count,
                     "trials": r.trials,
-                    "bootstrap_people": list(r.bootstrap),
-                    "wilson_pairs": list(r.wilson),
+                    "errors": r.errors,
+                    "bootstrap_people": _json_bounds(r.bootstrap),
+                    "pairs_interval": _json_bounds(r.pairs),
+                    "pairs_method": "exact" if r.errors == 0 else "Wilson",
                     "in_words": r.sentence,
                 }
                 for r in self.rates
@@ -120,17 +153,32 @@ def wilson_interval(count: int, trials: int, z: float = Z_95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-#: From this many trials on, 3 / n is the 95 % bound on a rate never seen; with fewer it
-#: overstates (above 100 % below 3 trials), and the exact bound is used.
-RULE_OF_THREE_MIN_TRIALS = 30
+def zero_error_bound(trials: int) -> float:
+    """The exact 95 % upper bound on a rate never seen in ``trials`` independent trials,
+    1 − 0.05^(1/trials) (Clopper-Pearson, one-sided): about 3 / trials, the rule of three,
+    but never above 100 % on a few trials."""
+    return 1.0 - (1.0 - ZERO_ERROR_CONFIDENCE) ** (1.0 / trials)
 
 
-def rule_of_three(trials: int) -> float:
-    """The 95 % upper bound on a rate never seen in ``trials`` trials: 3 / trials, or with
-    fewer than ``RULE_OF_THREE_MIN_TRIALS`` the exact one, 1 − 0.05^(1/trials)."""
-    if trials < RULE_OF_THREE_MIN_TRIALS:
-        return 1.0 - 0.05 ** (1.0 / trials)
-    return 3.0 / trials
+def error_rate_interval(name: str, errors: int, trials: int, resampled: np.ndarray) -> RateInterval:
+    """An error rate (``errors`` of ``trials``) with its intervals: Wilson's on the pairs,
+    or the exact bound with no error seen; the percentiles of ``resampled`` (the rate under
+    each people resample, NaN where degenerate) where there are errors to resample."""
+    if not trials:
+        nothing = (math.nan, math.nan)
+        return RateInterval(name, 0.0, 0, 0, 0, nothing, nothing)
+    if errors == 0:
+        pairs, bootstrap = (0.0, zero_error_bound(trials)), (math.nan, math.nan)
+    else:
+        pairs, bootstrap = wilson_interval(errors, trials), (math.nan, math.nan)
+        if not np.isnan(resampled).all():
+            low, high = np.nanpercentile(resampled, [2.5, 97.5])
+            bootstrap = (float(low), float(high))
+    return RateInterval(name, errors / trials, errors, trials, errors, pairs, bootstrap)
+
+
+def _json_bounds(bounds: tuple[float, float]) -> list[float] | None:
+    return None if math.isnan(bounds[0]) else list(bounds)
 
 
 def resample_people(people: int, resamples: int, seed: int) -> np.ndarray:
@@ -264,23 +312,19 @@ class PeoplePairs:
         weights = resample_people(self.people, resamples, seed).astype(np.float64)
         people_rates = self.weighted_rates(weights, true_accepts, accepts)
         degenerate = int(np.isnan(people_rates["far"]).sum())
-        counts = {
-            "far": (false_accepts, negatives),
-            "frr": (positives - true_accepts, positives),
-            "precision": (true_accepts, true_accepts + false_accepts),
-            "recall": (true_accepts, positives),
-        }
-        rates = []
-        for name, (count, trials) in counts.items():
-            value = count / trials if trials else PRECISION_WHEN_NOTHING_ACCEPTED
-            bootstrap = (math.nan, math.nan)
-            if degenerate < resamples:
-                low, high = np.nanpercentile(people_rates[name], [2.5, 97.5])
-                bootstrap = (float(low), float(high))
-            rates.append(
-                RateInterval(name, value, count, trials, wilson_interval(count, trials), bootstrap)
-            )
-        return Intervals(float(threshold), tuple(rates), resamples, degenerate)
+        accepted = true_accepts + false_accepts
+        far = error_rate_interval("far", false_accepts, negatives, people_rates["far"])
+        frr = error_rate_interval("frr", positives - true_accepts, positives, people_rates["frr"])
+        strangers = error_rate_interval(
+            "precision", false_accepts, accepted, 1.0 - people_rates["precision"]
+        )
+        precision = (
+            strangers.complement("precision")
+            if accepted
+            else dataclasses.replace(strangers, value=PRECISION_WHEN_NOTHING_ACCEPTED)
+        )
+        rates = (far, frr, precision, frr.complement("recall"))
+        return Intervals(float(threshold), rates, resamples, degenerate)
 
     def weighted_rates(
         self,

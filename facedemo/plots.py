@@ -232,14 +232,25 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
     return figure
 
 
+#: The even-odds mark on the distance gauge (P(same) = 50 %).
+EVEN_ODDS_COLOUR = "#6a3d9a"
+
+
 def distance_gauge(
-    distance: float, threshold: float, max_distance: float | None = None
+    distance: float,
+    threshold: float,
+    max_distance: float | None = None,
+    even_odds: float | None = None,
+    prior: float | None = None,
 ) -> go.Figure:
     """One pair's distance as a marker on a distance axis: the green zone up to the threshold
-    means "same person", the red zone beyond it "different person"."""
+    means "same person", the red zone beyond it "different person"; ``even_odds``, where
+    given, marks the distance where P(same) is 50 % at ``prior``."""
     same = distance <= threshold
     low = min(0.0, distance)
     high = max(max_distance or 2 * threshold, 1.1 * distance, threshold)
+    if even_odds is not None and even_odds > low:
+        high = max(high, 1.1 * even_odds)
     if high <= low:
         high = low + 1.0
     figure = go.Figure()
@@ -257,6 +268,13 @@ def distance_gauge(
             annotation_position="bottom left" if name == SAME_PERSON else "bottom right",
         )
     _threshold_line(figure, threshold)
+    if even_odds is not None and even_odds > low:
+        figure.add_vline(
+            x=even_odds,
+            line={"dash": "dot", "color": EVEN_ODDS_COLOUR, "width": 2},
+            annotation_text=f"even odds{'' if prior is None else f' at prior {prior:.0%}'}",
+            annotation_position="bottom left" if even_odds < threshold else "bottom right",
+        )
     figure.add_scatter(
         x=[distance],
         y=[0],

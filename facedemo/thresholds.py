@@ -94,6 +94,22 @@ class Metrics:
         """Precision, recall, F1, accuracy, FAR and FRR by name (tables and JSON)."""
         return {name: getattr(self, name) for name in RATE_NAMES}
 
+    def rates_at_mix(self, same_share: float) -> dict[str, float]:
+        """The rates these FAR and FRR give when a share ``same_share`` of the pairs are one
+        person. FAR and FRR do not depend on the mix; precision, F1 and accuracy do, so
+        figures scored on another mix (held-out folds) are made comparable this way."""
+        true_accepts = same_share * self.recall
+        false_accepts = (1.0 - same_share) * self.far
+        accepted = true_accepts + false_accepts
+        return {
+            "precision": true_accepts / accepted if accepted else PRECISION_WHEN_NOTHING_ACCEPTED,
+            "recall": self.recall,
+            "f1": f1_of(true_accepts, false_accepts, same_share),
+            "accuracy": accuracy_of(true_accepts, false_accepts, same_share, 1.0 - same_share),
+            "far": self.far,
+            "frr": self.frr,
+        }
+
     @property
     def confusion_matrix(self) -> np.ndarray:
         """scikit-learn's layout: rows are the truth, columns the verdict, different person
@@ -178,6 +194,24 @@ class Suggestion:
     label: str
     threshold: float
     metrics: Metrics
+
+
+@dataclass(frozen=True)
+class EqualErrorRate:
+    """FVC2000's equal error rate: ``rate`` is the midpoint of [``low``, ``high``], the FAR
+    and FRR (smaller first) at ``threshold``, the step of the counts where they meet."""
+
+    rate: float
+    low: float
+    high: float
+    threshold: float
+
+    def sentence(self) -> str:
+        """The EER in words, as the explorer and the CLI say it."""
+        return (
+            f"EER {self.rate:.2%} at {self.threshold:.4f} (FVC2000: the midpoint of FAR and "
+            f"FRR there, {self.low:.2%} and {self.high:.2%}, where they come closest)"
+        )
 
 
 @dataclass(frozen=True)
@@ -269,18 +303,14 @@ class Analysis:
         average_precision = float(np.sum(np.diff(recall) * precision[1:]))
         return PrCurve(_f32(precision), _f32(recall), self.thresholds, average_precision)
 
-    def eer(self) -> tuple[float, float]:
-        """Equal error rate and its threshold, read off the straight line between the two
-        curve points where the false accept rate first reaches the false reject rate."""
-        tpr, fpr = self._rates()
-        gap = fpr - (1.0 - tpr)  # -1 at -inf, rises to 1 at the largest distance
-        i = int(np.argmax(gap >= 0))
-        share = -gap[i - 1] / (gap[i] - gap[i - 1])
-        rate = fpr[i - 1] + share * (fpr[i] - fpr[i - 1])
-        # Below the smallest distance there is no finite threshold to interpolate from.
-        low = self.thresholds[i - 1] if i > 1 else self.thresholds[i]
-        threshold = float(low) + share * (float(self.thresholds[i]) - float(low))
-        return float(rate), float(threshold)
+    def eer(self) -> EqualErrorRate:
+        """The equal error rate as FVC2000 defines it, the one every page, table and JSON
+        shows: at the step of the counts where FAR and FRR come closest (see
+        ``_eer_index``), the interval [low, high] of the two rates and its midpoint. Its
+        threshold gets exactly those counts, so at it the slider shows the interval's ends."""
+        threshold = float(self._step_thresholds()[self._eer_index()])
+        far, frr = self.at(threshold).far, self.at(threshold).frr
+        return EqualErrorRate((far + frr) / 2, min(far, frr), max(far, frr), threshold)
 
     def operating_points(self) -> list[OperatingPoint]:
         """FNMR at FMR 1 % and 0.1 % and at no false match (each at the highest threshold
@@ -314,15 +344,6 @@ class Analysis:
         pooled = math.sqrt((self.positive_std**2 + self.negative_std**2) / 2)
         gap = abs(self.negative_mean - self.positive_mean)
         return gap / pooled if pooled > 0 else math.inf
-
-    def eer_interval(self) -> tuple[float, float]:
-        """The equal error rate as the interval FVC2000 reports (and PyEER): at the last
-        threshold where FMR <= FNMR and the first where FMR >= FNMR, the pair of rates whose
-        sum is smaller, as [low, high]; ``eer()`` interpolates one number between them."""
-        tpr, fpr = self._rates()
-        index = self._eer_index()
-        fmr, fnmr = float(fpr[index]), float(1.0 - tpr[index])
-        return min(fmr, fnmr), max(fmr, fnmr)
 
     def _eer_index(self) -> int:
         """The entry of ``thresholds`` FVC2000 reads the EER at: of the last where FMR <=
@@ -364,8 +385,7 @@ class Analysis:
         ``max_f1``, ``max_accuracy``: the best of every distinct outcome, placed midway to the
         next distance; the lowest threshold wins a tie.
         ``eer``: where false accepts and false rejects come closest to equal, at a real step
-        of the counts (the FVC2000 point of ``eer_interval``), so its FAR and FRR are the
-        interval's ends; ``eer()`` gives the interpolated rate.
+        of the counts: ``eer()``'s threshold, so its FAR and FRR are the EER interval's ends.
         ``far_target``: the highest threshold whose false accept rate is at most
         ``target_far``, i.e. the most same-person pairs accepted within that budget; placed
         midway between the last distance it accepts and the different-person distance that
@@ -394,7 +414,7 @@ class Analysis:
             ("c45", "C4.5 entropy split", steps[c45]),
             ("max_f1", "Best F1", steps[int(np.argmax(f1))]),
             ("max_accuracy", "Best accuracy", steps[int(np.argmax(right))]),
-            ("eer", "Equal error rate", steps[self._eer_index()]),
+            ("eer", "Equal error rate", self.eer().threshold),
             (
                 "far_target",
                 f"Highest threshold with FAR ≤ {target_far * 100:g} %",
@@ -477,7 +497,9 @@ class HeldOutSuggestion:
     For each fold of people, the rule chooses its threshold on the pairs of the other folds'
     people and is scored on the pairs within that fold; ``metrics`` pools those counts over
     the folds (its ``threshold`` is the median of the ``thresholds`` chosen per fold). Pairs
-    that join people of two folds are never scored.
+    that join people of two folds are never scored, so the scored pairs hold far fewer
+    different-person pairs than the study: compare ``rates_at_mix(study's share)``, not
+    ``metrics``' own precision, F1 and accuracy, with the in-sample figures.
     """
 
     name: str
@@ -489,6 +511,11 @@ class HeldOutSuggestion:
     def threshold_spread(self) -> float:
         """Largest minus smallest threshold chosen over the folds."""
         return max(self.thresholds) - min(self.thresholds)
+
+    def rates_at_mix(self, same_share: float) -> dict[str, float]:
+        """The held-out FAR and FRR, and the precision, F1 and accuracy they give at
+        ``same_share`` (``Metrics.rates_at_mix``)."""
+        return self.metrics.rates_at_mix(same_share)
 
 
 def person_folds(people: int, folds: int, seed: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from facedemo import calibration, config, datasets, faces, identify, images, plots
+from facedemo import calibration, config, datasets, decision, faces, identify, images, plots
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
@@ -122,6 +122,27 @@ def threshold_picker(engine: faces.Engine) -> float:
             format="%.4f",
             key="threshold_value",
         )
+
+
+def prior_slider(engine: faces.Engine) -> float:
+    """The prior P(same) is read at; without a calibration of the engine it is shown
+    disabled, saying it has nothing to act on."""
+    calibrated = calibration.load(engine.label) is not None
+    prior = st.sidebar.slider(
+        "Prior: share of comparisons that are one person",
+        *calibration.PRIOR_RANGE,
+        calibration.VERIFY_PRIOR,
+        key="verify_prior",
+        disabled=not calibrated,
+        help="P(same person) depends on it: among mostly strangers, a close pair is less "
+        "likely one person. It moves the even-odds mark on the distance gauge.",
+    )
+    if not calibrated:
+        st.sidebar.caption(
+            "No study has calibrated this engine yet, so the prior has nothing to act on: "
+            "study a data set with it in the Threshold explorer."
+        )
+    return prior
 
 
 def sidebar_settings(whole_photo_help: str) -> tuple[faces.Engine, float, bool]:
@@ -399,14 +420,7 @@ explain()
 engine, threshold, enforce = sidebar_settings(
     "Off: when no face is found, the whole photo is used as the face."
 )
-prior = st.sidebar.slider(
-    "Prior: share of comparisons that are one person",
-    *calibration.PRIOR_RANGE,
-    calibration.VERIFY_PRIOR,
-    key="verify_prior",
-    help="P(same person) depends on it: among mostly strangers, a close pair is less "
-    "likely one person. Used where a study calibrated this engine.",
-)
+prior = prior_slider(engine)
 siamese_run = siamese_picker()
 gallery = demo_photos()
 if not gallery:
@@ -455,17 +469,23 @@ verdict = "Same person" if result.verified else "Different people"
     f"**{verdict}** — distance {result.distance:.4f} "
     f"{'≤' if result.verified else '>'} threshold {result.threshold:.4f}"
 )
+answer = decision.decide(
+    result.distance, result.threshold, result.verified, engine.label, prior, result.confidence
+)
 metric_columns = st.columns(4)
 metric_columns[0].metric("Distance", f"{result.distance:.4f}")
 metric_columns[1].metric("Threshold", f"{result.threshold:.4f}")
-same_person = calibration.same_person_answer(
-    engine.label, result.distance, result.confidence, prior
-)
-metric_columns[2].metric(same_person.label, same_person.value, help=same_person.explanation)
+metric_columns[2].metric(answer.label, answer.value, help=answer.explanation())
 metric_columns[3].metric("Time", f"{result.timings['total'] * 1000:.0f} ms")
-st.caption(same_person.explanation)
+if answer.conflict():
+    st.info(answer.conflict(), icon="⚖️")
+st.caption(answer.explanation())
 st.plotly_chart(
-    plots.distance_gauge(result.distance, result.threshold), key="gauge", width="stretch"
+    plots.distance_gauge(
+        result.distance, result.threshold, even_odds=answer.even_odds_distance, prior=prior
+    ),
+    key="gauge",
+    width="stretch",
 )
 
 for slot, face in zip(SLOTS, result.faces, strict=True):

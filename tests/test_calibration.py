@@ -140,6 +140,14 @@ def test_thresholds_cli_similarity_csv_with_prior(
     assert answer["scores"] == "higher means same person (as chosen)"
     assert answer["auc"] > 0.999
     assert answer["calibration"]["prior"] == 0.5
+    eer_rule = next(s for s in answer["suggestions"] if s["name"] == "eer")
+    assert answer["eer_threshold"] == eer_rule["threshold"]  # one EER for similarities too
+    assert (
+        answer["eer_threshold"]
+        == evaluation.study_pairs_table(
+            similarity_table(shared_study), "similarity", "higher"
+        ).eer.threshold
+    )
     assert answer["intervals"] is None and answer["per_identity"] is None  # no people known
 
 

@@ -140,8 +140,21 @@ def test_thresholds_cli_json(
     assert points["FMR1000"]["resolvable"]  # 0.1 % of 1,690 pairs is 1.7 pairs: countable
     low, high = answer["eer_interval"]
     assert low <= high and answer["d_prime"] > 3  # well separated people
+    eer_rule = next(s for s in answer["suggestions"] if s["name"] == "eer")
+    assert answer["eer_threshold"] == eer_rule["threshold"]  # one EER everywhere
+    assert sorted((eer_rule["far"], eer_rule["frr"])) == answer["eer_interval"]
+    assert answer["eer"] == pytest.approx(sum(answer["eer_interval"]) / 2)
     held_out = {h["name"]: h for h in answer["heldout"]}
     assert set(held_out) == names
+    share = 140 / 1830
+    for rule in held_out.values():  # F1 and accuracy at the study's mix, from FAR and FRR
+        assert rule["same_share"] == pytest.approx(share)
+        assert rule["accuracy"] == pytest.approx(
+            share * (1 - rule["frr"]) + (1 - share) * (1 - rule["far"])
+        )
+        accepted = share * (1 - rule["frr"]) + (1 - share) * rule["far"]
+        if accepted:
+            assert rule["precision"] == pytest.approx(share * (1 - rule["frr"]) / accepted)
     for rule in held_out.values():
         assert len(rule["thresholds"]) == 5  # 13 people: five folds
         assert rule["positives"] == 140  # every same-person pair is scored, once
@@ -152,8 +165,13 @@ def test_thresholds_cli_json(
     intervals = answer["intervals"]
     assert answer["threshold"] == intervals["threshold"] == max_f1
     for rate in ("far", "frr", "precision", "recall"):
-        low, high = intervals[rate]["bootstrap_people"]
+        low, high = intervals[rate]["pairs_interval"]
         assert low <= intervals[rate]["value"] <= high
+        if intervals[rate]["errors"]:
+            low, high = intervals[rate]["bootstrap_people"]
+            assert low <= intervals[rate]["value"] <= high
+        else:  # nothing to resample: said, not a zero-width interval
+            assert intervals[rate]["bootstrap_people"] is None
     assert intervals["far"]["count"] == sum(
         not r.correct for r in pd.read_csv(out).itertuples() if not r.same_person
     )

@@ -82,9 +82,10 @@ def test_intervals_contain_the_estimate_and_shrink_as_people_are_added() -> None
         pairs = people.PeoplePairs.from_pairs(names, photo_person, first, second, same, distances)
         intervals = {r.name: r for r in pairs.intervals(0.45, resamples=400).rates}
         for rate in intervals.values():
+            assert rate.errors > 0, rate  # 0.45 leaves errors of every kind to resample
             low, high = rate.bootstrap
             assert low <= rate.value <= high, rate
-            assert rate.wilson[0] <= rate.value <= rate.wilson[1], rate
+            assert rate.pairs[0] <= rate.value <= rate.pairs[1], rate
         widths.append(np.diff(intervals["frr"].bootstrap)[0])
     assert widths[0] > widths[1] > widths[2]
 
@@ -97,24 +98,43 @@ def test_resampling_people_is_wider_than_counting_pairs_on_the_shared_set(
     far = intervals["far"]
     assert far.count == shared_study.analysis.at(0.1).fp
     assert far.bootstrap[0] <= far.value <= far.bootstrap[1]
-    assert np.diff(far.bootstrap)[0] > 2 * np.diff(far.wilson)[0]
+    assert np.diff(far.bootstrap)[0] > 2 * np.diff(far.pairs)[0]
 
 
-def test_no_errors_gives_the_rule_of_three_bound(shared_study: evaluation.PairStudy) -> None:
+def test_no_errors_gives_the_same_exact_bound_everywhere(
+    shared_study: evaluation.PairStudy,
+) -> None:
     threshold = float(shared_study.distances[~shared_study.same].min()) * 0.99
-    far = {r.name: r for r in shared_study.intervals(threshold).rates}["far"]
+    far = shared_study.intervals(threshold)["far"]
     assert far.count == 0 and far.trials == 1690
+    assert far.pairs == (0.0, people.zero_error_bound(1690))
+    assert math.isnan(far.bootstrap[0])  # no zero-width interval from resampling no errors
     assert far.sentence.startswith(
-        "0 false accepts in 1,690 different-person pairs: FAR below 0.18%"
+        "FAR 0.00% (0 of 1,690 different-person pairs): no false accepts, so FAR is below 0.18%"
     )
+    assert "cannot see beyond the errors observed" in far.sentence
 
 
-def test_wilson_interval_matches_the_textbook() -> None:
-    np.testing.assert_allclose(people.wilson_interval(0, 10), (0.0, 0.2775), atol=1e-4)
-    np.testing.assert_allclose(people.wilson_interval(5, 10), (0.2366, 0.7634), atol=1e-4)
-    assert people.rule_of_three(1690) == pytest.approx(0.001775, abs=1e-6)
-    assert people.rule_of_three(2) == pytest.approx(0.7764, abs=1e-4)  # not 150 %
-    assert people.rule_of_three(29) < 3 / 29
+def test_recall_interval_is_one_minus_the_frr_interval(
+    shared_study: evaluation.PairStudy,
+) -> None:
+    # The walk saw FRR "below 2.14 %", recall "100.00 %–100.00 %" and Wilson's 2.67 % at
+    # once. With no false reject, recall's bound is FRR's, mirrored; with some, the same.
+    no_rejects = float(shared_study.distances[shared_study.same].max())
+    some_rejects = float(np.median(shared_study.distances[shared_study.same]))
+    for threshold in (no_rejects, some_rejects):
+        intervals = shared_study.intervals(threshold)
+        frr, recall = intervals["frr"], intervals["recall"]
+        assert recall.value == pytest.approx(1 - frr.value)
+        assert recall.pairs == pytest.approx((1 - frr.pairs[1], 1 - frr.pairs[0]))
+        assert recall.bootstrap == pytest.approx(
+            (1 - frr.bootstrap[1], 1 - frr.bootstrap[0]), nan_ok=True
+        )
+    assert frr.errors > 0 and not math.isnan(recall.bootstrap[0])
+    none = shared_study.intervals(no_rejects)
+    assert none["frr"].pairs[1] == pytest.approx(people.zero_error_bound(140))
+    assert "Recall is above 97.88%" in none["recall"].sentence
+    assert "FRR is below 2.12%" in none["frr"].sentence
 
 
 def test_errors_per_person_add_up_to_the_confusion_matrix(

@@ -191,27 +191,31 @@ def test_analysis_keeps_sorted_read_only_float32_distances():
 
 def test_eer_where_the_rates_meet_at_a_curve_point():
     analysis = analyse([0.1, 0.2, 0.3, 0.4, 0.35, 0.5, 0.6, 0.7], [1, 1, 1, 1, 0, 0, 0, 0])
-    rate, threshold = analysis.eer()
-    assert rate == pytest.approx(0.25)
-    assert threshold == pytest.approx(0.35, abs=1e-6)
+    eer = analysis.eer()
+    assert (eer.rate, eer.low, eer.high) == pytest.approx((0.25, 0.25, 0.25))
+    assert 0.35 <= eer.threshold < 0.4  # a threshold that gets exactly those counts
+    assert (analysis.at(eer.threshold).far, analysis.at(eer.threshold).frr) == (0.25, 0.25)
 
 
-def test_eer_interpolated_between_curve_points():
-    # thresholds 0.1, 0.2, 0.4: (FAR, FRR) = (0, 1/2), (1/3, 1/2), (1/3, 0); the line between
-    # the last two meets FAR = FRR a third of the way along: 1/3 at 0.2 + (0.4 - 0.2) / 3.
+def test_eer_is_fvc2000s_midpoint_where_the_rates_do_not_meet():
+    # thresholds 0.1, 0.2, 0.4: (FAR, FRR) = (0, 1/2), (1/3, 1/2), (1/3, 0). FVC2000 takes the
+    # step whose rates sum less, 0.4: the interval [0, 1/3] and its midpoint 1/6.
     analysis = analyse([0.1, 0.4, 0.2, 0.5, 0.6], [1, 1, 0, 0, 0])
-    rate, threshold = analysis.eer()
-    assert rate == pytest.approx(1 / 3)
-    assert threshold == pytest.approx(0.2 + 0.2 / 3, abs=1e-6)
+    eer = analysis.eer()
+    assert (eer.low, eer.high, eer.rate) == pytest.approx((0.0, 1 / 3, 1 / 6))
+    metrics = analysis.at(eer.threshold)
+    assert (metrics.frr, metrics.far) == pytest.approx((eer.low, eer.high))
+    assert "16.67%" in eer.sentence() and f"{eer.threshold:.4f}" in eer.sentence()
 
 
 def test_eer_of_two_unit_normals_two_apart():
     rng = np.random.default_rng(3)
     distances = np.concatenate([rng.normal(0.0, 1.0, 100_000), rng.normal(2.0, 1.0, 100_000)])
     labels = np.repeat([1, 0], 100_000)
-    rate, threshold = analyse(distances, labels).eer()
-    assert rate == pytest.approx(norm.cdf(-1.0), abs=0.005)
-    assert threshold == pytest.approx(1.0, abs=0.02)
+    eer = analyse(distances, labels).eer()
+    assert eer.rate == pytest.approx(norm.cdf(-1.0), abs=0.005)
+    assert eer.high - eer.low < 1e-4  # 100,000 pairs a side: the rates nearly meet
+    assert eer.threshold == pytest.approx(1.0, abs=0.02)
 
 
 def by_name(suggestions: list[Suggestion]) -> dict[str, Suggestion]:
@@ -506,9 +510,10 @@ def test_d_prime_and_the_eer_interval_by_hand() -> None:
     pooled = math.sqrt((same_sd**2 + different.var()) / 2)
     assert analysis.d_prime() == pytest.approx((different.mean() - 0.25) / pooled, rel=1e-5)
     # At 0.35 one pair of each kind is wrong: FMR = FNMR = 25 %, an interval of one point.
-    assert analysis.eer_interval() == pytest.approx((0.25, 0.25))
-    low, high = analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer_interval()
-    assert low <= analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer()[0] <= high
+    eer = analysis.eer()
+    assert (eer.low, eer.high) == pytest.approx((0.25, 0.25))
+    eer = analyse([0.1, 0.2, 0.3, 0.4], [1, 0, 1, 0]).eer()
+    assert eer.low <= eer.rate <= eer.high
 
 
 def test_the_eer_suggestion_shows_the_rates_of_the_eer_interval() -> None:
@@ -516,6 +521,7 @@ def test_the_eer_suggestion_shows_the_rates_of_the_eer_interval() -> None:
     rng = np.random.default_rng(11)
     distances = np.concatenate([rng.normal(0.3, 0.1, 140), rng.normal(0.6, 0.1, 1690)])
     analysis = analyse(distances, np.repeat([1, 0], [140, 1690]))
-    eer = by_name(analysis.suggestions())["eer"]
-    assert sorted((eer.metrics.far, eer.metrics.frr)) == pytest.approx(analysis.eer_interval())
+    suggestion, eer = by_name(analysis.suggestions())["eer"], analysis.eer()
+    assert suggestion.threshold == eer.threshold  # one EER: the button is the summary's
+    assert sorted((suggestion.metrics.far, suggestion.metrics.frr)) == [eer.low, eer.high]
     assert set(thresholds.SUGGESTION_RULES) == set(by_name(analysis.suggestions()))

@@ -204,8 +204,11 @@ def test_a_calibrated_probability_replaces_deepface_confidence(
     labels = [m.label for m in page.metric]
     assert "DeepFace confidence" in labels  # no study of this engine yet: named as what it is
     assert any("not a probability" in c.value for c in page.caption)
+    assert page.sidebar.slider(key="verify_prior").disabled  # nothing to act on yet
+    assert any("nothing to act on" in c.value for c in page.sidebar.caption)
 
     calibration.save(shared_study.calibration)
+    page.run()
     page.sidebar.slider(key="verify_prior").set_value(0.5).run()
     answer = next(m for m in page.metric if m.label == "P(same person)")
     distance = float(page.metric[0].value)
@@ -214,6 +217,31 @@ def test_a_calibrated_probability_replaces_deepface_confidence(
     assert answer.value == "< 0.1%"  # two people, far apart: small, but never "0"
     assert any(
         "calibrated on deepface-testset (Platt, 1,830 pairs), prior 50%" in c.value
+        for c in page.caption
+    )
+
+
+def test_a_verdict_the_probability_does_not_back_is_explained(
+    page: AppTest, shared_images: Path, shared_study
+) -> None:
+    from facedemo import decision, faces
+
+    shared_study.keep_calibration()
+    _upload(page, "A", shared_images / "img1.jpg")
+    _upload(page, "B", shared_images / "img2.jpg")
+    distance = float(page.metric[0].value)
+    page.sidebar.toggle(key="custom_threshold").set_value(True).run()
+    page.sidebar.slider(key="threshold_value").set_value(round(distance * 0.9, 4)).run()
+    assert "Different people" in page.warning[0].value  # the threshold decides
+    same = decision.decide(
+        distance, round(distance * 0.9, 4), False, faces.DEFAULT_ENGINE.label, 0.5
+    )
+    assert same.p_same > 0.5
+    shown = next(m for m in page.metric if m.label == "P(same person)")
+    assert shown.value == decision.probability_text(same.p_same)  # one computation
+    assert "both are right" in page.info[0].value
+    assert any(
+        f"even odds (50 %) lie at distance {same.even_odds_distance:.4f}" in c.value
         for c in page.caption
     )
 
