@@ -49,6 +49,9 @@ COMPARISON_METRICS = {"auc": "AUC", "eer": "EER", "best_accuracy": "best accurac
 CURVE_POINTS = 2000
 #: Height of the explorer's side-by-side figures, so a row lines up.
 FIGURE_HEIGHT = 400
+#: Text size in the confusion matrix's cells: three lines of at most 12 characters fit a cell
+#: of a matrix about 300 px wide.
+CONFUSION_FONT_SIZE = 13
 
 
 def distance_histogram(
@@ -194,15 +197,29 @@ def pr_figure(curve: PrCurve, point: Metrics | None = None) -> go.Figure:
 
 def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
     """The confusion matrix as an annotated heatmap: truth in rows, verdict in columns, cells
-    shaded by their share of the row so the rarer kind of pair stays readable."""
+    shaded by their share of the row so the rarer kind of pair stays readable.
+
+    Built to stay whole in a third of a 1280 px page (about 300 px): each cell is three short
+    lines (count, outcome, share of its row), the tick labels two short lines each, and the
+    margins only as wide as the labels need; the hover says each cell in a sentence.
+    """
     counts = metrics.confusion_matrix
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = counts / np.maximum(totals, 1)
     kinds = [DIFFERENT_PERSON, SAME_PERSON]
     outcomes = [["true reject", "false accept"], ["false reject", "true accept"]]
     text = [
         [
             f"<b>{counts[row, column]:,}</b><br>{outcomes[row][column]}<br>"
-            f"{share[row, column]:.1%} of row"
+            f"{percent(share[row, column], 1)}"
+            for column in range(2)
+        ]
+        for row in range(2)
+    ]
+    hover = [
+        [
+            f"{outcomes[row][column]}: {counts[row, column]:,} of {totals[row, 0]:,} "
+            f"{kinds[row].replace(' ', '-')} pairs ({percent(share[row, column], 1)})"
             for column in range(2)
         ]
         for row in range(2)
@@ -214,20 +231,28 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
             y=kinds,
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 15, "color": "#111111"},
+            textfont={"size": CONFUSION_FONT_SIZE, "color": "#111111"},
             colorscale=[[0.0, "#f7fbff"], [1.0, "#6baed6"]],  # light enough for dark text
             zmin=0,
             zmax=1,
             showscale=False,
-            hoverinfo="skip",
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
         )
     )
+    ticks = {
+        "tickmode": "array",
+        "tickvals": kinds,
+        "ticktext": [kind.replace(" ", "<br>") for kind in kinds],
+        "tickangle": 0,
+        "automargin": True,
+    }
     figure.update_layout(
         title=f"Threshold {metrics.threshold:.4f}",
-        xaxis_title="predicted (verdict)",
-        yaxis={"title": "actual (truth)", "autorange": "reversed"},
+        xaxis={"title": "verdict", **ticks},
+        yaxis={"title": "truth (rows add to 100%)", "autorange": "reversed", **ticks},
         height=FIGURE_HEIGHT,
-        margin={"t": 50, "b": 40},
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
     )
     return figure
 
