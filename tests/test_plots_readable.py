@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
+from scipy.stats import norm
 
 from facedemo import plots
 from facedemo.thresholds import analyse
@@ -52,3 +54,64 @@ def test_confusion_matrix_labels_are_split_and_its_margins_follow_them():
     assert layout.xaxis.tickangle == 0
     assert layout.height == plots.FIGURE_HEIGHT
     assert layout.margin.l <= 20 and layout.margin.r <= 20
+
+
+def separated():
+    """Every same-person pair closer than every different-person pair: FRR 0 at 0.5."""
+    return analyse(
+        np.r_[np.linspace(0.1, 0.3, 200), np.linspace(0.6, 0.9, 2000)],
+        np.r_[np.ones(200), np.zeros(2000)],
+    )
+
+
+def test_det_draws_a_zero_rate_at_the_floor_and_says_so():
+    analysis = separated()
+    metrics = analysis.at(0.5)
+    assert metrics.frr == 0 and metrics.far == 0
+    figure = plots.det_figure(analysis.det(), metrics)
+    (point,) = [data for data in figure.data if data.name == "threshold 0.5000"]
+    floor = norm.ppf(plots.DET_RANGE[0])
+    assert np.isfinite(point.x[0]) and np.isfinite(point.y[0])
+    assert (point.x[0], point.y[0]) == pytest.approx((floor, floor))
+    assert figure.layout.yaxis.range[0] == pytest.approx(floor)  # on the axis, not off it
+    assert point.cliponaxis is False  # whole, not half cut by the axis' edge
+    assert point.mode == "markers+text"
+    assert point.text == ("FAR = 0, FRR = 0 (drawn at the floor)",)
+    assert list(point.customdata[0][1:]) == [0, 0]  # the hover still says the true rates
+
+
+def test_det_draws_a_rate_above_the_axis_at_its_top():
+    analysis = separated()
+    metrics = analysis.at(0.15)  # three quarters of same-person pairs rejected: off the top
+    figure = plots.det_figure(analysis.det(), metrics)
+    (point,) = [data for data in figure.data if data.name == "threshold 0.1500"]
+    assert point.y[0] == pytest.approx(norm.ppf(plots.DET_RANGE[1]))
+    assert point.text == ("FAR = 0, FRR = 75.0% (drawn at the floor and the top)",)
+
+
+def test_det_operating_points_at_zero_keep_their_marker_and_share_a_label():
+    analysis = separated()
+    points = [p for p in analysis.operating_points() if p.resolvable]
+    assert any(p.fmr == 0 for p in points) and any(p.fnmr == 0 for p in points)
+    figure = plots.det_figure(analysis.det(), analysis.at(0.5), points)
+    (marks,) = [trace for trace in figure.data if trace.name == "operating points"]
+    floor, top = norm.ppf(plots.DET_RANGE)
+    assert all(floor <= value <= top for value in (*marks.x, *marks.y))
+    assert marks.cliponaxis is False
+    # All drawn in one corner with the threshold's point: one label names every point and
+    # its zero rates, on the threshold's point, and the diamonds' own labels stay empty.
+    (point,) = [data for data in figure.data if data.name == "threshold 0.5000"]
+    label = lines(point.text[0])
+    assert label[0] == "threshold 0.5000: FAR = 0, FRR = 0"
+    assert label[-1] == "(drawn at the floor)"
+    assert {line.split(":")[0] for line in label[1:-1]} == {p.name for p in points}
+    assert set(marks.text) == {""}
+
+
+@pytest.mark.parametrize("figure_of", [plots.roc_figure, plots.pr_figure])
+def test_linear_curves_keep_a_point_on_the_edge_whole(figure_of):
+    analysis = separated()
+    metrics = analysis.at(0.5)  # FAR 0, recall 1, precision 1: on the plot's edges
+    curve = analysis.roc() if figure_of is plots.roc_figure else analysis.pr()
+    (point,) = [data for data in figure_of(curve, metrics).data if data.mode == "markers"]
+    assert point.cliponaxis is False
