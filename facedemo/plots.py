@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
+from plotly.subplots import make_subplots
 from scipy.stats import norm
 
 from facedemo.calibration import ReliabilityBin
@@ -51,6 +52,9 @@ SETTING_COLOURS = ("#0072B2", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#0000
 
 # Columns of a comparison row (besides "setting") and how the figure names them.
 COMPARISON_METRICS = {"auc": "AUC", "eer": "EER", "best_accuracy": "best accuracy"}
+#: Height of the comparison figure: titles and axes, and each setting's (two-line) bar.
+COMPARISON_HEIGHT = 110
+COMPARISON_ROW_HEIGHT = 48
 
 CURVE_POINTS = 2000
 #: Height of the explorer's side-by-side figures, so a row lines up.
@@ -334,28 +338,68 @@ def distance_gauge(
 
 
 def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Grouped bars comparing engine settings: one group per metric, one bar per setting.
+    """Engine settings side by side, one panel per quantity, each on its own axis and in its
+    own unit: AUC as a number from 0.5 (chance) to 1, EER and best accuracy in percent. Each
+    setting is a bar (its name on the left, wrapped), its value written on it as the table
+    beside it writes it.
 
     Each row holds a ``"setting"`` name and the fractions named in ``COMPARISON_METRICS``
     (``auc``, ``eer``, ``best_accuracy``).
     """
-    figure = go.Figure()
-    for index, row in enumerate(rows):
-        values = [row[key] for key in COMPARISON_METRICS]
+    settings = [_wrapped(str(row["setting"])) for row in rows]
+    figure = make_subplots(
+        rows=1,
+        cols=len(COMPARISON_METRICS),
+        shared_yaxes=True,
+        horizontal_spacing=0.08,
+        subplot_titles=list(COMPARISON_METRICS.values()),
+    )
+    for column, key in enumerate(COMPARISON_METRICS, start=1):
+        values = [float(row[key]) for row in rows]
+        as_text = (lambda v: f"{v:.4f}") if key == "auc" else (lambda v: percent(v))
         figure.add_bar(
-            x=list(COMPARISON_METRICS.values()),
-            y=values,
-            name=str(row["setting"]),
-            marker_color=SETTING_COLOURS[index % len(SETTING_COLOURS)],
-            text=[f"{value:.1%}" for value in values],
-            textposition="outside",
+            x=values,
+            y=settings,
+            orientation="h",
+            marker_color=[SETTING_COLOURS[i % len(SETTING_COLOURS)] for i in range(len(rows))],
+            text=[as_text(value) for value in values],
+            textposition="auto",
+            textangle=0,
+            insidetextanchor="end",
+            cliponaxis=False,
+            name=COMPARISON_METRICS[key],
+            showlegend=False,
+            hovertemplate="%{y}<br>%{text}<extra></extra>",
+            row=1,
+            col=column,
         )
+        known = [value for value in values if np.isfinite(value)] or [0.0]
+        if key == "auc":
+            axis = {"range": [min(0.5, *known), 1.0], "tickformat": ".2f", "dtick": 0.25}
+        elif key == "eer":  # room right of the longest bar for a value written beside it
+            axis = {"range": [0.0, max(1.7 * max(known), 0.01)], "tickformat": ".1%", "nticks": 3}
+        else:
+            axis = {"range": [0.0, 1.0], "tickformat": ".0%", "dtick": 0.5}
+        figure.update_xaxes(automargin=True, **axis, row=1, col=column)
+    figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_layout(
-        barmode="group",
-        yaxis={"title": "value", "tickformat": ".0%", "range": [0, 1.1]},
-        legend_title_text="setting",
+        height=COMPARISON_HEIGHT + COMPARISON_ROW_HEIGHT * len(rows),
+        margin={"t": 40, "b": 30, "l": 10, "r": 10},
+        uniformtext={"minsize": 11, "mode": "show"},
     )
     return figure
+
+
+def _wrapped(label: str, width: int = 24) -> str:
+    """A long setting name (``Dlib · opencv · dlib_chip · cosine · 640 px``) on lines of
+    about ``width`` characters, broken between its parts."""
+    lines: list[str] = []
+    for part in label.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return "<br>".join(lines)
 
 
 def _curve_figure(

@@ -179,17 +179,16 @@ def test_gauge_axis_reaches_a_distance_beyond_the_maximum():
     assert low <= 1.3 < high
 
 
-def test_comparison_groups_metrics_and_gives_each_setting_a_bar():
+def test_comparison_gives_each_metric_a_panel_and_each_setting_a_bar():
     rows = [
         {"setting": "Facenet512 / cosine", "auc": 0.99, "eer": 0.03, "best_accuracy": 0.97},
         {"setting": "VGG-Face / cosine", "auc": 0.95, "eer": 0.08, "best_accuracy": 0.91},
     ]
     figure = plots.comparison_figure(rows)
-    assert figure.layout.barmode == "group"
-    assert [bars.name for bars in figure.data] == [row["setting"] for row in rows]
-    for bars, row in zip(figure.data, rows, strict=True):
-        assert bars.x == ("AUC", "EER", "best accuracy")
-        assert bars.y == (row["auc"], row["eer"], row["best_accuracy"])
+    assert [bars.name for bars in figure.data] == list(plots.COMPARISON_METRICS.values())
+    for bars, key in zip(figure.data, plots.COMPARISON_METRICS, strict=True):
+        assert bars.y == tuple(row["setting"] for row in rows)
+        assert bars.x == tuple(row[key] for row in rows)
 
 
 def test_percent_rounds_half_up_like_the_tables() -> None:

@@ -115,3 +115,37 @@ def test_linear_curves_keep_a_point_on_the_edge_whole(figure_of):
     curve = analysis.roc() if figure_of is plots.roc_figure else analysis.pr()
     (point,) = [data for data in figure_of(curve, metrics).data if data.mode == "markers"]
     assert point.cliponaxis is False
+
+
+def test_comparison_puts_each_quantity_on_its_own_axis_in_its_own_unit():
+    rows = [
+        {
+            "setting": "Facenet512 · retinaface · deepface · cosine · 640 px",
+            "auc": 1.0,
+            "eer": 0.004,
+            "best_accuracy": 0.996,
+        },
+        {
+            "setting": "VGG-Face · opencv · deepface · cosine · 640 px",
+            "auc": 0.9512,
+            "eer": 0.081,
+            "best_accuracy": 0.912,
+        },
+    ]
+    figure = plots.comparison_figure(rows)
+    auc, eer, accuracy = figure.data
+    # Three x axes: AUC 1.0000 and 99.6 % no longer share one 0-100 % scale.
+    assert len({bars.xaxis for bars in figure.data}) == 3
+    layout = figure.layout
+    assert layout.xaxis.tickformat == ".2f" and layout.xaxis.range[1] == 1.0
+    assert layout.xaxis2.tickformat.endswith("%") and layout.xaxis3.tickformat.endswith("%")
+    assert layout.xaxis2.range[1] >= rows[1]["eer"]  # EER's own range, not 0-100 %
+    assert layout.xaxis2.range[1] < 0.5
+    # Values written on the bars, as the table beside the figure writes them.
+    assert auc.text == ("1.0000", "0.9512")
+    assert eer.text == ("0.40%", "8.10%")
+    assert accuracy.text == ("99.60%", "91.20%")
+    assert {bars.textangle for bars in figure.data} == {0}
+    # Long setting names wrap between their parts instead of pushing the panels aside.
+    assert all(len(line) <= 24 for name in auc.y for line in lines(name))
+    assert lines(auc.y[0])[0].startswith("Facenet512")
