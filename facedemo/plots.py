@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
+from plotly.subplots import make_subplots
 from scipy.stats import norm
 
 from facedemo.calibration import ReliabilityBin
@@ -35,20 +36,32 @@ CURVE_COLOUR = "#0072B2"
 CHANCE_COLOUR = "#999999"
 
 # Probit axes of the DET figure, showing the rates of useful operating points (DET_RANGE,
-# ticks in %); rates of 0 or 1 are drawn at DET_CLIP, off the shown range, not at infinity.
+# ticks in %); the curve's rates of 0 or 1 are drawn at DET_CLIP, off the shown range, not at
+# infinity. A marked point (the threshold's, an operating point) with a rate off DET_RANGE,
+# a rate of 0 above all, is drawn at the axis' floor (or top) and labelled so: it is never lost.
 DET_RANGE = (0.0005, 0.5)
 DET_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
 DET_CLIP = 1e-6
+
+#: Marked points drawn closer than these shares of the x and the y axis share one label (a
+#: label runs sideways, so it reaches further across than up).
+LABEL_REACH = (0.4, 0.15)
 
 # Bars of the settings compared: Okabe-Ito colours other than the two kinds of pair.
 SETTING_COLOURS = ("#0072B2", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
 
 # Columns of a comparison row (besides "setting") and how the figure names them.
 COMPARISON_METRICS = {"auc": "AUC", "eer": "EER", "best_accuracy": "best accuracy"}
+#: Height of the comparison figure: titles and axes, and each setting's (two-line) bar.
+COMPARISON_HEIGHT = 110
+COMPARISON_ROW_HEIGHT = 48
 
 CURVE_POINTS = 2000
 #: Height of the explorer's side-by-side figures, so a row lines up.
 FIGURE_HEIGHT = 400
+#: Text size in the confusion matrix's cells: three lines of at most 12 characters fit a cell
+#: of a matrix about 300 px wide.
+CONFUSION_FONT_SIZE = 13
 
 
 def distance_histogram(
@@ -141,21 +154,44 @@ def det_figure(
         trace_name="DET",
         point=None if point is None else (point.far, point.frr, point.threshold),
         transform=_probit,
+        marked_range=DET_RANGE,
     )
     ends = _probit(np.array(DET_RANGE))
     figure.add_scatter(x=ends, y=ends, **_chance_line("FAR = FRR"))
     shown = [p for p in operating_points if p.resolvable]
     if shown:
+        marks = [_marked((p.fmr, p.fnmr), ("FAR", "FRR"), DET_RANGE, _probit) for p in shown]
+        names = [p.name for p in shown]
+        places = [place for _, _, _, place in marks]
+        clipped = [rates for _, rates, _, _ in marks]
+        if point is not None:  # the threshold's point joins a cluster it is drawn in
+            _, rates, _, place = _marked((point.far, point.frr), ("FAR", "FRR"), DET_RANGE, _probit)
+            name = f"threshold {point.threshold:.4f}" if rates else ""  # the legend names it
+            names, places, clipped = (
+                [name, *names],
+                [place, *places],
+                [rates, *clipped],
+            )
+        texts = _shared_labels(names, places, clipped)
+        if point is not None:
+            threshold_text, texts = texts[0], texts[1:]
+            figure.update_traces(
+                text=[threshold_text] if threshold_text else None,
+                mode="markers+text" if threshold_text else "markers",
+                selector={"name": f"threshold {point.threshold:.4f}"},
+            )
         figure.add_scatter(
-            x=_probit(np.array([p.fmr for p in shown])),
-            y=_probit(np.array([p.fnmr for p in shown])),
+            x=_probit(np.array([drawn[0] for drawn, _, _, _ in marks])),
+            y=_probit(np.array([drawn[1] for drawn, _, _, _ in marks])),
             mode="markers+text",
             marker={"symbol": "diamond", "size": 9, "color": "#444"},
-            text=[p.name for p in shown],
-            textposition="top right",
+            text=texts,
+            textposition=[position for _, _, position, _ in marks],
+            cliponaxis=False,
             name="operating points",
             customdata=[[p.fmr, p.fnmr, p.threshold] for p in shown],
-            hovertemplate="%{text}: FAR %{customdata[0]:.2%}, FRR %{customdata[1]:.2%} "
+            hovertext=[p.name for p in shown],
+            hovertemplate="%{hovertext}: FAR %{customdata[0]:.2%}, FRR %{customdata[1]:.2%} "
             "at %{customdata[2]:.4f}<extra></extra>",
         )
     ticks = {
@@ -194,15 +230,29 @@ def pr_figure(curve: PrCurve, point: Metrics | None = None) -> go.Figure:
 
 def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
     """The confusion matrix as an annotated heatmap: truth in rows, verdict in columns, cells
-    shaded by their share of the row so the rarer kind of pair stays readable."""
+    shaded by their share of the row so the rarer kind of pair stays readable.
+
+    Built to stay whole in a third of a 1280 px page (about 300 px): each cell is three short
+    lines (count, outcome, share of its row), the tick labels two short lines each, and the
+    margins only as wide as the labels need; the hover says each cell in a sentence.
+    """
     counts = metrics.confusion_matrix
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = counts / np.maximum(totals, 1)
     kinds = [DIFFERENT_PERSON, SAME_PERSON]
     outcomes = [["true reject", "false accept"], ["false reject", "true accept"]]
     text = [
         [
             f"<b>{counts[row, column]:,}</b><br>{outcomes[row][column]}<br>"
-            f"{share[row, column]:.1%} of row"
+            f"{percent(share[row, column], 1)}"
+            for column in range(2)
+        ]
+        for row in range(2)
+    ]
+    hover = [
+        [
+            f"{outcomes[row][column]}: {counts[row, column]:,} of {totals[row, 0]:,} "
+            f"{kinds[row].replace(' ', '-')} pairs ({percent(share[row, column], 1)})"
             for column in range(2)
         ]
         for row in range(2)
@@ -214,20 +264,28 @@ def confusion_matrix_figure(metrics: Metrics) -> go.Figure:
             y=kinds,
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 15, "color": "#111111"},
+            textfont={"size": CONFUSION_FONT_SIZE, "color": "#111111"},
             colorscale=[[0.0, "#f7fbff"], [1.0, "#6baed6"]],  # light enough for dark text
             zmin=0,
             zmax=1,
             showscale=False,
-            hoverinfo="skip",
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
         )
     )
+    ticks = {
+        "tickmode": "array",
+        "tickvals": kinds,
+        "ticktext": [kind.replace(" ", "<br>") for kind in kinds],
+        "tickangle": 0,
+        "automargin": True,
+    }
     figure.update_layout(
         title=f"Threshold {metrics.threshold:.4f}",
-        xaxis_title="predicted (verdict)",
-        yaxis={"title": "actual (truth)", "autorange": "reversed"},
+        xaxis={"title": "verdict", **ticks},
+        yaxis={"title": "truth (rows add to 100%)", "autorange": "reversed", **ticks},
         height=FIGURE_HEIGHT,
-        margin={"t": 50, "b": 40},
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
     )
     return figure
 
@@ -298,28 +356,68 @@ def distance_gauge(
 
 
 def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Grouped bars comparing engine settings: one group per metric, one bar per setting.
+    """Engine settings side by side, one panel per quantity, each on its own axis and in its
+    own unit: AUC as a number from 0.5 (chance) to 1, EER and best accuracy in percent. Each
+    setting is a bar (its name on the left, wrapped), its value written on it as the table
+    beside it writes it.
 
     Each row holds a ``"setting"`` name and the fractions named in ``COMPARISON_METRICS``
     (``auc``, ``eer``, ``best_accuracy``).
     """
-    figure = go.Figure()
-    for index, row in enumerate(rows):
-        values = [row[key] for key in COMPARISON_METRICS]
+    settings = [_wrapped(str(row["setting"])) for row in rows]
+    figure = make_subplots(
+        rows=1,
+        cols=len(COMPARISON_METRICS),
+        shared_yaxes=True,
+        horizontal_spacing=0.08,
+        subplot_titles=list(COMPARISON_METRICS.values()),
+    )
+    for column, key in enumerate(COMPARISON_METRICS, start=1):
+        values = [float(row[key]) for row in rows]
+        as_text = (lambda v: f"{v:.4f}") if key == "auc" else (lambda v: percent(v))
         figure.add_bar(
-            x=list(COMPARISON_METRICS.values()),
-            y=values,
-            name=str(row["setting"]),
-            marker_color=SETTING_COLOURS[index % len(SETTING_COLOURS)],
-            text=[f"{value:.1%}" for value in values],
-            textposition="outside",
+            x=values,
+            y=settings,
+            orientation="h",
+            marker_color=[SETTING_COLOURS[i % len(SETTING_COLOURS)] for i in range(len(rows))],
+            text=[as_text(value) for value in values],
+            textposition="auto",
+            textangle=0,
+            insidetextanchor="end",
+            cliponaxis=False,
+            name=COMPARISON_METRICS[key],
+            showlegend=False,
+            hovertemplate="%{y}<br>%{text}<extra></extra>",
+            row=1,
+            col=column,
         )
+        known = [value for value in values if np.isfinite(value)] or [0.0]
+        if key == "auc":
+            axis = {"range": [min(0.5, *known), 1.0], "tickformat": ".2f", "dtick": 0.25}
+        elif key == "eer":  # room right of the longest bar for a value written beside it
+            axis = {"range": [0.0, max(1.7 * max(known), 0.01)], "tickformat": ".1%", "nticks": 3}
+        else:
+            axis = {"range": [0.0, 1.0], "tickformat": ".0%", "dtick": 0.5}
+        figure.update_xaxes(automargin=True, **axis, row=1, col=column)
+    figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_layout(
-        barmode="group",
-        yaxis={"title": "value", "tickformat": ".0%", "range": [0, 1.1]},
-        legend_title_text="setting",
+        height=COMPARISON_HEIGHT + COMPARISON_ROW_HEIGHT * len(rows),
+        margin={"t": 40, "b": 30, "l": 10, "r": 10},
+        uniformtext={"minsize": 11, "mode": "show"},
     )
     return figure
+
+
+def _wrapped(label: str, width: int = 24) -> str:
+    """A long setting name (``Dlib · opencv · dlib_chip · cosine · 640 px``) on lines of
+    about ``width`` characters, broken between its parts."""
+    lines: list[str] = []
+    for part in label.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return "<br>".join(lines)
 
 
 def _curve_figure(
@@ -331,9 +429,12 @@ def _curve_figure(
     trace_name: str,
     point: tuple[float, float, float] | None,
     transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+    marked_range: tuple[float, float] = (0.0, 1.0),
 ) -> go.Figure:
     """A curve of two rates (drawn through ``transform``), thinned for the browser, with a
-    hover naming the threshold and both rates, and the current threshold's point."""
+    hover naming the threshold and both rates, and the current threshold's point: whole on
+    the plot's edge, and drawn at the edge of ``marked_range`` (labelled so) when a rate
+    lies off it."""
     shown_x, shown_y = transform(x), transform(y)
     keep = _thinned(shown_x, shown_y)
     hover = (
@@ -352,16 +453,85 @@ def _curve_figure(
     )
     if point is not None:
         rate_x, rate_y, threshold = point
+        (drawn_x, drawn_y), clipped, position, _ = _marked(
+            (rate_x, rate_y), names, marked_range, transform
+        )
         figure.add_scatter(
-            x=transform(np.array([rate_x])),
-            y=transform(np.array([rate_y])),
+            x=transform(np.array([drawn_x])),
+            y=transform(np.array([drawn_y])),
             customdata=[[threshold, rate_x, rate_y]],
-            mode="markers",
+            mode="markers+text" if clipped else "markers",
+            text=[f"{', '.join(rate for rate, _ in clipped)} {_edges(clipped)}"]
+            if clipped
+            else None,
+            textposition=position,
+            cliponaxis=False,
             name=f"threshold {threshold:.4f}",
             marker={"color": THRESHOLD_COLOUR, "size": 12, "symbol": "circle"},
             hovertemplate=hover,
         )
     return figure
+
+
+def _marked(
+    rates: tuple[float, float],
+    names: tuple[str, str],
+    shown: tuple[float, float],
+    transform: Callable[[np.ndarray], np.ndarray] = np.asarray,
+) -> tuple[tuple[float, float], list[tuple[str, str]], str, tuple[float, float]]:
+    """Where a marked point of two rates is drawn: each rate clipped into ``shown`` (a rate
+    of 0 on a log or probit axis is off it), ``("FRR = 0", "floor")`` for each clipped rate,
+    the side of the point its label goes to stay on the plot, and its place as a share of
+    each drawn axis."""
+    low, high = shown
+    drawn, clipped = [], []
+    for rate, name in zip(rates, names, strict=True):
+        if rate < low:
+            clipped.append((f"{name} = {'0' if rate == 0 else percent(rate, 3)}", "floor"))
+        elif rate > high:
+            clipped.append((f"{name} = {percent(rate, 1)}", "top"))
+        drawn.append(float(np.clip(rate, low, high)))
+    bottom, top = transform(np.array(shown, dtype=float))
+    across, up = ((transform(np.array([rate]))[0] - bottom) / (top - bottom) for rate in drawn)
+    position = f"{'bottom' if up > 0.8 else 'top'} {'left' if across > 0.6 else 'right'}"
+    return (drawn[0], drawn[1]), clipped, position, (across, up)
+
+
+def _edges(clipped: Sequence[tuple[str, str]]) -> str:
+    """Which edges clipped rates were drawn at: "(drawn at the floor)" and the like."""
+    edges = dict.fromkeys(edge for _, edge in clipped)
+    return f"(drawn at the {' and the '.join(edges)})"
+
+
+def _shared_labels(
+    names: Sequence[str],
+    places: Sequence[tuple[float, float]],
+    clipped: Sequence[Sequence[tuple[str, str]]],
+) -> list[str]:
+    """One label per cluster of marked points drawn within ``LABEL_REACH`` of its first point
+    (as a share of each axis), on that point: each name with its clipped rates (a point
+    named ``""`` only with them), then the edges they were drawn at; the other points of a
+    cluster get ``""``."""
+    clusters: list[list[int]] = []
+    for index, (across, up) in enumerate(places):
+        for members in clusters:
+            first_across, first_up = places[members[0]]
+            reach_across, reach_up = LABEL_REACH
+            if abs(across - first_across) < reach_across and abs(up - first_up) < reach_up:
+                members.append(index)
+                break
+        else:
+            clusters.append([index])
+    texts = [""] * len(names)
+    for members in clusters:
+        lines = [
+            ": ".join(filter(None, [names[i], ", ".join(rate for rate, _ in clipped[i])]))
+            for i in members
+            if names[i] or clipped[i]
+        ]
+        notes = [note for i in members for note in clipped[i]]
+        texts[members[0]] = "<br>".join(lines + ([_edges(notes)] if notes else []))
+    return texts
 
 
 def _thinned(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -80,7 +80,8 @@ def test_histogram_from_arrays_equals_histogram_from_analysis(analysis):
 
 
 def marked_point(figure):
-    (point,) = [data for data in figure.data if data.mode == "markers"]
+    (point,) = [data for data in figure.data if data.name.startswith("threshold ")]
+    assert point.mode == "markers"  # no label: its rates are on the axes
     return point.x[0], point.y[0]
 
 
@@ -121,7 +122,7 @@ def test_det_uses_probit_axes_labelled_in_percent(analysis):
     assert np.isfinite(line.x).all() and np.isfinite(line.y).all()
 
 
-CLIP_RANGE = (plots.DET_CLIP, 1 - plots.DET_CLIP)
+SHOWN = plots.DET_RANGE
 
 
 def test_det_marks_the_operating_points_a_pair_count_can_resolve(analysis):
@@ -129,11 +130,12 @@ def test_det_marks_the_operating_points_a_pair_count_can_resolve(analysis):
     figure = plots.det_figure(analysis.det(), analysis.at(THRESHOLD), points)
     (marks,) = [trace for trace in figure.data if trace.name == "operating points"]
     resolvable = [p for p in points if p.resolvable]
-    assert list(marks.text) == [p.name for p in resolvable]
-    np.testing.assert_allclose(marks.x, norm.ppf(np.clip([p.fmr for p in resolvable], *CLIP_RANGE)))
-    np.testing.assert_allclose(
-        marks.y, norm.ppf(np.clip([p.fnmr for p in resolvable], *CLIP_RANGE))
-    )
+    assert list(marks.hovertext) == [p.name for p in resolvable]
+    labels = " ".join(marks.text)
+    assert all(p.name in labels for p in resolvable)
+    # Drawn on the shown axes, at their floor or top when a rate lies off them.
+    np.testing.assert_allclose(marks.x, norm.ppf(np.clip([p.fmr for p in resolvable], *SHOWN)))
+    np.testing.assert_allclose(marks.y, norm.ppf(np.clip([p.fnmr for p in resolvable], *SHOWN)))
     assert not [t for t in plots.det_figure(analysis.det()).data if t.name == "operating points"]
 
 
@@ -177,17 +179,16 @@ def test_gauge_axis_reaches_a_distance_beyond_the_maximum():
     assert low <= 1.3 < high
 
 
-def test_comparison_groups_metrics_and_gives_each_setting_a_bar():
+def test_comparison_gives_each_metric_a_panel_and_each_setting_a_bar():
     rows = [
         {"setting": "Facenet512 / cosine", "auc": 0.99, "eer": 0.03, "best_accuracy": 0.97},
         {"setting": "VGG-Face / cosine", "auc": 0.95, "eer": 0.08, "best_accuracy": 0.91},
     ]
     figure = plots.comparison_figure(rows)
-    assert figure.layout.barmode == "group"
-    assert [bars.name for bars in figure.data] == [row["setting"] for row in rows]
-    for bars, row in zip(figure.data, rows, strict=True):
-        assert bars.x == ("AUC", "EER", "best accuracy")
-        assert bars.y == (row["auc"], row["eer"], row["best_accuracy"])
+    assert [bars.name for bars in figure.data] == list(plots.COMPARISON_METRICS.values())
+    for bars, key in zip(figure.data, plots.COMPARISON_METRICS, strict=True):
+        assert bars.y == tuple(row["setting"] for row in rows)
+        assert bars.x == tuple(row[key] for row in rows)
 
 
 def test_percent_rounds_half_up_like_the_tables() -> None:
