@@ -52,7 +52,7 @@ def test_margin_crop_and_embedding_have_facenets_sizes(shared_images: Path) -> N
 
 
 def test_facenet_separates_the_shared_sets_people(facenet_study) -> None:
-    # Measured on this set: AUC 0.9957, EER 4.0 % (README); asserted with a margin.
+    # Measured on this set: AUC 0.9957, EER 3.8 % (docs/models.md); asserted with a margin.
     assert facenet_study.failed_images == ()
     assert facenet_study.analysis.positives == 140
     assert facenet_study.curves[0].auc > 0.98
