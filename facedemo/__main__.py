@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -50,7 +51,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-side",
-        type=int,
+        type=whole_number_from(1),
         default=default.max_side,
         help="shrink photos to this long side before detection (default %(default)s)",
     )
@@ -66,6 +67,58 @@ def engine_from(args: argparse.Namespace) -> faces.Engine:
         detector=args.detector or engine.detector,
         alignment=args.alignment or engine.alignment,
     )
+
+
+def finite_number(text: str) -> float:
+    """argparse's type for a threshold: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def whole_number_from(minimum: int) -> Callable[[str], int]:
+    """argparse's type for a count that must be at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of {minimum} or more, not {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def share_type(text: str) -> float:
+    """argparse's type for a rate: a number from 0 to 1."""
+    value = finite_number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a share from 0 to 1 (0.001 is 0.1 %), not {text!r}"
+        )
+    return value
+
+
+def csv_out_type(text: str) -> Path:
+    """argparse's type for ``--out``: a file in a folder that exists, not a folder itself."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a folder; name a file in it, e.g. {path / 'pairs.csv'}"
+        )
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder {str(path.parent)!r} does not exist; create it first"
+        )
+    return path
 
 
 def prior_type(text: str) -> float:
@@ -131,10 +184,14 @@ def _register_verify(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("img2", help="second photo (path)")
     add_engine_options(parser)
     parser.add_argument(
-        "--threshold", type=float, default=None, help="default: the model's pre-tuned one"
+        "--threshold", type=finite_number, default=None, help="default: the model's pre-tuned one"
     )
-    parser.add_argument("--face1", type=int, default=None, help="face index in img1 (0 = largest)")
-    parser.add_argument("--face2", type=int, default=None, help="face index in img2 (0 = largest)")
+    parser.add_argument(
+        "--face1", type=whole_number_from(0), default=None, help="face index in img1 (0 = largest)"
+    )
+    parser.add_argument(
+        "--face2", type=whole_number_from(0), default=None, help="face index in img2 (0 = largest)"
+    )
     parser.add_argument(
         "--no-enforce-detection",
         action="store_true",
@@ -209,14 +266,19 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
     add_engine_options(parser)
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=finite_number,
         default=None,
         help="match if distance <= this (default: the model's pre-tuned threshold)",
     )
     parser.add_argument(
-        "--top", type=int, default=identify.TOP, help="people listed (default %(default)s)"
+        "--top",
+        type=whole_number_from(1),
+        default=identify.TOP,
+        help="people listed (default %(default)s)",
     )
-    parser.add_argument("--face", type=int, default=0, help="face index in the photo (0 = largest)")
+    parser.add_argument(
+        "--face", type=whole_number_from(0), default=0, help="face index in the photo (0 = largest)"
+    )
     parser.add_argument(
         "--no-enforce-detection",
         action="store_true",
@@ -255,7 +317,7 @@ def _thresholds(args: argparse.Namespace) -> int:
     summary = study.summary(args.target_far, args.folds, args.threshold, args.prior)
     study.keep_calibration()  # the Verify page's P(same) for this engine
     if args.out:
-        write_csv_atomic(Path(args.out), study.pairs_frame(summary["threshold"]))
+        write_csv_atomic(args.out, study.pairs_frame(summary["threshold"]))
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -321,7 +383,7 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--column", help="distance column of a pairs CSV (default: the first)")
     parser.add_argument(
         "--max-negatives",
-        type=int,
+        type=whole_number_from(1),
         default=None,
         help="sample this many different-person pairs (default: all)",
     )
@@ -333,19 +395,19 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--target-far",
-        type=float,
+        type=share_type,
         default=thresholds.DEFAULT_TARGET_FAR,
         help="false accept rate for the far_target suggestion (default %(default)s)",
     )
     parser.add_argument(
         "--folds",
-        type=int,
+        type=whole_number_from(2),
         default=thresholds.DEFAULT_FOLDS,
-        help="folds of people for the held-out thresholds (default %(default)s)",
+        help="folds of people for the held-out thresholds, 2 or more (default %(default)s)",
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=finite_number,
         default=None,
         help="threshold for the intervals, per-person errors and --out "
         "(default: the max-F1 suggestion)",
@@ -356,7 +418,9 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="share of comparisons that are one person, for P(same) (default: the study's)",
     )
-    parser.add_argument("--out", help="write every pair with distance and decision to this CSV")
+    parser.add_argument(
+        "--out", type=csv_out_type, help="write every pair with distance and decision to this CSV"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_thresholds)
 

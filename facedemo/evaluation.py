@@ -481,15 +481,13 @@ def study_pairs_table(table: PairsTable, column: str, scores: str = "auto") -> P
             f"The pairs file has no distance column '{column}'. "
             f"Choose one of: {', '.join(table.distance_columns)}."
         )
-    values = table.distances(column)
-    keep = np.flatnonzero(np.isfinite(values))
-    same = np.asarray(table.same, dtype=bool)[keep]
-    direction, note = score_direction(values[keep], same, scores)
-    distances = values[keep] if direction == "lower" else (1 - values[keep]).astype(np.float32)
+    values = table.distances(column)  # every one finite: load_pairs_csv refuses the rest
+    same = np.asarray(table.same, dtype=bool)
+    direction, note = score_direction(values, same, scores)
+    distances = values if direction == "lower" else (1 - values).astype(np.float32)
     name = column if direction == "lower" else f"1 − {column}"
     files, codes = np.unique(
-        np.concatenate([np.array(table.file_x)[keep], np.array(table.file_y)[keep]]),
-        return_inverse=True,
+        np.concatenate([np.array(table.file_x), np.array(table.file_y)]), return_inverse=True
     )
     return PairStudy(
         name=column,
@@ -497,8 +495,8 @@ def study_pairs_table(table: PairsTable, column: str, scores: str = "auto") -> P
         analysis=thresholds.analyse(distances, same),
         files=files,
         identities=np.full(len(files), ""),
-        first=codes[: len(keep)].astype(np.int32),
-        second=codes[len(keep) :].astype(np.int32),
+        first=codes[: len(values)].astype(np.int32),
+        second=codes[len(values) :].astype(np.int32),
         same=same,
         distances=distances,
         score_note=note,

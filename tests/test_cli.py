@@ -140,3 +140,42 @@ def test_identify_bad_input_exits_1_with_the_sentence(
     assert main(["identify", str(photo_path), str(gallery_path)]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and sentence in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--prior", "1.5"], "strictly between 0 and 1"),
+        (["--prior", "0"], "strictly between 0 and 1"),
+        (["--threshold", "nan"], "finite number"),
+        (["--threshold", "inf"], "finite number"),
+        (["--folds", "0"], "2 or more"),
+        (["--folds", "1"], "2 or more"),
+        (["--max-negatives", "-1"], "1 or more"),
+        (["--target-far", "1.5"], "share from 0 to 1"),
+        (["--out", "/no/such/folder/pairs.csv"], "does not exist"),
+        (["--out", "/tmp"], "is a folder"),
+    ],
+)
+def test_thresholds_options_are_checked_where_they_are_parsed(
+    options: list[str], said: str, capsys
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["thresholds", "demo", *options])
+    assert stopped.value.code == 2  # argparse's own usage error, before any work
+    error = capsys.readouterr().err
+    assert said in error and "Traceback" not in error
+    assert f"argument {options[0]}" in error
+
+
+@pytest.mark.parametrize("score", ["inf", "-inf", "1e39", "nan"])
+def test_a_pairs_csv_with_a_score_that_is_not_finite_is_refused_with_its_line(
+    score: str, tmp_path: Path, capsys
+) -> None:
+    rows = ["file_x,file_y,decision,distance", "a.jpg,b.jpg,Yes,0.1", "a.jpg,c.jpg,No,0.9"]
+    rows += [f"b.jpg,c.jpg,Yes,{score}", "c.jpg,d.jpg,No,0.8"]
+    path = tmp_path / "pairs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["thresholds", str(path)]) == 1  # not a silent drop of the row
+    error = capsys.readouterr().err
+    assert "on line 4, which is not a finite distance" in error

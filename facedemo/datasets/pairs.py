@@ -210,15 +210,17 @@ def load_pairs_csv(source: str | Path | bytes | BinaryIO) -> PairsTable:
         )
     distance_table = {}
     for column in columns:
-        values = pd.to_numeric(table[column], errors="coerce")
-        invalid = np.flatnonzero(values.isna().to_numpy())
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
+        invalid = np.flatnonzero(~(np.abs(values) <= np.finfo(np.float32).max))  # NaN too
         if len(invalid):
-            row = int(invalid[0])
+            lines = ", ".join(str(row + 2) for row in invalid[:5])
+            more = f" and {len(invalid) - 5:,} more" if len(invalid) > 5 else ""
             raise DatasetError(
-                f"Column {column} of {what.lower()} holds {table[column].iloc[row]!r} on line "
-                f"{row + 2}, which is not a distance."
+                f"Column {column} of {what.lower()} holds "
+                f"{table[column].iloc[int(invalid[0])]!r} on line {int(invalid[0]) + 2}, which "
+                f"is not a finite distance (lines {lines}{more}). Remove or fix those rows."
             )
-        distance_table[column] = values.to_numpy(dtype=np.float32)
+        distance_table[column] = values.astype(np.float32)
     same = decisions.map(_DECISIONS).to_numpy(dtype=bool)
     return PairsTable(
         _file_names(table["file_x"]), _file_names(table["file_y"]), same, distance_table
