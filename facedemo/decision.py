@@ -51,6 +51,12 @@ class Decision:
         return None if self.fitted is None else self._probability(self.threshold)
 
     @property
+    def p_same_at_threshold_text(self) -> str | None:
+        """``p_same_at_threshold`` as the page writes it (None without a calibration)."""
+        at = self.p_same_at_threshold
+        return None if at is None else probability_text(at)
+
+    @property
     def even_odds_distance(self) -> float | None:
         """The distance where P(same) is 50 % at the prior (None without one)."""
         return None if self.fitted is None else self.fitted.even_odds_distance(self.prior)
@@ -95,7 +101,7 @@ class Decision:
         return (
             f"P(same person) {probability_text(self.p_same)}, {self.fitted.describe(self.prior)}"
             f"; {where}, and at the threshold {self.threshold:.4f} P(same) is "
-            f"{probability_text(self.p_same_at_threshold)}. {RULE}"
+            f"{self.p_same_at_threshold_text}. {RULE}"
         )
 
     def conflict(self) -> str | None:

@@ -300,10 +300,12 @@ def distance_gauge(
     max_distance: float | None = None,
     even_odds: float | None = None,
     prior: float | None = None,
+    p_same_at_threshold: str | None = None,
 ) -> go.Figure:
     """One pair's distance as a marker on a distance axis: the green zone up to the threshold
     means "same person", the red zone beyond it "different person"; ``even_odds``, where
-    given, marks the distance where P(same) is 50 % at ``prior``."""
+    given, marks the distance where P(same) is 50 % at ``prior``, and the threshold's label
+    says ``p_same_at_threshold`` (P(same) there, as text)."""
     same = distance <= threshold
     low = min(0.0, distance)
     high = max(max_distance or 2 * threshold, 1.1 * distance, threshold)
@@ -325,7 +327,9 @@ def distance_gauge(
             annotation_text=name,
             annotation_position="bottom left" if name == SAME_PERSON else "bottom right",
         )
-    _threshold_line(figure, threshold)
+    _threshold_line(
+        figure, threshold, None if p_same_at_threshold is None else f"P(same) {p_same_at_threshold}"
+    )
     if even_odds is not None and even_odds > low:
         figure.add_vline(
             x=even_odds,
@@ -559,11 +563,12 @@ def _chance_line(name: str) -> dict[str, Any]:
     }
 
 
-def _threshold_line(figure: go.Figure, threshold: float) -> None:
+def _threshold_line(figure: go.Figure, threshold: float, note: str | None = None) -> None:
+    """The threshold as a dashed line, labelled with its value (and ``note``, if any)."""
     figure.add_vline(
         x=threshold,
         line={"color": THRESHOLD_COLOUR, "dash": "dash", "width": 2},
-        annotation_text=f"threshold {threshold:.4f}",
+        annotation_text=f"threshold {threshold:.4f}" + (f" · {note}" if note else ""),
         annotation_position="top right",
     )
 

@@ -482,7 +482,11 @@ if answer.conflict():
 st.caption(answer.explanation())
 st.plotly_chart(
     plots.distance_gauge(
-        result.distance, result.threshold, even_odds=answer.even_odds_distance, prior=prior
+        result.distance,
+        result.threshold,
+        even_odds=answer.even_odds_distance,
+        prior=prior,
+        p_same_at_threshold=answer.p_same_at_threshold_text,
     ),
     key="gauge",
     width="stretch",

@@ -206,3 +206,15 @@ def test_reliability_figure_draws_one_point_per_bin_and_the_diagonal() -> None:
     assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]
     assert list(points.x) == [0.02, 0.95] and list(points.y) == [0.01, 0.9]
     assert points.marker.size[0] > points.marker.size[1]  # more pairs, bigger marker
+
+
+def test_the_distance_gauge_marks_even_odds_and_p_same_at_the_threshold() -> None:
+    figure = plots.distance_gauge(
+        0.0757, 0.07, even_odds=0.0896, prior=0.5, p_same_at_threshold="92.5%"
+    )
+    texts = [shape.text for shape in figure.layout.annotations]
+    assert "threshold 0.0700 · P(same) 92.5%" in texts
+    assert "even odds at prior 50%" in texts
+    assert figure.layout.xaxis.range[1] >= 0.0896  # even odds is on the axis
+    plain = plots.distance_gauge(0.0757, 0.07)
+    assert not any("even odds" in (shape.text or "") for shape in plain.layout.annotations)
