@@ -179,3 +179,12 @@ def test_a_pairs_csv_with_a_score_that_is_not_finite_is_refused_with_its_line(
     assert main(["thresholds", str(path)]) == 1  # not a silent drop of the row
     error = capsys.readouterr().err
     assert "on line 4, which is not a finite distance" in error
+
+
+def test_a_pairs_csv_with_an_empty_decision_is_a_sentence(tmp_path: Path, capsys) -> None:
+    # Found by tests/test_fuzz.py: pandas keeps an empty cell missing, and sorting the
+    # unknown decisions raised TypeError.
+    path = tmp_path / "pairs.csv"
+    path.write_text("file_x,file_y,decision,distance\na.jpg,b.jpg,,0.1\na.jpg,c.jpg,No,0.9\n")
+    assert main(["thresholds", str(path)]) == 1
+    assert "decision must be Yes or No" in capsys.readouterr().err

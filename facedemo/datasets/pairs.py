@@ -198,7 +198,7 @@ def load_pairs_csv(source: str | Path | bytes | BinaryIO) -> PairsTable:
         raise DatasetError(f"{what} has a header but no pairs.")
     if table[["file_x", "file_y"]].isna().to_numpy().any():
         raise DatasetError(f"{what} has rows without file_x or file_y.")
-    decisions = table["decision"].astype(str).str.strip().str.lower()
+    decisions = table["decision"].fillna("").astype(str).str.strip().str.lower()
     unknown = sorted(set(decisions) - set(_DECISIONS))
     if unknown:
         raise DatasetError(f"decision must be Yes or No; {what.lower()} also has {unknown[:5]}.")
