@@ -204,8 +204,12 @@ def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
     listed = b"file,identity\nmissing.jpg,A_B\n"
     return {
         "flat-names-without-a-number": (
-            zip_bytes({"faces/photo.jpg": photo}),
+            zip_bytes({"A_B_0001.jpg": photo, "photo.jpg": photo}),
             r"^photo\.jpg does not follow",
+        ),
+        "one-person-folder": (
+            zip_bytes({"faces/photo.jpg": photo}),
+            r"^The zip holds the photos of one person only \(faces\); a data set needs at least",
         ),
         "identities-csv-names-a-missing-photo": (
             zip_bytes({"set/identities.csv": listed, "set/images/A_B_0001.jpg": photo}),
@@ -218,7 +222,13 @@ def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
 
 @pytest.mark.parametrize(
     "refusal",
-    ["flat-names-without-a-number", "identities-csv-names-a-missing-photo", "bad-crc", "too-big"],
+    [
+        "flat-names-without-a-number",
+        "one-person-folder",
+        "identities-csv-names-a-missing-photo",
+        "bad-crc",
+        "too-big",
+    ],
 )
 def test_a_refused_zip_leaves_nothing_behind(shared_images, facedemo_home, monkeypatch, refusal):
     photo = (shared_images / "img1.jpg").read_bytes()
