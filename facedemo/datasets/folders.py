@@ -253,10 +253,12 @@ def _from_folder_layout(
     unread = _unread_photos(root, (path for path, _ in entries))
     notes = ()
     if unread:
+        many = len(unread) > 1
         notes = (
-            f"{len(unread)} photo{'s' if len(unread) > 1 else ''} in {root.name} "
-            f"{'were' if len(unread) > 1 else 'was'} left out ({_some(unread)}): "
-            f"this layout reads photos only {where}. Move them there to use them.",
+            f"{len(unread)} photo{'s' if many else ''} in {root.name} "
+            f"{'were' if many else 'was'} left out ({_some(unread)}): this layout reads "
+            f"photos only {where}. Move {'them' if many else 'it'} there to use "
+            f"{'them' if many else 'it'}.",
         )
     people = {identity for _, identity in entries}
     if by_folder and len(people) == 1:
