@@ -132,7 +132,7 @@ class _Listing:
         read as ``Name_0001.jpg`` of two people or more (flat names in a wrapper folder)."""
         people = {_flat_identity(path) for path in self.images} - {None}
         return (
-            bool(self.images) and not self.folders and not self.identities_csv and (len(people) < 2)
+            bool(self.images) and not self.folders and not self.identities_csv and len(people) < 2
         )
 
 
@@ -145,11 +145,12 @@ def _listing(folder: Path, within: Path | None) -> _Listing:
             continue
         if fence.resolve(entry, within).is_dir():
             folders.append(entry)
-        elif entry.name == IDENTITIES_CSV or _is_image_name(entry.name):
+        elif entry.name == IDENTITIES_CSV:
             fence.regular_file(entry, within)
-            identities_csv = identities_csv or entry.name == IDENTITIES_CSV
-            if entry.name != IDENTITIES_CSV:
-                images.append(entry)
+            identities_csv = True
+        elif _is_image_name(entry.name):
+            fence.regular_file(entry, within)
+            images.append(entry)
     return _Listing(tuple(folders), tuple(images), identities_csv)
 
 
