@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import shutil
 import socket
 import threading
 import zipfile
@@ -54,6 +55,7 @@ def link(target: Path, source: Path) -> None:
 def test_identities_csv_with_images_folder_ignores_unlabelled(shared_data, truth):
     dataset = datasets.load_identity_dataset(shared_data)
     assert labelled(dataset) == truth  # couple.jpg, selfie, reflection: not listed, not loaded
+    assert dataset.notes == ()  # by design, not a photo left out unsaid
     assert len(dataset) == 61
     assert len(dataset.identity_names) == 13
 
@@ -95,6 +97,91 @@ def test_nested_lfw_layout_steps_into_the_lone_folder(tmp_path, shared_images, t
     dataset = datasets.load_identity_dataset(tmp_path)
     assert labelled(dataset) == truth
     assert dataset.root == tmp_path / "lfw"
+
+
+def write_identities(folder: Path, rows: list[tuple[str, str]]) -> None:
+    pd.DataFrame(rows, columns=["file", "identity"]).to_csv(folder / "identities.csv", index=False)
+
+
+def test_identities_csv_repeating_a_row_counts_the_photo_once(tmp_path, shared_images, truth):
+    for file in truth:
+        link(tmp_path / "images" / file, shared_images / file)
+    rows = list(truth.items())
+    repeated = [*rows[:3], (f"images/{rows[3][0]}", rows[3][1])]  # another name, same photo
+    write_identities(tmp_path, rows + repeated)
+    dataset = datasets.load_identity_dataset(tmp_path)
+    assert labelled(dataset) == truth
+    assert len(dataset) == 61
+    assert datasets.make_pairs(dataset).positives == 140  # not more pairs from the repeats
+    assert dataset.notes == (
+        "identities.csv lists 4 photos again under the same person (img1.jpg, img2.jpg, "
+        "img4.jpg, images/img5.jpg); each photo was counted once.",
+    )
+
+
+@pytest.mark.parametrize("second_name", ["img1.jpg", "images/img1.jpg"])
+def test_identities_csv_giving_a_photo_two_people_is_refused(tmp_path, shared_images, second_name):
+    for file in ("img1.jpg", "img3.jpg"):
+        link(tmp_path / "images" / file, shared_images / file)
+    write_identities(
+        tmp_path,
+        [("img1.jpg", "Angelina_Jolie"), ("img3.jpg", "Jennifer_Aniston"), (second_name, "Bob")],
+    )
+    with pytest.raises(DatasetError) as refusal:
+        datasets.load_identity_dataset(tmp_path)
+    assert str(refusal.value) == (
+        "identities.csv gives one photo two people: the rows 'img1.jpg,Angelina_Jolie' and "
+        f"'{second_name},Bob'. A photo shows one person: delete the wrong row."
+    )
+
+
+def test_a_lone_folder_of_one_persons_photos_is_that_person_not_a_wrapper(tmp_path, shared_images):
+    for file in ("img1.jpg", "img2.jpg"):
+        link(tmp_path / "Angelina" / file, shared_images / file)
+    with pytest.raises(DatasetError) as refusal:
+        datasets.load_identity_dataset(tmp_path)
+    assert str(refusal.value) == (
+        f"{tmp_path} holds the photos of one person only (Angelina); a data set needs at "
+        "least two people. Add a folder of photos for each other person beside it."
+    )
+    link(tmp_path / "Jennifer" / "img3.jpg", shared_images / "img3.jpg")
+    assert datasets.load_identity_dataset(tmp_path).identity_names == ("Angelina", "Jennifer")
+
+
+def test_a_lone_folder_of_flat_names_of_two_people_is_still_a_wrapper(tmp_path, shared_images):
+    link(tmp_path / "faces" / "Ada_L_0001.jpg", shared_images / "img1.jpg")
+    link(tmp_path / "faces" / "Bob_M_0001.jpg", shared_images / "img3.jpg")
+    dataset = datasets.load_identity_dataset(tmp_path)
+    assert (dataset.root, dataset.identity_names) == (tmp_path / "faces", ("Ada_L", "Bob_M"))
+
+
+def test_photos_the_layout_does_not_read_are_counted_and_named(tmp_path, shared_images, truth):
+    for file, identity in truth.items():
+        link(tmp_path / identity / file, shared_images / file)
+    deeper = [f"Angelina_Jolie/2019/extra{number}.jpg" for number in range(6)]
+    for name in [*deeper, "stray.jpg", "Elon_Musk/.hidden/skip.jpg"]:  # copies: photos of
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)  # their own, not links
+        shutil.copy(shared_images / "img1.jpg", tmp_path / name)  # to photos read anyway
+    dataset = datasets.load_identity_dataset(tmp_path)
+    assert labelled(dataset) == truth  # none of the unread ones
+    assert dataset.notes == (
+        f"7 photos in {tmp_path.name} were left out (stray.jpg, Angelina_Jolie/2019/extra0.jpg, "
+        "Angelina_Jolie/2019/extra1.jpg, Angelina_Jolie/2019/extra2.jpg, "
+        "Angelina_Jolie/2019/extra3.jpg, ...): this layout "
+        "reads photos only directly inside each person's folder. Move them there to use them.",
+    )
+
+
+def test_photos_only_deeper_than_flat_names_say_why_none_was_read(tmp_path, shared_images):
+    link(tmp_path / "Ada" / "2019" / "one.jpg", shared_images / "img1.jpg")
+    link(tmp_path / "Bob" / "2019" / "two.jpg", shared_images / "img3.jpg")
+    with pytest.raises(DatasetError) as refusal:
+        datasets.load_identity_dataset(tmp_path)
+    assert str(refusal.value) == (
+        f"{tmp_path} holds no labelled images (.jpg, .png, ...). 2 photos in {tmp_path.name} "
+        "were left out (Ada/2019/one.jpg, Bob/2019/two.jpg): this layout reads photos only "
+        f"directly inside {tmp_path.name}, as Name_0001.jpg names. Move them there to use them."
+    )
 
 
 @pytest.mark.parametrize("content", [None, "photo.jpg"])
@@ -204,8 +291,12 @@ def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
     listed = b"file,identity\nmissing.jpg,A_B\n"
     return {
         "flat-names-without-a-number": (
-            zip_bytes({"faces/photo.jpg": photo}),
+            zip_bytes({"A_B_0001.jpg": photo, "photo.jpg": photo}),
             r"^photo\.jpg does not follow",
+        ),
+        "one-person-folder": (
+            zip_bytes({"faces/photo.jpg": photo}),
+            r"^The zip holds the photos of one person only \(faces\); a data set needs at least",
         ),
         "identities-csv-names-a-missing-photo": (
             zip_bytes({"set/identities.csv": listed, "set/images/A_B_0001.jpg": photo}),
@@ -218,7 +309,13 @@ def refusals(photo: bytes) -> dict[str, tuple[bytes, str]]:
 
 @pytest.mark.parametrize(
     "refusal",
-    ["flat-names-without-a-number", "identities-csv-names-a-missing-photo", "bad-crc", "too-big"],
+    [
+        "flat-names-without-a-number",
+        "one-person-folder",
+        "identities-csv-names-a-missing-photo",
+        "bad-crc",
+        "too-big",
+    ],
 )
 def test_a_refused_zip_leaves_nothing_behind(shared_images, facedemo_home, monkeypatch, refusal):
     photo = (shared_images / "img1.jpg").read_bytes()
