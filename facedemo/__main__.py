@@ -206,7 +206,7 @@ def _identify(args: argparse.Namespace) -> int:
     engine = engine_from(args)
     enforce = not args.no_enforce_detection
     faces.analyse_photo(args.photo, engine, enforce)  # a bad photo fails before the gallery
-    dataset = datasets.open_dataset(args.gallery, _progress_bar)
+    dataset = _open_dataset(args.gallery)
     gallery = identify.build_gallery(dataset, engine, progress=_progress_bar)
     result = identify.identify(
         args.photo,
@@ -289,6 +289,14 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_identify)
 
 
+def _open_dataset(source: str) -> datasets.IdentityDataset:
+    """The data set ``source`` names, with what its layout left out said on stderr."""
+    dataset = datasets.open_dataset(source, _progress_bar)
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return dataset
+
+
 def _progress_bar(done: int, total: int, name: str) -> None:
     """Progress on stderr (stdout stays clean for --json): a live bar on a terminal."""
     if sys.stderr.isatty():
@@ -359,14 +367,15 @@ def _thresholds(args: argparse.Namespace) -> int:
         worst = [row for row in summary["per_identity"] if row["errors"]][:5]
         if worst:
             print("most errors: " + ", ".join(f"{r['identity']} ({r['errors']})" for r in worst))
-    fitted = summary["calibration"]
+    fitted = study.calibration
     print(
-        f"P(same) calibration: {fitted['method']} on {fitted['pairs']:,} pairs, out-of-fold "
-        f"Brier {fitted['brier']:.4f} (always the prior: {fitted['brier_of_prior']:.4f}), "
-        f"stated at prior {fitted['prior']:.1%}"
+        f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, {fitted.judged()}, "
+        f"stated at prior {summary['calibration']['prior']:.1%}"
     )
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")
+    for note in summary["notes"]:
+        print(f"note: {note}")
     return 0
 
 
@@ -426,7 +435,7 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _embed(args: argparse.Namespace) -> int:
-    dataset = datasets.open_dataset(args.dataset, _progress_bar)
+    dataset = _open_dataset(args.dataset)
     store, engine = EmbeddingStore(), engine_from(args)
     if args.recompute:
         store.clear(engine)

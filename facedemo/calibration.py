@@ -87,8 +87,8 @@ class Calibration:
     slope: float | None
     intercept: float | None
     knots: tuple[tuple[float, float], ...]
-    brier: float  # out of fold, at the fit's prior
-    brier_of_prior: float  # the Brier score of always answering the prior, for scale
+    brier: float | None  # out of fold, at the fit's prior; None when no pair could be
+    brier_of_prior: float | None  # the Brier score of always answering the prior, for scale
     reliability: tuple[ReliabilityBin, ...]
     folds: int
     folds_of: str  # "people", or "pairs" when the study does not know who is who
@@ -126,6 +126,18 @@ class Calibration:
         i = int(below[0])
         share = (fitted[i - 1] - target) / (fitted[i - 1] - fitted[i])
         return float(knots[i - 1, 0] + share * (knots[i, 0] - knots[i - 1, 0]))
+
+    def judged(self) -> str:
+        """How the fit did out of fold, in words (the explorer and the CLI say it)."""
+        if self.brier is None:
+            return (
+                "not judged out of fold: too few people to predict a pair with a fit that "
+                "never saw its people"
+            )
+        return (
+            f"out-of-fold Brier score {self.brier:.4f} (0 is perfect; always answering the "
+            f"prior scores {self.brier_of_prior:.4f})"
+        )
 
     def describe(self, prior: float) -> str:
         """Where the probability comes from, e.g. "calibrated on the demo set (Platt,
@@ -201,6 +213,7 @@ def fit(
     _, slope, intercept, knots = _fitted(method, distances, same)
     fit_prior = positives / len(same)
     truth, guess = same[scored], predicted[scored]
+    judged = bool(scored.any())
     return Calibration(
         engine=engine,
         dataset=dataset,
@@ -211,8 +224,10 @@ def fit(
         slope=slope,
         intercept=intercept,
         knots=knots,
-        brier=float(brier_score_loss(truth, guess)),
-        brier_of_prior=float(brier_score_loss(truth, np.full(len(truth), truth.mean()))),
+        brier=float(brier_score_loss(truth, guess)) if judged else None,
+        brier_of_prior=float(brier_score_loss(truth, np.full(len(truth), truth.mean())))
+        if judged
+        else None,
         reliability=reliability(truth, guess),
         folds=used_folds,
         folds_of="pairs" if first_person is None else "people",

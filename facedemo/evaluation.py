@@ -92,6 +92,7 @@ class PairStudy:
     seconds: float = 0.0
     score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
     engine: faces.Engine | None = None  # the engine that measured the distances, if one did
+    notes: tuple[str, ...] = ()  # what the data set's layout left out or merged, in words
 
     @functools.cached_property
     def engine_threshold(self) -> float | None:
@@ -375,6 +376,7 @@ class PairStudy:
             },
             "scores": self.score_note or None,
             "failed_images": [{"file": f, "reason": why} for f, why in self.failed_images],
+            "notes": list(self.notes),
             "embedded_now": self.embedded_now,
             "embedded_before": self.embedded_before,
             "seconds": self.seconds,
@@ -443,6 +445,7 @@ def study_dataset(
         embedded_before=embedded.embedded_before,
         seconds=time.perf_counter() - started,
         engine=engine,
+        notes=dataset.notes,
     )
 
 

@@ -155,3 +155,15 @@ def test_a_probability_never_reads_as_a_certainty() -> None:
     assert calibration.probability_text(0.97312) == "97.3%"
     assert calibration.probability_text(0.99998) == "> 99.9%"
     assert calibration.probability_text(2e-9) == "< 0.1%"
+
+
+def test_two_people_calibrate_but_cannot_be_judged_out_of_fold() -> None:
+    # Found through the CLI on a two-person folder: no fold keeps a person unseen, and the
+    # Brier score of no pair raised ValueError.
+    # Ann's two photos, Bob's two photos: two same-person pairs, four between them.
+    same = np.array([True, True, False, False, False, False])
+    fitted = calibration.fit(
+        [0.1, 0.2, 0.8, 0.7, 0.9, 0.6], same, [0, 1, 0, 0, 0, 0], [0, 1, 1, 1, 1, 1]
+    )
+    assert fitted.brier is None and "not judged out of fold" in fitted.judged()
+    assert float(fitted.probability(0.1)) > float(fitted.probability(0.9))

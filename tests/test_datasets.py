@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import json
 import shutil
 import socket
 import threading
@@ -669,3 +670,20 @@ def test_sample_paths(shared_dataset, truth):
         "George_Clooney",
     ]
     assert len({path for _, path in two_each}) == 5
+
+
+def test_photos_the_layout_leaves_out_reach_the_study_and_its_json(
+    tmp_path: Path, shared_images: Path, capsys
+) -> None:
+    from facedemo.__main__ import main
+
+    for person, photos in (("Ann", ("img1.jpg", "img2.jpg")), ("Bob", ("img3.jpg", "img4.jpg"))):
+        (tmp_path / "faces" / person / "old").mkdir(parents=True)
+        for photo in photos:
+            (tmp_path / "faces" / person / photo).write_bytes((shared_images / photo).read_bytes())
+    (tmp_path / "faces" / "Ann" / "old" / "img5.jpg").write_bytes(
+        (shared_images / "img5.jpg").read_bytes()
+    )
+    assert main(["thresholds", str(tmp_path / "faces"), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert len(answer["notes"]) == 1 and "img5.jpg" in answer["notes"][0]

@@ -171,3 +171,23 @@ def test_a_folder_that_may_not_be_read_is_a_sentence(people, monkeypatch):
 def test_an_invalid_path_is_a_sentence(root):
     with pytest.raises(DatasetError, match="is not a valid path"):
         served(root / "nul\0byte")
+
+
+def test_the_cli_and_the_trainer_read_a_folder_only_inside_the_root(
+    tmp_path: Path, shared_images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``open_dataset`` (CLI, trainer) checks every file against FACEDEMO_FOLDER_ROOT too."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "faces" / "Ann").mkdir(parents=True)
+    (root / "faces" / "Bob").mkdir(parents=True)
+    outside.mkdir()
+    for person, photos in (("Ann", ("img1.jpg", "img2.jpg")), ("Bob", ("img3.jpg", "img4.jpg"))):
+        for photo in photos:
+            (root / "faces" / person / photo).write_bytes((shared_images / photo).read_bytes())
+    (outside / "img5.jpg").write_bytes((shared_images / "img5.jpg").read_bytes())
+    os.symlink(outside / "img5.jpg", root / "faces" / "Bob" / "img5.jpg")
+    monkeypatch.setenv("FACEDEMO_FOLDER_ROOT", str(root))
+    with pytest.raises(DatasetError, match="outside"):
+        datasets.open_dataset(root / "faces")
+    (root / "faces" / "Bob" / "img5.jpg").unlink()
+    assert len(datasets.open_dataset(root / "faces")) == 4

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facedemo import config
 from facedemo.datasets.archives import load_zip_dataset
 from facedemo.datasets.downloads import (
     DEMO_IMAGE_NUMBERS,
@@ -69,7 +70,10 @@ __all__ = [
 
 
 def open_dataset(source: str | Path, progress: Progress | None = None) -> IdentityDataset:
-    """``demo``, ``lfw``, a ``.zip`` file or a folder in any layout above, as a data set."""
+    """``demo``, ``lfw``, a ``.zip`` file or a folder in any layout above, as a data set.
+
+    A folder's files are read only inside ``FACEDEMO_FOLDER_ROOT`` when it is set: the
+    trainer a page started inherits the server's root, so it checks again what it reads."""
     text = str(source)
     if text == "demo":
         return demo_dataset(progress)
@@ -78,4 +82,4 @@ def open_dataset(source: str | Path, progress: Progress | None = None) -> Identi
     path = Path(text).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
         return load_zip_dataset(path)
-    return load_identity_dataset(path)
+    return load_identity_dataset(path, within=config.folder_root())
