@@ -83,13 +83,8 @@ def content_hash(data: bytes) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise ImageError(
-            f"'{path.name}' could not be read ({error.strerror or error}). "
-            "Check that the file exists and that you may open it."
-        ) from None
+    """The file's bytes, or ImageError (missing, unreadable, not a regular file, too large)."""
+    return images.read_photo_file(path, path.name)
 
 
 def _vector(dimension: int | None, blob: bytes | None) -> np.ndarray | None:
