@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedemo.errors import SettingError
 from facedemo.files import copy_atomic
 
 #: Long side, in pixels, that photos are shrunk to before face detection. Measured with
@@ -98,6 +100,33 @@ def calibrations_dir() -> Path:
 def datasets_dir() -> Path:
     """Unpacked uploads (zips), one folder per content hash."""
     return home() / "datasets"
+
+
+#: Disk space unpacked uploads may take together when FACEDEMO_UPLOAD_QUOTA is unset: 4 GiB,
+#: twice the largest single zip accepted (``archives.MAX_UNPACKED_BYTES``).
+DEFAULT_UPLOAD_QUOTA = 4 * 1024**3
+
+_BYTE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_BYTE_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def upload_quota() -> int:
+    """Bytes all unpacked uploads may take together (``FACEDEMO_UPLOAD_QUOTA``, default 4 GiB).
+
+    A number of bytes, or one with a unit: ``"500MB"``, ``"4 GB"``, ``"2GiB"`` (kB, MB, GB,
+    TB count in thousands; KiB, MiB, GiB, TiB in 1024s). Past it, the least recently used
+    unpacked sets are deleted to make room (a served app is not filled by uploads).
+    """
+    configured = os.environ.get("FACEDEMO_UPLOAD_QUOTA", "").strip()
+    if not configured:
+        return DEFAULT_UPLOAD_QUOTA
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", configured.lower())
+    if match is None or match[2] not in _BYTE_UNITS:
+        raise SettingError(
+            f"FACEDEMO_UPLOAD_QUOTA is {configured!r}, which is not a size. Give a number of "
+            'bytes, or one with a unit such as "500MB" or "4GB".'
+        )
+    return int(float(match[1]) * _BYTE_UNITS[match[2]])
 
 
 def lfw_data_home() -> Path:

@@ -10,23 +10,32 @@ The file is shared by sessions, pages and CLI runs, in threads and processes at
 once: every call opens its own connection, the database runs in WAL mode with a
 busy timeout, and each batch is written in one short transaction, so a killed run
 loses only the batch it was working on.
+
+The store is only a cache, so a damaged file (cut short, overwritten, not SQLite at
+all) is never an error: found when the store opens (an integrity check) or when a
+call reads it, it is renamed aside (``embeddings.sqlite3.damaged-<time>``, kept for
+inspection) and a fresh store takes its place; ``EmbeddingStore.healed`` holds the
+sentence saying so. Healing takes a lock file beside the store and checks the file
+again under it, so two processes finding the same damage move it aside once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import fcntl
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from facedemo import config, faces, images
-from facedemo.errors import ImageError
+from facedemo.errors import ImageError, SettingError
 
 if TYPE_CHECKING:
     from facedemo.datasets import Progress  # (done, total, file name); datasets loads pandas
@@ -42,6 +51,11 @@ BUSY_TIMEOUT = 60.0
 
 #: Content hashes per ``IN (...)`` query, below SQLite's limit on bound parameters.
 _LOOKUP_CHUNK = 500
+
+# SQLite's primary result codes for a file that is damaged or is no database at all.
+_DAMAGED_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+_Result = TypeVar("_Result")
 
 # One model run at a time in this process: DeepFace's models are process-wide singletons,
 # and a session waiting here finds what another session just stored instead of redoing it.
@@ -83,13 +97,14 @@ def content_hash(data: bytes) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise ImageError(
-            f"'{path.name}' could not be read ({error.strerror or error}). "
-            "Check that the file exists and that you may open it."
-        ) from None
+    """The file's bytes, or ImageError (missing, unreadable, not a regular file, too large)."""
+    return images.read_photo_file(path, path.name)
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite found the file damaged or no database (rather than locked or full)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DAMAGED_CODES
 
 
 def _vector(dimension: int | None, blob: bytes | None) -> np.ndarray | None:
@@ -175,13 +190,68 @@ class EmbeddingStore:
     """
 
     def __init__(self, path: Path | None = None, *, batch_size: int = BATCH_SIZE) -> None:
-        """Open the store at ``path`` (default ``config.embeddings_db()``), creating it."""
+        """Open the store at ``path`` (default ``config.embeddings_db()``), creating it, or
+        rebuilding it when the file there is damaged (see :attr:`healed`)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.path = Path(path) if path is not None else config.embeddings_db()
         self.batch_size = batch_size
-        with self._connect():
-            pass
+        #: The sentence saying the store was found damaged, moved aside and rebuilt (the
+        #: last time it happened to this object); None while it never was.
+        self.healed: str | None = None
+        if self.path.exists() and not self.path.is_file():
+            raise SettingError(
+                f"The embedding store should be a file, but {self.path} is a folder (or "
+                "another kind of entry). Move it away, or set FACEDEMO_HOME to another folder."
+            )
+        self._healing(self._check_integrity)
+
+    def _check_integrity(self) -> None:
+        """Raise sqlite3.DatabaseError when the file is damaged (SQLite's quick check)."""
+        with self._connect() as connection:
+            problems = connection.execute("PRAGMA quick_check").fetchall()
+        if problems != [("ok",)]:
+            error = sqlite3.DatabaseError(f"integrity check: {problems[0][0]}")
+            error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+            raise error
+
+    def _healing(self, operation: Callable[[], _Result]) -> _Result:
+        """Run ``operation``; if it finds the file damaged, move the file aside and run it
+        once more on a fresh store."""
+        try:
+            return operation()
+        except sqlite3.DatabaseError as error:
+            if not _is_damage(error):
+                raise  # locked, disk full, no permission: not ours to repair
+            self._move_aside(error)
+        return operation()
+
+    def _move_aside(self, error: sqlite3.DatabaseError) -> None:
+        """Rename the damaged file (and its write-ahead log) aside, under a lock file, unless
+        another process already did; set :attr:`healed`."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._check_integrity()
+                return  # another process (or thread) healed it while we waited
+            except sqlite3.DatabaseError as again:
+                if not _is_damage(again):
+                    raise
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+            self.path.rename(aside)
+            # The log belongs to the damaged file: a fresh store must not replay it.
+            for suffix in ("-wal", "-shm"):
+                log = self.path.with_name(self.path.name + suffix)
+                if log.exists():
+                    log.rename(aside.with_name(aside.name + suffix))
+        self.healed = (
+            f"The embedding store {self.path} was damaged ({error}), so it was moved aside "
+            f"to {aside} and a fresh one started: embeddings are computed again as they are "
+            "needed, and nothing you made is lost (the store is only a cache); delete the "
+            "damaged copy once you no longer need it."
+        )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -218,18 +288,26 @@ class EmbeddingStore:
         if engine is not None:
             query += " AND engine_key = ?"
             parameters = (engine.embedding_key,)
-        with self._connect() as connection:
-            return connection.execute(query, parameters).fetchone()[0]
+
+        def count_rows() -> int:
+            with self._connect() as connection:
+                return connection.execute(query, parameters).fetchone()[0]
+
+        return self._healing(count_rows)
 
     def clear(self, engine: faces.Engine | None = None) -> None:
         """Forget the rows of one engine setting, or every row."""
-        with self._connect() as connection:
-            if engine is None:
-                connection.execute("DELETE FROM embeddings")
-            else:
-                connection.execute(
-                    "DELETE FROM embeddings WHERE engine_key = ?", (engine.embedding_key,)
-                )
+
+        def delete_rows() -> None:
+            with self._connect() as connection:
+                if engine is None:
+                    connection.execute("DELETE FROM embeddings")
+                else:
+                    connection.execute(
+                        "DELETE FROM embeddings WHERE engine_key = ?", (engine.embedding_key,)
+                    )
+
+        self._healing(delete_rows)
 
     def embed_paths(
         self,
@@ -254,6 +332,22 @@ class EmbeddingStore:
             except ImageError as error:  # nothing to key it by: reported, not stored
                 answers[index] = str(error)
 
+        return self._healing(
+            lambda: self._fill(
+                paths, dict(answers), indices_of, engine, progress, enforce_detection
+            )
+        )
+
+    def _fill(
+        self,
+        paths: list[Path],
+        answers: dict[int, _Answer],
+        indices_of: dict[str, list[int]],
+        engine: faces.Engine,
+        progress: Progress | None,
+        enforce_detection: bool,
+    ) -> EmbeddedSet:
+        """Answer the hashed images from the store, computing and storing what it lacks."""
         with self._connect() as connection:
             stored = self._lookup(connection, engine, list(indices_of), enforce_detection)
             for key, answer in stored.items():

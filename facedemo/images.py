@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import stat
 import struct
-from pathlib import Path
 from typing import BinaryIO
 
 import cv2
@@ -62,7 +62,7 @@ def load_image(
         data = source
     elif isinstance(source, (str, os.PathLike)):
         name = name or os.fspath(source)
-        data = _read_path(Path(source), name)
+        data = read_photo_file(source, name)
     elif hasattr(source, "read"):
         stream_name = getattr(source, "name", None)
         name = name or (stream_name if isinstance(stream_name, str) else None)
@@ -137,21 +137,45 @@ def _too_many_pixels(subject: str, size: str = "") -> str:
     )
 
 
-def _read_path(path: Path, name: str) -> bytes:
-    if path.is_dir():
-        raise ImageError(f"'{name}' is a folder, not a photo. Choose an image file inside it.")
+def read_photo_file(path: str | os.PathLike[str], name: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (at most :data:`MAX_BYTES`), or ImageError.
+
+    Checked before opening, because opening a named pipe waits for a writer and a
+    device such as /dev/zero never ends; the descriptor is opened non-blocking and
+    checked again, in case the path was swapped in between. ``name`` (default: the
+    path) is how messages refer to the file.
+    """
+    name = name or os.fspath(path)
     try:
-        _check_byte_count(path.stat().st_size, name)
-        return path.read_bytes()
+        _check_regular_file(os.stat(path).st_mode, name)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            _check_regular_file(status.st_mode, name)
+            _check_byte_count(status.st_size, name)  # before reading a huge file at all
+            data = _read_stream(handle, name)
+        _check_byte_count(len(data), name)  # it grew while we read
+        return data
     except FileNotFoundError:
         raise ImageError(
             f"There is no file at '{name}'. Check the path and its spelling."
         ) from None
-    except OSError as error:
+    except OSError as error:  # permissions, a symbolic link loop, a name too long, ...
         raise ImageError(
             f"'{name}' could not be read ({error.strerror or error}). "
             "Check that the file exists and that you may open it."
         ) from None
+
+
+def _check_regular_file(mode: int, name: str | None) -> None:
+    """Refuse folders, pipes, devices and sockets: only a regular file can be a photo."""
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"'{name}' is a folder, not a photo. Choose an image file inside it.")
+    if not stat.S_ISREG(mode):
+        raise ImageError(
+            f"'{name}' is not an ordinary file (it is a pipe, a device or a socket), so it "
+            f"cannot be a photo. {_CHOOSE_PHOTO}"
+        )
 
 
 def _read_stream(stream: BinaryIO, name: str | None) -> bytes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facedemo import faces
+from facedemo import embeddings, faces
 from facedemo.embeddings import SCHEMA_VERSION, EmbeddedSet, EmbeddingStore, content_hash
+from facedemo.errors import SettingError
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = faces.DEFAULT_ENGINE
@@ -245,7 +248,7 @@ def test_faceless_and_unreadable_files_are_listed_stored_and_not_retried(
     reasons = dict(first.failures)
     assert reasons[1].startswith("No face was found in this photo.")
     assert reasons[2].startswith("This file is a text file, not an image.")
-    assert reasons[3].startswith("'missing.jpg' could not be read (No such file or directory)")
+    assert reasons[3].startswith("There is no file at 'missing.jpg'.")
     # the missing file has no content to key
     assert (first.embedded_now, first.embedded_before) == (3, 0)
     assert len(detect_calls) == 2  # the photo and the noise; the text never reaches a detector
@@ -431,3 +434,108 @@ def test_a_store_of_another_schema_version_is_rebuilt(tmp_path: Path) -> None:
 def test_the_default_store_lives_in_facedemo_home(facedemo_home: Path) -> None:
     assert EmbeddingStore().path == facedemo_home / "embeddings.sqlite3"
     assert (facedemo_home / "embeddings.sqlite3").is_file()
+
+
+# --- a damaged store heals: moved aside, rebuilt, the caller told in a sentence -------------
+
+
+def overwrite(data: bytes, start: int, length: int) -> bytes:
+    """``data`` with ``length`` seeded random bytes from ``start`` on."""
+    return data[:start] + random.Random(start).randbytes(length) + data[start + length :]
+
+
+PAGE = 4096  # SQLite's default page size
+DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "header overwritten": lambda data: overwrite(data, 0, 100),
+    "middle overwritten": lambda data: overwrite(data, len(data) // 2 // PAGE * PAGE, PAGE),
+    "whole file garbage": lambda data: overwrite(data, 0, len(data)),
+}
+
+
+@pytest.fixture
+def stand_in_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every photo is its own face, embedded as its first 128 pixel values (no model runs)."""
+
+    def detect(image: np.ndarray, engine: faces.Engine, **_: Any) -> tuple[faces.Face, ...]:
+        return (faces.Face((0, 0, 32, 32), 1.0, image),)
+
+    def embed(crops: list[np.ndarray], model: str) -> np.ndarray:
+        return np.array([crop.reshape(-1)[:128] for crop in crops], dtype=np.float32)
+
+    monkeypatch.setattr(faces, "detect", detect)
+    monkeypatch.setattr(faces, "embed", embed)
+
+
+def damaged_store(path: Path, photos: list[Path], damage: Callable[[bytes], bytes]) -> bytes:
+    """Fill a store at ``path`` with ``photos``, then damage its file; the damaged bytes."""
+    EmbeddingStore(path).embed_paths(photos, ENGINE)
+    assert not path.with_name(path.name + "-wal").exists()  # all rows are in the file itself
+    damaged = damage(path.read_bytes())
+    path.write_bytes(damaged)
+    return damaged
+
+
+def assert_healed(store: EmbeddingStore, damaged: bytes) -> None:
+    """The sentence names the copy moved aside, which holds the damaged bytes untouched."""
+    assert store.healed is not None and store.healed.endswith(".")
+    (aside,) = store.path.parent.glob(f"{store.path.name}.damaged-*")
+    assert str(aside) in store.healed and "only a cache" in store.healed
+    assert aside.read_bytes() == damaged
+
+
+@pytest.mark.usefixtures("stand_in_model")
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_store_is_moved_aside_and_rebuilt_when_opened(
+    tmp_path: Path, photos: list[Path], kind: str
+) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    damaged = damaged_store(path, photos[:3], DAMAGE[kind])
+
+    store = EmbeddingStore(path)
+
+    assert_healed(store, damaged)
+    assert store.count() == 0
+    result = store.embed_paths(photos[:3], ENGINE)
+    assert (result.embedded_now, store.count()) == (3, 3)
+    assert EmbeddingStore(path).healed is None  # the fresh store is sound
+
+
+@pytest.mark.usefixtures("stand_in_model")
+@pytest.mark.parametrize("kind", ["truncated", "header overwritten", "whole file garbage"])
+def test_damage_found_during_use_heals_that_call(
+    tmp_path: Path, photos: list[Path], kind: str
+) -> None:
+    """A store opened before its file was damaged (a long-lived page) heals on the next call."""
+    path = tmp_path / "embeddings.sqlite3"
+    store = EmbeddingStore(path)
+    before = store.embed_paths(photos[:3], ENGINE)
+    damaged = damaged_store(path, photos[:3], DAMAGE[kind])
+
+    after = store.embed_paths(photos[:3], ENGINE)
+
+    assert_healed(store, damaged)
+    assert after.embedded_now == 3
+    np.testing.assert_array_equal(after.embeddings, before.embeddings)
+    assert store.count() == 3
+
+
+def test_a_folder_where_the_store_should_be_is_a_sentence(tmp_path: Path) -> None:
+    (tmp_path / "embeddings.sqlite3").mkdir()
+    with pytest.raises(SettingError, match=r"should be a file, but .* is a folder") as caught:
+        EmbeddingStore(tmp_path / "embeddings.sqlite3")
+    assert "FACEDEMO_HOME" in str(caught.value)
+
+
+def test_a_locked_store_is_not_mistaken_for_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only damage is healed: another error (here a write lock held elsewhere) still raises."""
+    store = EmbeddingStore(tmp_path / "embeddings.sqlite3")
+    monkeypatch.setattr(embeddings, "BUSY_TIMEOUT", 0.1)
+    with sqlite3.connect(store.path, isolation_level=None) as holder:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.clear()
+        holder.execute("ROLLBACK")
+    assert store.healed is None and not list(tmp_path.glob("*.damaged-*"))

@@ -2,18 +2,26 @@
 
 A zip may hold any folder layout :mod:`facedemo.datasets.folders` reads. Only images and
 ``identities.csv`` are unpacked; entries that would land outside the folder (zip-slip),
-password-protected entries, zips too big once unpacked (zip bombs) and zips whose
-folders are no data set are refused, and a refused zip leaves no files behind.
+names no file system takes (too long, a file and a folder at once), password-protected
+entries, zips too big once unpacked (zip bombs), damaged zips and zips whose folders are
+no data set are refused with a sentence, and a refused zip leaves no files behind.
+
+Unpacked sets together stay under ``config.upload_quota()``: each set's marker file is
+touched whenever it is used, and the least recently used other sets are deleted to make
+room for a new one; a zip that cannot fit even then is refused before unpacking.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import shutil
+import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -31,6 +39,26 @@ from facedemo.errors import DatasetError
 #: Limits for uploaded zips, against zip bombs: files in it, and bytes once unpacked.
 MAX_ZIP_ENTRIES = 100_000
 MAX_UNPACKED_BYTES = 2 * 1024**3
+
+#: Longest file or folder name, in UTF-8 bytes, that common file systems take.
+MAX_NAME_BYTES = 255
+
+#: Touched inside an unpacked set each time it is used: its age orders eviction.
+LAST_USED = ".last-used"
+
+# What zipfile raises on a damaged archive (found by fuzzing): bad offsets give ValueError
+# ("negative seek value") or OSError, cut data EOFError or struct.error, broken deflate
+# streams zlib.error, unknown methods NotImplementedError, encrypted entries RuntimeError.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    ValueError,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 
 
 def _zip_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
@@ -52,6 +80,7 @@ def _zip_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePo
             continue
         if relative.name == IDENTITIES_CSV or _is_image_name(relative.name):
             members.append((info, relative))
+    _check_names([relative for _, relative in members])
     if not any(_is_image_name(relative.name) for _, relative in members):
         raise DatasetError("The zip holds no images (.jpg, .png, ...).")
     if any(info.flag_bits & 0x1 for info, _ in members):
@@ -67,6 +96,83 @@ def _zip_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePo
     return members
 
 
+def _check_names(paths: list[PurePosixPath]) -> None:
+    """Refuse names a file system cannot hold: a part too long, or a file that is also a
+    folder (``a.jpg`` and ``a.jpg/b.jpg``, in either order)."""
+    for path in paths:
+        if any(
+            len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in path.parts
+        ):
+            raise DatasetError(
+                f"The zip was rejected: its entry {str(path)[:60]!r}... has a name longer than "
+                f"the {MAX_NAME_BYTES} bytes a file name may have. Shorten it and zip again."
+            )
+    folders = {parent for path in paths for parent in path.parents}
+    for path in paths:
+        if path in folders:
+            raise DatasetError(
+                f"The zip was rejected: {str(path)!r} is both a file and a folder in it. "
+                "Make a new zip from the folder on your disk."
+            )
+
+
+@contextlib.contextmanager
+def _reading_zip() -> Iterator[None]:
+    """Turn what a damaged zip makes zipfile raise into a DatasetError sentence."""
+    try:
+        yield
+    except UnicodeDecodeError as error:  # a ValueError: catch it first, to say what it is
+        raise DatasetError(
+            "The zip names a file in bytes that are not UTF-8 text, although it says they "
+            f"are ({error.reason}). Make a new zip with your system's own zip tool."
+        ) from error
+    except _ZIP_ERRORS as error:
+        raise DatasetError(
+            f"The upload is not a readable zip file, or it is damaged ({error}). "
+            "Make the zip again, or upload the original once more."
+        ) from error
+
+
+def _used_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _last_used(folder: Path) -> float:
+    """When the unpacked set at ``folder`` was last used (its marker's time, else its own)."""
+    marker = folder / LAST_USED
+    return (marker if marker.exists() else folder).stat().st_mtime
+
+
+def _make_room(unpacked: Path, needed: int) -> None:
+    """Delete the least recently used sets under ``unpacked`` until ``needed`` more bytes fit
+    the upload quota; refuse, deleting nothing, a zip that would not fit even alone."""
+    quota = config.upload_quota()
+    if needed > quota:
+        raise DatasetError(
+            f"The zip would unpack to {needed / 2**20:,.0f} MiB, more than the "
+            f"{quota / 2**20:,.0f} MiB this app keeps for all uploads together, so it cannot "
+            "fit even after older uploads are removed. Upload a smaller data set, or ask "
+            "whoever runs the app to raise FACEDEMO_UPLOAD_QUOTA."
+        )
+    sets = []  # (last used, bytes, folder) of every unpacked set
+    for folder in unpacked.iterdir():
+        if folder.is_dir() and not _hidden(folder.name):
+            with contextlib.suppress(OSError):  # deleted meanwhile to make room for another
+                sets.append((_last_used(folder), _used_bytes(folder), folder))
+    used = sum(size for _, size, _ in sets)
+    for _, size, folder in sorted(sets):
+        if used + needed <= quota:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        used -= size
+
+
+def _mark_used(folder: Path) -> None:
+    """Record that the unpacked set at ``folder`` was used now (evicted last)."""
+    (folder / LAST_USED).touch()
+
+
 def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
     """Unpack the useful entries beside ``folder`` and rename them into place once they read
     as a data set; a zip refused at any step (limits, a broken entry, a layout that is no
@@ -74,11 +180,12 @@ def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpacking-"))
     try:
-        with zipfile.ZipFile(source) as archive:
-            for info, relative in _zip_members(archive):
+        with _reading_zip(), zipfile.ZipFile(source) as archive:
+            members = _zip_members(archive)
+            _make_room(folder.parent, sum(info.file_size for info, _ in members))
+            for info, relative in members:
                 target = staging.joinpath(*relative.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as entry, target.open("wb") as unpacked:
+                with archive.open(info) as entry, _created(target, info.filename) as unpacked:
                     shutil.copyfileobj(entry, unpacked)
         try:
             load_identity_dataset(staging)
@@ -87,15 +194,29 @@ def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
             if message.startswith("the zip"):
                 message = "The" + message[3:]
             raise DatasetError(message) from error
+        _mark_used(staging)
         try:
             staging.rename(folder)
         except OSError:
             if not folder.is_dir():  # not another session unpacking the same zip first
                 raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise DatasetError(f"The upload is not a readable zip file ({error}).") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _created(target: Path, name: str) -> Iterator[BinaryIO]:
+    """``target`` opened for writing, its folders made; a name the disk refuses is a sentence."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = target.open("wb")
+    except OSError as error:
+        raise DatasetError(
+            f"The zip's entry {name[:80]!r} could not be unpacked ({error.strerror or error}). "
+            "Rename it in a folder on your disk and make the zip again."
+        ) from error
+    with handle:
+        yield handle
 
 
 def _sha256_of_file(path: Path) -> str:
@@ -120,6 +241,8 @@ def load_zip_dataset(data: bytes | str | Path, name: str | None = None) -> Ident
             raise DatasetError(f"{path} is not a file.")
         digest, source, default_name = _sha256_of_file(path), path, path.stem
     folder = config.datasets_dir() / digest[:24]
-    if not folder.is_dir():
+    if folder.is_dir():
+        _mark_used(folder)
+    else:
         _unpack_zip(source, folder)
     return load_identity_dataset(folder, name=name or default_name)
