@@ -207,7 +207,9 @@ def _identify(args: argparse.Namespace) -> int:
     enforce = not args.no_enforce_detection
     faces.analyse_photo(args.photo, engine, enforce)  # a bad photo fails before the gallery
     dataset = _open_dataset(args.gallery)
-    gallery = identify.build_gallery(dataset, engine, progress=_progress_bar)
+    store = EmbeddingStore()
+    gallery = identify.build_gallery(dataset, engine, store, _progress_bar)
+    _say_if_healed(store)
     result = identify.identify(
         args.photo,
         gallery,
@@ -289,6 +291,12 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_identify)
 
 
+def _say_if_healed(store: EmbeddingStore) -> None:
+    """One sentence on stderr when the store was damaged, moved aside and rebuilt."""
+    if store.healed:
+        print(f"note: {store.healed}", file=sys.stderr)
+
+
 def _open_dataset(source: str) -> datasets.IdentityDataset:
     """The data set ``source`` names, with what its layout left out said on stderr."""
     dataset = datasets.open_dataset(source, _progress_bar)
@@ -315,9 +323,12 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
         column = args.column or table.distance_columns[0]
         return evaluation.study_pairs_table(table, column, args.scores)
     dataset = datasets.open_dataset(args.dataset, _progress_bar)
-    return evaluation.study_dataset(
-        dataset, engine_from(args), progress=_progress_bar, max_negatives=args.max_negatives
+    store = EmbeddingStore()
+    study = evaluation.study_dataset(
+        dataset, engine_from(args), store, _progress_bar, max_negatives=args.max_negatives
     )
+    _say_if_healed(store)
+    return study
 
 
 def _thresholds(args: argparse.Namespace) -> int:
@@ -440,6 +451,7 @@ def _embed(args: argparse.Namespace) -> int:
     if args.recompute:
         store.clear(engine)
     result = store.embed_paths(dataset.paths, engine, _progress_bar)
+    _say_if_healed(store)
     print(
         f"{len(dataset)} images: {result.embedded_now} embedded now, "
         f"{result.embedded_before} from the store, {len(result.failures)} without a face"

@@ -188,3 +188,21 @@ def test_a_pairs_csv_with_an_empty_decision_is_a_sentence(tmp_path: Path, capsys
     path.write_text("file_x,file_y,decision,distance\na.jpg,b.jpg,,0.1\na.jpg,c.jpg,No,0.9\n")
     assert main(["thresholds", str(path)]) == 1
     assert "decision must be Yes or No" in capsys.readouterr().err
+
+
+def test_embed_heals_a_damaged_store_and_says_so(
+    tmp_path: Path, shared_images: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("FACEDEMO_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "faces"
+    for person, photo in (("Ann", "img1.jpg"), ("Ann", "img2.jpg"), ("Bob", "img3.jpg")):
+        (folder / person).mkdir(parents=True, exist_ok=True)
+        (folder / person / photo).write_bytes((shared_images / photo).read_bytes())
+    store = tmp_path / "home" / "embeddings.sqlite3"
+    store.parent.mkdir(parents=True)
+    store.write_bytes(b"not a database at all" * 100)
+    assert main(["embed", str(folder)]) == 0
+    said = capsys.readouterr()
+    assert "3 embedded now" in said.out
+    assert "note:" in said.err and "damaged" in said.err  # one sentence, and it healed
+    assert list(store.parent.glob("embeddings.sqlite3.damaged-*"))  # kept for inspection
