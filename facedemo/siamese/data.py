@@ -33,8 +33,12 @@ from facedemo.siamese import MIN_PAIRABLE_PER_PART, TrainConfig, pairable_people
 
 #: Random streams, the second part of every draw's key: training batches use
 #: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM),
-#: the held-out photos (seed, HELD_OUT_STREAM).
-TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM = 0, 1, 2
+#: the held-out photos (seed, HELD_OUT_STREAM), the network's dropout and mirrors in an
+#: epoch (seed, LAYER_NOISE_STREAM, epoch number), a sample of the test pairs
+#: (seed, TEST_PAIRS_STREAM).
+TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM, LAYER_NOISE_STREAM, TEST_PAIRS_STREAM = range(
+    5
+)
 
 #: Pairs drawn for each seen-people validation pair wanted, before keeping those that
 #: show a held-out photo.

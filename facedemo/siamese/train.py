@@ -10,11 +10,15 @@ best checkpoint is scored on the fixed test pairs (eval.json); a stop request
 ends that too, and a resume then only tests. Any Keras backend trains it.
 
 Resuming is exact because every epoch's checkpoint is committed by one atomic
-write of checkpoints/state.json, which records the model files and the size
-the metrics log had right then: a resumed run cuts the log back to that size
-(dropping any torn line and the lines of the unfinished epoch), reloads the
-model with its optimizer state and continues the seeded pair stream at the
-next epoch's first batch.
+write of checkpoints/state.json, which records the model files, the size the
+metrics log had right then and the best-epoch and early-stopping bookkeeping: a
+resumed run cuts the log back to that size (dropping any torn line and the lines
+of the unfinished epoch), reloads the model with its optimizer state (step
+count, moments) and continues the seeded pair stream at the next epoch's first
+batch. Every epoch's other randomness is a function of (seed, epoch) alone: the
+layers' dropout and mirrors and the global generators are reseeded as it begins,
+and Keras keeps the batch order (the pairs are drawn at random already). So a run
+stopped after epoch k and resumed trains epoch k + 1 as the uninterrupted run does.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import pandas as pd
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
+    LAYER_NOISE_STREAM,
     TRAINING_STREAM,
     DrawnPairs,
     FaceImages,
@@ -58,7 +63,12 @@ from facedemo.siamese.device import (
     distributed,
     peak_memory_mb,
 )
-from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
+from facedemo.siamese.model import (
+    build_siamese,
+    feature_extractor,
+    reseed,
+    takes_raw_pixels,
+)
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
 from facedemo.siamese.runs.processes import process_start_time
@@ -184,6 +194,15 @@ def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
     return logs[best_by] < before if lower_is_better else logs[best_by] > before
 
 
+def _seed_epoch(model: keras.Model, seed: int, epoch: int) -> None:
+    """Make epoch ``epoch``'s random draws (counted from 0) a function of (``seed``,
+    ``epoch``) alone: the layers' dropout and mirrors, and Python's, numpy's and Keras'
+    global generators."""
+    key = (seed, LAYER_NOISE_STREAM, epoch)
+    keras.utils.set_random_seed(int(np.random.default_rng(key).integers(2**31)))
+    reseed(model, key)
+
+
 class _RunCallback(keras.callbacks.Callback):
     """Logs batches and epochs, commits checkpoints, stops early or on request."""
 
@@ -226,6 +245,7 @@ class _RunCallback(keras.callbacks.Callback):
         return {} if peak is None else {"gpu_memory_mb": peak}
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        _seed_epoch(self.model, self.config.seed, epoch)
         self._epoch_start = self._batch_end = time.time()
         self._logged_steps = 0
 
@@ -372,9 +392,8 @@ def _fit(
     """Everything between "running" and "finished" (see the module docstring)."""
     layout = writer.layout
     device = detect_device(config.devices, config.batch_size)
-    # Weights, dropout and flips drawn from the run's seed (and the epoch it resumes at), so
-    # the same settings train the same network as far as the backend's kernels allow.
-    keras.utils.set_random_seed(config.seed + checkpoint.epoch)
+    # The first weights drawn from the run's seed; each epoch reseeds the rest (_seed_epoch).
+    keras.utils.set_random_seed(config.seed)
     recorded = read_config(layout.run_dir) if has_settings(layout.run_dir) else {}
     if not recorded:
         _write_config(writer, config, device, split=None)  # settings first, for the page
@@ -434,6 +453,7 @@ def _fit(
                     validation_faces, validation_pairs, config.batch_size
                 ),
                 callbacks=[callback],
+                shuffle=False,  # Keras would shuffle by Python's generator, not the run's seed
                 verbose=0,
             )
     best = callback.checkpoint
