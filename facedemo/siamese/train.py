@@ -6,8 +6,9 @@ face bank; Keras fits on freshly drawn pairs gathered by worker threads, with a
 callback that logs every batch and epoch to metrics.jsonl, saves a checkpoint
 each epoch, stops early when validation loss stops improving and stops cleanly
 on a STOP file or SIGTERM before the next batch. Then the run is "testing": the
-best checkpoint is scored on the fixed test pairs (eval.json); a stop request
-ends that too, and a resume then only tests. Any Keras backend trains it.
+best checkpoint is scored on every distinct pair of the test people's photos, each
+once (a seeded sample of ``test_pairs`` of them beyond that many; eval.json); a
+stop request ends that too, and a resume then only tests. Any Keras backend trains it.
 
 Resuming is exact because every epoch's checkpoint is committed by one atomic
 write of checkpoints/state.json, which records the model files, the size the
@@ -49,6 +50,8 @@ from facedemo.siamese.data import (
     PairSampler,
     Split,
     TrainingPairs,
+    all_pair_counts,
+    all_pairs,
     fixed_pairs,
     gather,
     held_out,
@@ -328,10 +331,7 @@ def _write_evaluation(
     checkpoint: Checkpoint,
 ) -> None:
     """eval.json, the misclassified pictures and the metrics log's eval line."""
-    distinct: dict[tuple[int, int], int] = {}  # small test sets repeat pairs
-    for index in scores.most_wrong(len(pairs)):
-        distinct.setdefault((pairs.first[index], pairs.second[index]), index)
-    shown = np.array(list(distinct.values())[:MISCLASSIFIED_SHOWN], dtype=int)
+    shown = scores.most_wrong(MISCLASSIFIED_SHOWN)
     first, second = pairs.first[shown], pairs.second[shown]
     misclassified = [
         {
@@ -346,7 +346,7 @@ def _write_evaluation(
     writer.evaluation(
         {
             **summary,
-            "distinct_pairs": pairs.distinct(),
+            "all_pairs": all_pair_counts(faces.labels),
             "best_epoch": checkpoint.best_epoch,
             "checkpoint": checkpoint.best,
             "misclassified": misclassified,
@@ -458,9 +458,9 @@ def _fit(
             )
     best = callback.checkpoint
     writer.status(state="testing")
-    print(f"Testing epoch {best.best_epoch} on {config.test_pairs} test pairs.", flush=True)
     test_faces = load_faces(split.test, config.image_size, config.framing)
-    test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
+    test_pairs = all_pairs(split.test, config.test_pairs, config.seed, p_same)
+    print(f"Testing epoch {best.best_epoch} on {len(test_pairs)} test pairs.", flush=True)
     best_model = keras.models.load_model(layout.checkpoint(best.best), compile=False)
     scores = evaluate_model(
         best_model,

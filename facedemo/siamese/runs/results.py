@@ -48,13 +48,22 @@ def read_eval(run_dir: Path) -> dict[str, Any] | None:
 
 
 def test_pair_counts(evaluation: dict[str, Any]) -> tuple[int, int]:
-    """The distinct same-person and different-person test pairs of eval.json (every pair
-    drawn, repeats included, for a run written before distinct pairs were counted)."""
+    """The distinct same-person and different-person test pairs of eval.json: its confusion
+    matrix's rows, each pair once. Runs written before the test took every distinct pair
+    drew pairs with replacement: their ``distinct_pairs`` counts each once (runs older still
+    count every pair drawn, repeats included)."""
     if "distinct_pairs" in evaluation:
         distinct = evaluation["distinct_pairs"]
         return distinct["same"], distinct["different"]
     (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
     return fn + tp, tn + fp
+
+
+def available_test_pairs(evaluation: dict[str, Any]) -> int | None:
+    """How many distinct pairs the test people's photos give: the test scores them all, or a
+    sample of the run's ``test_pairs`` when there are more; None for runs written before."""
+    available = evaluation.get("all_pairs")
+    return None if available is None else available["same"] + available["different"]
 
 
 def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
