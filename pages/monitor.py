@@ -64,6 +64,21 @@ REPEATED_PAIRS = (
     " ({distinct:,} of the {drawn:,} pairs drawn are different ones: so few people and "
     "photos repeat pairs, and a repeat adds no evidence.)"
 )
+EVERY_TEST_PAIR = (
+    "Scored on every pair of its test people's photos, each pair once: {same:,} same-person "
+    "and {different:,} different-person pairs (a run tests at most {most:,}, its test_pairs "
+    "setting; beyond that, a sample)."
+)
+SAMPLED_TEST_PAIRS = (
+    "Scored on {pairs:,} of the {available:,} distinct pairs of its test people's photos "
+    "({same:,} same-person, {different:,} different-person), drawn at random without "
+    "replacement: a run tests at most {most:,} pairs (its test_pairs setting)."
+)
+SPLIT_LABELS = {
+    "train": "Training (it learns from their photos)",
+    "validation": "Validation (they choose the epoch it keeps)",
+    "test": "Test (never seen until the test)",
+}
 PHASE_LABELS = {
     "preparing": "loading the photos and building the network",
     "training": "epoch {p.epoch} of {p.epochs}, batch {p.step} of {p.steps_per_epoch}",
@@ -231,7 +246,7 @@ def show_progress(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
     if status.state == "running":
         st.progress(progress.fraction, text=PHASE_LABELS[progress.phase].format(p=progress))
     elif status.state == "testing":
-        st.progress(1.0, text=f"testing epoch {status.best_epoch} on {settings.test_pairs} pairs")
+        st.progress(1.0, text=f"testing epoch {status.best_epoch} on its test people's pairs")
 
 
 def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.DataFrame) -> None:
@@ -279,6 +294,12 @@ def show_test(run_dir: Path, settings: TrainConfig) -> None:
     if evaluation is None:
         return
     st.subheader("Test on people it has never seen")
+    same, different = runs.test_pair_counts(evaluation)
+    available = runs.available_test_pairs(evaluation)
+    if available is not None:
+        sentence = SAMPLED_TEST_PAIRS if available > evaluation["pairs"] else EVERY_TEST_PAIR
+        counts = {"same": same, "different": different, "most": settings.test_pairs}
+        st.caption(sentence.format(pairs=evaluation["pairs"], available=available, **counts))
     scores = st.columns(2)
     scores[0].metric("Test accuracy", f"{evaluation['accuracy']:.1%}")
     auc = evaluation["auc"]
@@ -288,7 +309,7 @@ def show_test(run_dir: Path, settings: TrainConfig) -> None:
         reason = WHOLE_PHOTO_REASON.format(size=settings.image_size) if whole_photos else ""
         st.warning(NO_BETTER_THAN_CHANCE + reason + REAL_RUN)
     elif auc is not None:
-        distinct = sum(runs.test_pair_counts(evaluation))
+        distinct = same + different
         sentence = BETTER_THAN_CHANCE.format(pairs=f"{distinct:,}", auc=auc)
         if distinct < evaluation["pairs"]:
             sentence += REPEATED_PAIRS.format(distinct=distinct, drawn=evaluation["pairs"])
@@ -304,6 +325,20 @@ def show_test(run_dir: Path, settings: TrainConfig) -> None:
     show_pairs(runs.read_misclassified(run_dir), "It got every test pair right.")
 
 
+def show_split(run_dir: Path) -> None:
+    """Who is in which part of the split, once the trainer has split the photos."""
+    parts = runs.read_split(run_dir)
+    if not parts:
+        return
+    with st.expander("Who is in which part"):
+        for part in parts:
+            people = ", ".join(part.display_names)
+            st.markdown(
+                f"**{SPLIT_LABELS[part.part]}**: {len(part.people)} people, {part.images} "
+                f"photos: {people}"
+            )
+
+
 def show_run(run_dir: Path, picked_state: str) -> None:
     """Everything about one run; a fragment, re-drawn every few seconds while it is alive."""
     try:
@@ -316,6 +351,7 @@ def show_run(run_dir: Path, picked_state: str) -> None:
             return
         metrics = runs.read_metrics(run_dir)
         show_progress(status, settings, metrics)
+        show_split(run_dir)
         show_learning(status, settings, metrics)
         show_test(run_dir, settings)
     except FaceDemoError as error:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from facedemo import config
 from facedemo.files import write_json_atomic
 from facedemo.siamese import TrainConfig
-from facedemo.siamese.runs import RunLayout, is_alive, read_status
+from facedemo.siamese.runs import RunLayout, is_alive, read_eval, read_status
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "monitor.py")
 
@@ -52,6 +52,32 @@ def test_a_finished_run_shows_curves_scores_and_mistakes(monkeypatch: pytest.Mon
     table = page.dataframe[0].value
     assert list(table["epoch"]) == [1, 2] and table["best"].sum() == 1
     assert not {"monitor_stop", "monitor_resume"} & _keys(page)
+
+
+def test_a_finished_run_counts_its_test_pairs_once_and_names_its_people(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caption's count, the confusion matrix and eval.json agree; the split's people
+    are named, part by part."""
+    run_dir, _ = tiny_run()
+    page = open_page(run_dir.parent, monkeypatch)
+    (said,) = [c.value for c in page.caption if c.value.startswith("Scored on")]
+    assert said.startswith("Scored on 64 of the 78 distinct pairs of its test people's photos")
+    assert "a run tests at most 64 pairs" in said
+    confusion = json.loads(page.get("plotly_chart")[4].proto.spec)
+    (heatmap,) = [trace for trace in confusion["data"] if trace["type"] == "heatmap"]
+    cells = [
+        int(cell.split("</b>")[0].removeprefix("<b>")) for row in heatmap["text"] for cell in row
+    ]
+    assert sum(cells) == 64 == read_eval(run_dir)["pairs"]
+    (parts,) = [e for e in page.expander if e.label == "Who is in which part"]
+    lines = [m.value for m in parts.markdown]
+    assert [line.split("**")[1].split(" (")[0] for line in lines] == [
+        "Training",
+        "Validation",
+        "Test",
+    ]
+    assert lines[2].endswith(": 3 people, 13 photos: Jack Dorsey, Jennifer Aniston, Sundar Pichai")
 
 
 def _keys(page: AppTest) -> set[str]:
@@ -179,7 +205,7 @@ def test_testing_after_training_is_its_own_phase(
     assert page.selectbox(key="monitor_run").options == ["live"]  # the state is the heading's
     assert "Testing: training is over" in page.markdown[2].value
     assert metric_values(page)["Time left (at most)"] == "-"
-    assert page.get("progress")[0].proto.text == "testing epoch 1 on 2000 pairs"
+    assert page.get("progress")[0].proto.text == "testing epoch 1 on its test people's pairs"
     assert page.button(key="monitor_stop").label == "Stop testing"
     page.button(key="monitor_stop").click().run()  # a stop is answered during the test too
     assert RunLayout(run_dir).stop.exists()
@@ -256,6 +282,22 @@ def test_the_test_claim_counts_each_pair_once(
     (praise,) = [s.value for s in page.success if s.value.startswith("Better than guessing")]
     assert "on 220 pairs of people it has never seen" in praise
     assert "220 of the 256 pairs drawn are different ones" in praise
+
+
+def test_a_run_tested_on_every_pair_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = finished_run_with_test_auc(tmp_path, 0.9)
+    evaluation = json.loads(RunLayout(run_dir).eval.read_text())
+    every = {"same": 128, "different": 128}
+    write_json_atomic(RunLayout(run_dir).eval, {**evaluation, "all_pairs": every})
+    page = open_page(tmp_path, monkeypatch)
+    (said,) = [c.value for c in page.caption if c.value.startswith("Scored on")]
+    assert said.startswith("Scored on every pair of its test people's photos, each pair once: ")
+    assert "128 same-person and 128 different-person pairs (a run tests at most 2,000" in said
+    (praise,) = [s.value for s in page.success if s.value.startswith("Better than guessing")]
+    assert "on 256 pairs" in praise and "drawn" not in praise
+    assert "Who is in which part" not in [e.label for e in page.expander]  # split not recorded
 
 
 def test_a_run_on_face_crops_is_not_blamed_on_whole_photos(

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from siamese_support import REPO, cli_env, tiny_flags
 
@@ -148,3 +149,62 @@ def test_more_devices_than_there_are_is_a_sentence(tmp_path: Path) -> None:
     assert "3 devices were asked for, but jax sees only 1 CPU device here." in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "greedy").exists()  # refused before a run folder was made
+
+
+#: The numbers of an epoch line that a resumed run must repeat (its time and pace differ).
+EPOCH_NUMBERS = ["loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc", "lr"]
+
+
+def epoch_numbers(run_dir: Path) -> np.ndarray:
+    metrics = read_metrics(run_dir)
+    return metrics[metrics["kind"] == "epoch"][EPOCH_NUMBERS].to_numpy(dtype=float)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_resumed_run_trains_exactly_as_the_uninterrupted_one(
+    tmp_path: Path, backend: str
+) -> None:
+    """Four tiny epochs in one go, and the same settings stopped after epoch 2 and resumed in
+    a new process: the same epoch lines (training and validation loss, accuracy, AUC, the
+    learning rate), batch losses and test, to float tolerance. Dropout, mirrors, pairs and
+    batch order are functions of (seed, epoch); the optimizer's state is in the checkpoint."""
+    epochs, steps = 4, 3
+    straight = subprocess.Popen(
+        facedemo(backend, "train", *tiny_flags("straight", tmp_path, epochs, steps)),
+        env=env(backend),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stopped = subprocess.Popen(
+        facedemo(backend, "train", *tiny_flags("resumed", tmp_path, epochs, steps)),
+        env=env(backend),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in stopped.stdout:  # stop as soon as epoch 2 is saved
+        if line.startswith(f"epoch 2/{epochs}"):
+            stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=300) == 0
+    assert (
+        read_status(tmp_path / "resumed").state,
+        read_checkpoint(tmp_path / "resumed").epoch,
+    ) == (
+        "stopped",
+        2,
+    )
+    run(backend, "train", "--resume", "resumed", "--runs-dir", str(tmp_path))
+    assert straight.wait(timeout=300) == 0
+    one_go, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert read_status(resumed).state == read_status(one_go).state == "finished"
+    assert epoch_numbers(resumed).shape == (epochs, len(EPOCH_NUMBERS))
+    np.testing.assert_allclose(epoch_numbers(resumed), epoch_numbers(one_go), rtol=1e-5)
+    batches = [
+        read_metrics(run_dir).query("kind == 'batch'")["loss"] for run_dir in (resumed, one_go)
+    ]
+    np.testing.assert_allclose(*batches, rtol=1e-5)
+    tested = [read_eval(run_dir) for run_dir in (resumed, one_go)]
+    assert tested[0]["auc"] == pytest.approx(tested[1]["auc"], rel=1e-5)
+    assert tested[0]["confusion_matrix"] == tested[1]["confusion_matrix"]

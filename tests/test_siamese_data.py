@@ -15,6 +15,8 @@ from facedemo.siamese.data import (
     DrawnPairs,
     FixedPairBatches,
     TrainingPairs,
+    all_pair_counts,
+    all_pairs,
     fixed_pairs,
     held_out,
     load_faces,
@@ -179,13 +181,37 @@ def test_seen_people_pairs_each_show_a_held_out_photo(train_faces) -> None:
     assert 0.3 < pairs.same.mean() < 0.7
 
 
-def test_distinct_pairs_count_a_pair_once_whichever_way_round() -> None:
-    pairs = DrawnPairs(
-        first=np.array([0, 1, 0, 2, 3, 2]),
-        second=np.array([1, 0, 1, 3, 2, 4]),
-        same=np.array([True, True, True, False, False, False]),
+def unordered(pairs: DrawnPairs) -> set[tuple[int, int]]:
+    return {(min(a, b), max(a, b)) for a, b in zip(pairs.first, pairs.second, strict=True)}
+
+
+def test_the_test_pairs_are_every_distinct_pair_once(dataset: IdentityDataset) -> None:
+    pairs = all_pairs(dataset, 10_000, seed=0, same_person_probability=0.5)
+    n = len(dataset)
+    assert np.all(pairs.first < pairs.second)  # no mirror, no photo with itself
+    assert len(unordered(pairs)) == len(pairs) == n * (n - 1) // 2  # none twice, none missing
+    labels = dataset.labels
+    assert np.array_equal(labels[pairs.first] == labels[pairs.second], pairs.same)
+    counts = all_pair_counts(labels)
+    assert (int(pairs.same.sum()), int((~pairs.same).sum())) == (
+        counts["same"],
+        counts["different"],
     )
-    assert pairs.distinct() == {"same": 1, "different": 2}
+
+
+def test_beyond_the_cap_the_test_pairs_are_a_seeded_sample_without_replacement(
+    dataset: IdentityDataset,
+) -> None:
+    pairs = all_pairs(dataset, 100, seed=3, same_person_probability=0.5)
+    every = unordered(all_pairs(dataset, 10_000, seed=0, same_person_probability=0.5))
+    assert len(unordered(pairs)) == len(pairs) == 100 and unordered(pairs) <= every
+    assert int(pairs.same.sum()) == 50  # the share of same-person pairs, as there are enough
+    again = all_pairs(dataset, 100, seed=3, same_person_probability=0.5)
+    other = all_pairs(dataset, 100, seed=4, same_person_probability=0.5)
+    assert unordered(again) == unordered(pairs) != unordered(other)
+    few_same = all_pair_counts(dataset.labels)["same"]  # fewer than half of the cap below
+    lopsided = all_pairs(dataset, 2 * few_same + 10, seed=3, same_person_probability=0.5)
+    assert int(lopsided.same.sum()) == few_same and len(lopsided) == 2 * few_same + 10
 
 
 def test_fixed_pair_batches_keep_their_order(train_faces) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from siamese_support import (
     SHARED_DATA,
@@ -31,6 +32,7 @@ from facedemo.siamese import TrainConfig, preset_config
 from facedemo.siamese.data import fixed_pairs, load_faces, load_split
 from facedemo.siamese.runs import (
     RunLayout,
+    available_test_pairs,
     find_run,
     read_checkpoint,
     read_config,
@@ -39,11 +41,16 @@ from facedemo.siamese.runs import (
     read_metrics,
     read_pairs,
     read_settings,
+    read_split,
     read_status,
     resume_run,
     resume_would,
     start_run,
     stop_run,
+    trained_people,
+)
+from facedemo.siamese.runs import (
+    test_pair_counts as counted_test_pairs,
 )
 
 
@@ -128,6 +135,49 @@ def test_the_run_is_tested_on_its_test_pairs(tiny_run_dir: Path) -> None:
     wrong = read_pairs(RunLayout(tiny_run_dir).misclassified)
     assert len(wrong.same) == len(evaluation["misclassified"]) > 0
     assert np.all((wrong.probability >= 0.5) != wrong.same)
+
+
+def unordered_pairs(rows: list[tuple[str, str]]) -> list[frozenset[str]]:
+    return [frozenset(row) for row in rows]
+
+
+def test_the_test_pairs_are_distinct_and_counted_once_everywhere(tiny_run_dir: Path) -> None:
+    """Every test pair once (no repeat, no mirror): test_pairs.csv, eval.json's count and
+    confusion matrix, the misclassified list and the evaluate CLI say the same number."""
+    evaluation = read_eval(tiny_run_dir)
+    table = pd.read_csv(RunLayout(tiny_run_dir).test_pairs)
+    pairs = unordered_pairs(list(zip(table.file_x, table.file_y, strict=True)))
+    assert all(len(pair) == 2 for pair in pairs) and len(set(pairs)) == len(pairs)
+    assert len(pairs) == evaluation["pairs"] == np.sum(evaluation["confusion_matrix"])
+    assert "distinct_pairs" not in evaluation  # the count itself is the distinct count
+    same, different = counted_test_pairs(evaluation)
+    assert (same, different) == ((table.decision == "Yes").sum(), (table.decision == "No").sum())
+    # 78 distinct pairs of the 13 test photos, above TINY's cap of 64: a sample of 64.
+    assert available_test_pairs(evaluation) == 78 and len(pairs) == TINY["test_pairs"]
+    wrong = unordered_pairs([(m["face_a"], m["face_b"]) for m in evaluation["misclassified"]])
+    assert len(set(wrong)) == len(wrong) and set(wrong) <= set(pairs)
+    shown = subprocess.run(
+        cli("evaluate", "tiny", "--runs-dir", str(tiny_run_dir.parent)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"tiny on {len(pairs)} test pairs:" in shown.stdout
+
+
+def test_the_people_it_trained_on_are_its_training_and_validation_people(
+    tiny_run_dir: Path,
+) -> None:
+    parts = {part.part: part for part in read_split(tiny_run_dir)}
+    assert list(parts) == ["train", "validation", "test"]
+    assert sum(part.images for part in parts.values()) == len(
+        pd.read_csv(SHARED_DATA / "identities.csv")
+    )
+    trained = trained_people(tiny_run_dir)
+    assert trained == set(parts["train"].people) | set(parts["validation"].people)
+    assert len(trained) == 10 and not trained & set(parts["test"].people)
+    assert "Angelina_Jolie" in trained | set(parts["test"].people)  # as the data set names them
 
 
 def test_the_test_pairs_open_in_the_threshold_explorer(tiny_run_dir: Path) -> None:

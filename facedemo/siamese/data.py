@@ -27,14 +27,18 @@ import numpy as np
 from PIL import Image
 
 from facedemo import faces, images
-from facedemo.datasets import IdentityDataset, display_name, open_dataset
+from facedemo.datasets import IdentityDataset, display_name, make_pairs, open_dataset
 from facedemo.errors import DatasetError, ImageError
 from facedemo.siamese import MIN_PAIRABLE_PER_PART, TrainConfig, pairable_people
 
 #: Random streams, the second part of every draw's key: training batches use
 #: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM),
-#: the held-out photos (seed, HELD_OUT_STREAM).
-TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM = 0, 1, 2
+#: the held-out photos (seed, HELD_OUT_STREAM), the network's dropout and mirrors in an
+#: epoch (seed, LAYER_NOISE_STREAM, epoch number), a sample of the test pairs
+#: (seed, TEST_PAIRS_STREAM).
+TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM, LAYER_NOISE_STREAM, TEST_PAIRS_STREAM = range(
+    5
+)
 
 #: Pairs drawn for each seen-people validation pair wanted, before keeping those that
 #: show a held-out photo.
@@ -166,9 +170,10 @@ Batch = tuple[tuple[np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class DrawnPairs:
-    """Pairs drawn at random from a face bank: ``first[k]``, ``second[k]`` (image indices)
-    and ``same[k]`` (one person). Unlike ``datasets.Pairs`` they come in no order, a pair
-    may repeat and ``first[k]`` may exceed ``second[k]``."""
+    """Pairs of a face bank: ``first[k]``, ``second[k]`` (image indices) and ``same[k]`` (one
+    person). Drawn at random (training, validation), they come in no order, a pair may repeat
+    and ``first[k]`` may exceed ``second[k]``; the test's (``all_pairs``) are each distinct
+    pair once, ``first[k] < second[k]``."""
 
     first: np.ndarray
     second: np.ndarray
@@ -176,15 +181,6 @@ class DrawnPairs:
 
     def __len__(self) -> int:
         return len(self.same)
-
-    def distinct(self) -> dict[str, int]:
-        """How many different same-person and different-person pairs were drawn (a pair
-        counts once whichever way round and however often): a small set repeats pairs, and
-        a repeat adds no evidence."""
-        low, high = np.minimum(self.first, self.second), np.maximum(self.first, self.second)
-        _, first_seen = np.unique(np.stack([low, high]), axis=1, return_index=True)
-        same = int(self.same[first_seen].sum())
-        return {"same": same, "different": len(first_seen) - same}
 
     def __getitem__(self, chosen: slice | np.ndarray) -> DrawnPairs:
         return DrawnPairs(self.first[chosen], self.second[chosen], self.same[chosen])
@@ -245,6 +241,37 @@ def fixed_pairs(
     """``count`` pairs drawn once from ``seed``: the same list every time, so runs compare."""
     sampler = PairSampler(faces.labels, same_person_probability)
     return sampler.sample(count, (seed, FIXED_PAIRS_STREAM))
+
+
+def all_pair_counts(labels: np.ndarray) -> dict[str, int]:
+    """How many distinct same-person and different-person pairs photos of people ``labels``
+    give (each unordered pair of two photos once)."""
+    photos = np.bincount(labels)
+    same = int((photos * (photos - 1) // 2).sum())
+    return {"same": same, "different": len(labels) * (len(labels) - 1) // 2 - same}
+
+
+def all_pairs(
+    dataset: IdentityDataset, most: int, seed: int, same_person_probability: float
+) -> DrawnPairs:
+    """Every distinct pair of ``dataset``'s photos, each once (no repeat, no mirror): the
+    same-person pairs, then the different-person ones.
+
+    When they number more than ``most`` (a run's ``test_pairs``), a seeded sample of ``most``
+    drawn without replacement, a ``same_person_probability`` share of them same-person pairs
+    as far as there are that many, different-person pairs the rest.
+    """
+    available = all_pair_counts(dataset.labels)
+    same, different = available["same"], available["different"]
+    if same + different > most:
+        different = min(different, most - min(same, round(most * same_person_probability)))
+        same = min(same, most - different)
+    rng = np.random.default_rng((seed, TEST_PAIRS_STREAM))
+    listed = make_pairs(dataset, max_negatives=different, seed=int(rng.integers(2**31)))
+    positives = np.flatnonzero(listed.same)
+    kept = np.sort(rng.choice(positives, size=same, replace=False))
+    chosen = np.concatenate([kept, np.flatnonzero(~listed.same)])
+    return DrawnPairs(listed.first[chosen], listed.second[chosen], listed.same[chosen])
 
 
 def seen_people_pairs(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from facedemo.errors import SettingError
@@ -128,3 +129,29 @@ def takes_raw_pixels(siamese: keras.Model) -> bool:
     """Whether a (loaded) model takes uint8 faces; runs saved before facedemo moved the
     rescaling into the network take floats in [-1, 1]."""
     return str(siamese.inputs[0].dtype) == INPUT_DTYPE
+
+
+def seed_generators(model: keras.Model) -> list[keras.random.SeedGenerator]:
+    """Every ``keras.random.SeedGenerator`` of ``model``'s layers (dropout, mirrors), nested
+    models included, each once, in the order of the layers."""
+    found: dict[int, keras.random.SeedGenerator] = {}
+
+    def visit(layer: keras.layers.Layer) -> None:
+        for value in vars(layer).values():
+            if isinstance(value, keras.random.SeedGenerator):
+                found.setdefault(id(value), value)
+        for inner in getattr(layer, "layers", ()):
+            visit(inner)
+
+    visit(model)
+    return list(found.values())
+
+
+def reseed(model: keras.Model, key: tuple[int, ...]) -> None:
+    """Set the state of every random layer of ``model`` from ``key`` (non-negative integers):
+    what its dropout and mirrors draw from then on depends on ``key`` alone, not on how
+    many draws came before (a resumed run draws what the uninterrupted one drew)."""
+    generators = seed_generators(model)
+    seeds = np.random.default_rng(key).integers(0, 2**31, size=len(generators))
+    for generator, seed in zip(generators, seeds, strict=True):
+        generator.state.assign(np.array([seed, 0], dtype=generator.state.dtype))

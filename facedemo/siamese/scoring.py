@@ -1,4 +1,4 @@
-"""A trained siamese run scoring face pairs: its best checkpoint on the run's fixed test pairs
+"""A trained siamese run scoring face pairs: its best checkpoint on the run's test pairs
 (``PairScores``), and a verifier for the Verify page. Studies of any engine's pairs (distances,
 thresholds) are ``facedemo.evaluation``; this module feeds them probabilities.
 
@@ -23,7 +23,7 @@ from facedemo.siamese.data import (
     DrawnPairs,
     FaceImages,
     FixedPairBatches,
-    fixed_pairs,
+    all_pairs,
     load_faces,
     load_split,
     resize_face,
@@ -161,7 +161,7 @@ def evaluate_run(run_dir: Path) -> PairScores:
             "on (its test people differ), so its test pairs cannot be rebuilt."
         )
     faces = load_faces(test, settings.image_size, settings.framing)
-    pairs = fixed_pairs(faces, settings.test_pairs, settings.seed, settings.same_person_probability)
+    pairs = all_pairs(test, settings.test_pairs, settings.seed, settings.same_person_probability)
     return evaluate_model(load_model(run_dir), faces, pairs, settings.batch_size)
 
 

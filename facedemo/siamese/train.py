@@ -6,15 +6,20 @@ face bank; Keras fits on freshly drawn pairs gathered by worker threads, with a
 callback that logs every batch and epoch to metrics.jsonl, saves a checkpoint
 each epoch, stops early when validation loss stops improving and stops cleanly
 on a STOP file or SIGTERM before the next batch. Then the run is "testing": the
-best checkpoint is scored on the fixed test pairs (eval.json); a stop request
-ends that too, and a resume then only tests. Any Keras backend trains it.
+best checkpoint is scored on every distinct pair of the test people's photos, each
+once (a seeded sample of ``test_pairs`` of them beyond that many; eval.json); a
+stop request ends that too, and a resume then only tests. Any Keras backend trains it.
 
 Resuming is exact because every epoch's checkpoint is committed by one atomic
-write of checkpoints/state.json, which records the model files and the size
-the metrics log had right then: a resumed run cuts the log back to that size
-(dropping any torn line and the lines of the unfinished epoch), reloads the
-model with its optimizer state and continues the seeded pair stream at the
-next epoch's first batch.
+write of checkpoints/state.json, which records the model files, the size the
+metrics log had right then and the best-epoch and early-stopping bookkeeping: a
+resumed run cuts the log back to that size (dropping any torn line and the lines
+of the unfinished epoch), reloads the model with its optimizer state (step
+count, moments) and continues the seeded pair stream at the next epoch's first
+batch. Every epoch's other randomness is a function of (seed, epoch) alone: the
+layers' dropout and mirrors and the global generators are reseeded as it begins,
+and Keras keeps the batch order (the pairs are drawn at random already). So a run
+stopped after epoch k and resumed trains epoch k + 1 as the uninterrupted run does.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import pandas as pd
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
+    LAYER_NOISE_STREAM,
     TRAINING_STREAM,
     DrawnPairs,
     FaceImages,
@@ -44,6 +50,8 @@ from facedemo.siamese.data import (
     PairSampler,
     Split,
     TrainingPairs,
+    all_pair_counts,
+    all_pairs,
     fixed_pairs,
     gather,
     held_out,
@@ -58,7 +66,12 @@ from facedemo.siamese.device import (
     distributed,
     peak_memory_mb,
 )
-from facedemo.siamese.model import build_siamese, feature_extractor, takes_raw_pixels
+from facedemo.siamese.model import (
+    build_siamese,
+    feature_extractor,
+    reseed,
+    takes_raw_pixels,
+)
 from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
 from facedemo.siamese.runs.processes import process_start_time
@@ -184,6 +197,15 @@ def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
     return logs[best_by] < before if lower_is_better else logs[best_by] > before
 
 
+def _seed_epoch(model: keras.Model, seed: int, epoch: int) -> None:
+    """Make epoch ``epoch``'s random draws (counted from 0) a function of (``seed``,
+    ``epoch``) alone: the layers' dropout and mirrors, and Python's, numpy's and Keras'
+    global generators."""
+    key = (seed, LAYER_NOISE_STREAM, epoch)
+    keras.utils.set_random_seed(int(np.random.default_rng(key).integers(2**31)))
+    reseed(model, key)
+
+
 class _RunCallback(keras.callbacks.Callback):
     """Logs batches and epochs, commits checkpoints, stops early or on request."""
 
@@ -226,6 +248,7 @@ class _RunCallback(keras.callbacks.Callback):
         return {} if peak is None else {"gpu_memory_mb": peak}
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        _seed_epoch(self.model, self.config.seed, epoch)
         self._epoch_start = self._batch_end = time.time()
         self._logged_steps = 0
 
@@ -308,10 +331,7 @@ def _write_evaluation(
     checkpoint: Checkpoint,
 ) -> None:
     """eval.json, the misclassified pictures and the metrics log's eval line."""
-    distinct: dict[tuple[int, int], int] = {}  # small test sets repeat pairs
-    for index in scores.most_wrong(len(pairs)):
-        distinct.setdefault((pairs.first[index], pairs.second[index]), index)
-    shown = np.array(list(distinct.values())[:MISCLASSIFIED_SHOWN], dtype=int)
+    shown = scores.most_wrong(MISCLASSIFIED_SHOWN)
     first, second = pairs.first[shown], pairs.second[shown]
     misclassified = [
         {
@@ -326,7 +346,7 @@ def _write_evaluation(
     writer.evaluation(
         {
             **summary,
-            "distinct_pairs": pairs.distinct(),
+            "all_pairs": all_pair_counts(faces.labels),
             "best_epoch": checkpoint.best_epoch,
             "checkpoint": checkpoint.best,
             "misclassified": misclassified,
@@ -372,9 +392,8 @@ def _fit(
     """Everything between "running" and "finished" (see the module docstring)."""
     layout = writer.layout
     device = detect_device(config.devices, config.batch_size)
-    # Weights, dropout and flips drawn from the run's seed (and the epoch it resumes at), so
-    # the same settings train the same network as far as the backend's kernels allow.
-    keras.utils.set_random_seed(config.seed + checkpoint.epoch)
+    # The first weights drawn from the run's seed; each epoch reseeds the rest (_seed_epoch).
+    keras.utils.set_random_seed(config.seed)
     recorded = read_config(layout.run_dir) if has_settings(layout.run_dir) else {}
     if not recorded:
         _write_config(writer, config, device, split=None)  # settings first, for the page
@@ -434,13 +453,14 @@ def _fit(
                     validation_faces, validation_pairs, config.batch_size
                 ),
                 callbacks=[callback],
+                shuffle=False,  # Keras would shuffle by Python's generator, not the run's seed
                 verbose=0,
             )
     best = callback.checkpoint
     writer.status(state="testing")
-    print(f"Testing epoch {best.best_epoch} on {config.test_pairs} test pairs.", flush=True)
     test_faces = load_faces(split.test, config.image_size, config.framing)
-    test_pairs = fixed_pairs(test_faces, config.test_pairs, config.seed, p_same)
+    test_pairs = all_pairs(split.test, config.test_pairs, config.seed, p_same)
+    print(f"Testing epoch {best.best_epoch} on {len(test_pairs)} test pairs.", flush=True)
     best_model = keras.models.load_model(layout.checkpoint(best.best), compile=False)
     scores = evaluate_model(
         best_model,

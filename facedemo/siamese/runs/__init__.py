@@ -10,7 +10,8 @@ imports them from their homes:
   launcher's files and the trainer's);
 - ``status``: the state machine (status.json against launch.json and the living
   processes), the checkpoint record, finding and listing runs;
-- ``settings``: config.json, the settings, device and versions, said for people;
+- ``settings``: config.json, the settings, device and versions, said for people, and
+  who is in which part of the split;
 - ``logs``: metrics.jsonl read incrementally, progress and time left, the epoch
   table, the tail of train.log;
 - ``results``: the preview and misclassified pictures, eval.json, the runs with
@@ -46,6 +47,7 @@ from facedemo.siamese.runs.logs import (
 from facedemo.siamese.runs.processes import is_alive, process_start_time
 from facedemo.siamese.runs.results import (
     TEST_PAIRS_SCORES,
+    available_test_pairs,
     no_better_than_chance,
     read_eval,
     read_misclassified,
@@ -55,11 +57,15 @@ from facedemo.siamese.runs.results import (
     test_pair_counts,
 )
 from facedemo.siamese.runs.settings import (
+    SPLIT_PARTS,
+    SplitPart,
     describe_device,
     describe_engine,
     has_settings,
     read_config,
     read_settings,
+    read_split,
+    trained_people,
 )
 from facedemo.siamese.runs.status import (
     RunStatus,
@@ -74,6 +80,7 @@ from facedemo.siamese.runs.status import (
 from facedemo.siamese.runs.writer import RunWriter
 
 __all__ = [
+    "SPLIT_PARTS",
     "TEST_PAIRS_SCORES",
     "Checkpoint",
     "PairImages",
@@ -81,6 +88,8 @@ __all__ = [
     "RunProgress",
     "RunStatus",
     "RunWriter",
+    "SplitPart",
+    "available_test_pairs",
     "check_devices",
     "check_resumable",
     "checkpoint_path",
@@ -107,6 +116,7 @@ __all__ = [
     "read_pairs",
     "read_preview",
     "read_settings",
+    "read_split",
     "read_status",
     "resume_run",
     "resume_would",
@@ -115,5 +125,6 @@ __all__ = [
     "start_run",
     "stop_run",
     "test_pair_counts",
+    "trained_people",
     "training_over",
 ]

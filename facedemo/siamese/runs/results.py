@@ -48,8 +48,10 @@ def read_eval(run_dir: Path) -> dict[str, Any] | None:
 
 
 def test_pair_counts(evaluation: dict[str, Any]) -> tuple[int, int]:
-    """The distinct same-person and different-person test pairs of eval.json (every pair
-    drawn, repeats included, for a run written before distinct pairs were counted)."""
+    """The distinct same-person and different-person test pairs of eval.json: its confusion
+    matrix's rows, each pair once. Runs written before the test took every distinct pair
+    drew pairs with replacement: their ``distinct_pairs`` counts each once (runs older still
+    count every pair drawn, repeats included)."""
     if "distinct_pairs" in evaluation:
         distinct = evaluation["distinct_pairs"]
         return distinct["same"], distinct["different"]
@@ -57,13 +59,20 @@ def test_pair_counts(evaluation: dict[str, Any]) -> tuple[int, int]:
     return fn + tp, tn + fp
 
 
+def available_test_pairs(evaluation: dict[str, Any]) -> int | None:
+    """How many distinct pairs the test people's photos give: the test scores them all, or a
+    sample of the run's ``test_pairs`` when there are more; None for runs written before."""
+    available = evaluation.get("all_pairs")
+    return None if available is None else available["same"] + available["different"]
+
+
 def no_better_than_chance(evaluation: dict[str, Any]) -> bool:
     """Whether eval.json's test AUC lies within two standard errors of a guessing model's 0.5.
 
     A model that guesses has an AUC whose variance is (P + N + 1) / (12 P N) for P
     same-person and N different-person pairs (the Mann-Whitney statistic under the null
-    hypothesis), so on 256 distinct test pairs anything below about 0.57 may be luck; pairs
-    drawn twice count once.
+    hypothesis), so on the CPU demo's 78 test pairs (26 same-person) anything below about
+    0.64 may be luck; in runs that drew test pairs with replacement, a repeat counts once.
     """
     positives, negatives = test_pair_counts(evaluation)
     if evaluation.get("auc") is None or not positives or not negatives:

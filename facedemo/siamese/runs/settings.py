@@ -6,11 +6,13 @@ then again once the data set is split (who is in which part).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from facedemo.datasets import display_name
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout, read_record
@@ -40,6 +42,46 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 def read_settings(run_dir: Path) -> TrainConfig:
     """The run's training settings."""
     return TrainConfig.from_dict(read_config(run_dir)["settings"])
+
+
+#: The parts of a run's split, in the order config.json records them.
+SPLIT_PARTS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One part of a run's split (``SPLIT_PARTS``): its people as the data set names them
+    (``Angelina_Jolie``), and how many photos they have."""
+
+    part: str
+    people: tuple[str, ...]
+    images: int
+
+    @property
+    def display_names(self) -> list[str]:
+        """The people as people read them (``Angelina Jolie``)."""
+        return [display_name(person) for person in self.people]
+
+
+def read_split(run_dir: Path) -> list[SplitPart]:
+    """Who is in the run's training, validation and test parts; none before the trainer has
+    split its data set."""
+    recorded = read_config(run_dir).get("dataset", {}).get("split", {})
+    return [
+        SplitPart(part, tuple(recorded[part]["people"]), recorded[part]["images"])
+        for part in SPLIT_PARTS
+        if part in recorded
+    ]
+
+
+def trained_people(run_dir: Path) -> frozenset[str] | None:
+    """The people the run's network learned from or was chosen on (its training and
+    validation parts), as the data set names them; None before the trainer has split its
+    data set. A verdict on a photo of one of them is no test of the network."""
+    parts = {split.part: split.people for split in read_split(run_dir)}
+    if not parts:
+        return None
+    return frozenset(parts["train"]) | frozenset(parts["validation"])
 
 
 def describe_device(run_dir: Path, metrics: pd.DataFrame) -> str:
