@@ -153,8 +153,11 @@ def start_form(runs_dir: Path) -> None:
 
     try:
         with st.spinner("Starting the run…"):
+            dataset, notes = runs.page_dataset(folder, st.get_option("server.address"))
+            for note in notes:
+                st.info(note)
             run_id = runs.start_preset(
-                preset, folder or "demo", runs_dir, name, devices, progress=show_download
+                preset, dataset, runs_dir, name, devices, progress=show_download
             )
     except FaceDemoError as error:
         st.error(str(error))

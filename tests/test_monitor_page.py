@@ -149,6 +149,25 @@ def test_no_runs_yet_offers_the_start_form(tmp_path: Path, monkeypatch: pytest.M
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_outside_the_root_is_refused_before_a_run_exists(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The walk trained on any server folder: the monitor never went through the fence.
+    runs_dir, root = tmp_path / "runs", tmp_path / "root"
+    runs_dir.mkdir()
+    root.mkdir()
+    monkeypatch.setenv("FACEDEMO_FOLDER_ROOT", str(root))
+    page = open_page(runs_dir, monkeypatch)
+    page.radio(key="monitor_source").set_value("A folder of my own").run()
+    page.text_input(key="monitor_folder").set_value(str(shared_data))
+    page.button[0].click().run()
+    assert [error.value for error in page.error] == [
+        f"{shared_data.resolve()} is outside {root.resolve()}: this app reads data sets only "
+        "inside that folder. Move or copy the photos into it, or upload a zip instead."
+    ]
+    assert list(runs_dir.iterdir()) == []  # nothing started, nothing left
+
+
 def test_demo_photos_that_cannot_be_downloaded_give_a_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

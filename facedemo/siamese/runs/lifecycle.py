@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import facedemo
-from facedemo.datasets import Progress, open_dataset
+from facedemo.datasets import Progress, load_server_folder, open_dataset
 from facedemo.errors import RunError, SettingError
 from facedemo.siamese import (
     DEVICES_REFUSED,
@@ -174,6 +174,20 @@ def start_run(
         values = value if isinstance(value, tuple) else (value,)
         arguments += ["--" + name.replace("_", "-"), *map(str, values)]
     return _launch(run_dir, arguments)
+
+
+#: What a page trains on when no folder is typed.
+DEMO_DATA = "demo"
+
+
+def page_dataset(folder: str, server_address: str | None) -> tuple[str, tuple[str, ...]]:
+    """What a page's run trains on: the demo set for no folder, else the folder through the
+    fence (``datasets.load_server_folder``: inside FACEDEMO_FOLDER_ROOT, every file a regular
+    file that stays inside it), as its resolved path; and what its layout left out."""
+    if not folder.strip():
+        return DEMO_DATA, ()
+    dataset = load_server_folder(folder.strip(), server_address)
+    return str(dataset.root), dataset.notes
 
 
 def start_preset(
