@@ -39,6 +39,9 @@ STATE_SENTENCES = {
     "stopped": "Stopped on request",
     "failed": "Failed with the error below.",
     "interrupted": "Interrupted: its process ended unexpectedly",
+    runs.UNREADABLE: "Unreadable: a file of this run is damaged (named below), so it can be "
+    "neither shown nor resumed. The other runs are not affected; delete this run's folder or "
+    "restore the file.",
 }
 NO_BETTER_THAN_CHANCE = (
     "**No better than guessing.** On people it has never seen, this network ranks "

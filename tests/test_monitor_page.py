@@ -366,3 +366,19 @@ def test_more_devices_than_the_machine_has_is_a_sentence_before_any_run(
     (error,) = page.error
     assert error.value.startswith("64 devices were asked for, but jax sees only ")
     assert list(tmp_path.iterdir()) == []  # no run folder: the trainer was never started
+
+
+def test_a_damaged_run_is_shown_with_why_and_hides_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A status.json of [] made the whole monitor fail, hiding every run.
+    fake_run(tmp_path, "good", state="finished")
+    broken = fake_run(tmp_path, "broken", state="stopped")
+    (broken / "status.json").write_text("[]")
+    page = open_page(tmp_path, monkeypatch)
+    assert not page.exception
+    assert set(page.selectbox(key="monitor_run").options) == {"good", "broken"}
+    page.selectbox(key="monitor_run").set_value("broken").run()
+    assert page.subheader[0].value == "Run broken: unreadable"
+    assert any("broken/status.json holds list, not a record" in e.value for e in page.error)
+    assert "monitor_resume" not in _keys(page)

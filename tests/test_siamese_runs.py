@@ -525,3 +525,85 @@ def test_a_log_cut_back_and_rewritten_is_read_afresh(tmp_path: Path) -> None:
 
 def assert_same_table(table: pd.DataFrame, lines: list[dict]) -> None:
     pd.testing.assert_frame_equal(table, pd.DataFrame.from_records(lines), check_dtype=False)
+
+
+BROKEN_RECORDS = {
+    "status of []": ("status.json", "[]", "holds list, not a record"),
+    "empty status": ("status.json", "", "is empty"),
+    "garbage status": ("status.json", "}{not json", "is not JSON"),
+    "a start that is no time": (
+        "status.json",
+        '{"state": "stopped", "started": "yesterday"}',
+        "'started' is 'yesterday', not a finite number",
+    ),
+    "an unknown state": ("status.json", '{"state": "dancing"}', "'dancing' is not one"),
+    "launch without its fields": ("launch.json", '{"command": []}', "has no 'pid'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_RECORDS))
+def test_a_run_with_a_damaged_record_is_listed_with_why_and_the_others_still_show(
+    case: str, tmp_path: Path, capsys
+) -> None:
+    from facedemo.__main__ import main
+
+    file, text, said = BROKEN_RECORDS[case]
+    good = fake_run(tmp_path, "good", state="finished")
+    broken = fake_run(tmp_path, "broken", state="stopped")
+    (broken / file).write_text(text)
+    listed = {run.run_id: run for run in runs.list_runs(tmp_path)}
+    assert listed["good"].state == "finished"
+    assert listed["broken"].state == runs.UNREADABLE
+    assert said in listed["broken"].error and f"broken/{file}" in listed["broken"].error
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "good" in out and said in out
+    with pytest.raises(RunError, match=r"cannot be resumed|not resumable|unreadable|damaged"):
+        runs.resume_run(broken)
+    assert good.is_dir()
+
+
+def test_wrongly_typed_config_eval_and_metrics_are_named_not_tracebacks(tmp_path: Path) -> None:
+    run_dir = fake_run(tmp_path, "typed", state="finished")
+    layout = RunLayout(run_dir)
+    layout.config.write_text('{"settings": {"epochs": "many"}}')
+    with pytest.raises(RunError, match=r"typed/config.json: its settings cannot be read"):
+        runs.read_settings(run_dir)
+    layout.eval.write_text('{"pairs": 4, "accuracy": 0.5, "threshold": 0.5, "confusion_matrix": 7}')
+    with pytest.raises(RunError, match=r"typed/eval.json: 'confusion_matrix' is 7"):
+        runs.read_eval(run_dir)
+    layout.eval.write_text(
+        '{"pairs": 4, "accuracy": 0.5, "threshold": 0.5, "confusion_matrix": [[1, 2], [3]]}'
+    )
+    with pytest.raises(RunError, match=r"not 2 × 2 counts"):
+        runs.read_eval(run_dir)
+    write_log(
+        run_dir,
+        [
+            {"kind": "epoch", "epoch": 1, "loss": 0.5},
+            {"kind": "epoch", "epoch": "two", "loss": 0.4},  # hand-edited: skipped
+            {"kind": "epoch", "epoch": 3, "loss": [0.3]},  # skipped
+            {"kind": "party", "epoch": 4},  # skipped
+        ],
+    )
+    table = runs.read_metrics(run_dir)
+    assert list(table["epoch"]) == [1] and table["loss"].dtype.kind == "f"
+
+
+def test_evaluate_on_a_damaged_run_says_which_file(tmp_path: Path, capsys) -> None:
+    from facedemo.__main__ import main
+
+    run_dir = fake_run(tmp_path, "bad", state="finished")
+    RunLayout(run_dir).config.write_text("[1, 2]")
+    assert main(["evaluate", "bad", "--runs-dir", str(tmp_path)]) == 1
+    assert "bad/config.json holds list, not a record" in capsys.readouterr().err
+
+
+def test_runs_dir_naming_a_file_is_argparse_s_error(tmp_path: Path, capsys) -> None:
+    from facedemo.__main__ import main
+
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(SystemExit) as stopped:
+        main(["runs", "--runs-dir", str(tmp_path / "runs")])
+    assert stopped.value.code == 2
+    assert "is a file, not a folder of runs" in capsys.readouterr().err

@@ -15,11 +15,19 @@ from facedemo import config
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig, tunable_settings
 from facedemo.siamese.runs.lifecycle import new_run_id
-from facedemo.siamese.runs.status import find_run, list_runs
+from facedemo.siamese.runs.status import UNREADABLE, find_run, list_runs
 
 
 def _runs_dir(args: argparse.Namespace) -> Path:
-    return Path(args.runs_dir) if args.runs_dir else config.runs_dir()
+    return args.runs_dir or config.runs_dir()
+
+
+def runs_dir_type(text: str) -> Path:
+    """argparse's type for ``--runs-dir``: a folder, or a path where one can be made."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder of runs")
+    return path
 
 
 def _options_beside_resume(args: argparse.Namespace) -> list[str]:
@@ -87,6 +95,8 @@ def _runs(args: argparse.Namespace) -> int:
             f"best {row['best_epoch'] or '-'}: val loss {_number(row['best_val_loss'])} "
             f"accuracy {_number(row['best_val_accuracy'])} auc {_number(row['best_val_auc'])}"
         )
+        if row["state"] == UNREADABLE:
+            print(f"  {row['error']}")
     return 0
 
 
@@ -111,7 +121,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--runs-dir", metavar="DIR", help="folder of training runs (default: $FACEDEMO_RUNS)"
+        "--runs-dir",
+        metavar="DIR",
+        type=runs_dir_type,
+        help="folder of training runs (default: $FACEDEMO_RUNS)",
     )
 
 

@@ -9,6 +9,7 @@ one way into a JSON file of a run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig
+from facedemo.siamese.runs.schema import Kind, checked
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,20 @@ class PairImages:
         ]
 
 
-def read_record(path: Path) -> dict[str, Any] | None:
-    """The JSON file ``path`` of a run; None before it is written."""
+def read_record(
+    path: Path, required: Mapping[str, Kind], optional: Mapping[str, Kind] | None = None
+) -> dict[str, Any] | None:
+    """The JSON record ``path`` of a run, checked against its schema (``schema.checked``);
+    None before it is written, a RunError naming the file and its fault after."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         raise RunError(f"{path} cannot be read ({error}).") from None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        what = "empty" if not text.strip() else "not JSON"
+        raise RunError(f"{path.parent.name}/{path.name} is {what}: the file is damaged.") from None
+    return checked(record, path, required, optional)

@@ -33,7 +33,7 @@ from facedemo.siamese import (
 from facedemo.siamese.runs.layout import RunLayout
 from facedemo.siamese.runs.processes import process_start_time
 from facedemo.siamese.runs.settings import read_config
-from facedemo.siamese.runs.status import RunStatus, read_status
+from facedemo.siamese.runs.status import UNREADABLE, RunStatus, read_status
 from facedemo.siamese.runs.writer import RunWriter
 
 #: Data set names that ``open_dataset`` resolves itself; anything else is a path.
@@ -128,6 +128,8 @@ def check_resumable(run_dir: Path, launched_pid: int | None = None) -> RunStatus
     reads "queued" (or "running") with that pid until it ends.
     """
     status = read_status(run_dir)
+    if status.state == UNREADABLE:
+        raise RunError(f"{status.error} It cannot be resumed until that file is restored.")
     if status.state == "finished":
         raise RunError(f"Run {status.run_id} has finished; start a new run to train more.")
     if status.alive and status.pid != launched_pid:

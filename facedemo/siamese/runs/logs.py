@@ -38,15 +38,34 @@ LOG_FINGERPRINT_BYTES = 256
 LOG_CACHE_SIZE = 8
 
 
+#: The kinds of line the trainer writes to metrics.jsonl.
+METRIC_KINDS = frozenset({"batch", "epoch", "eval"})
+
+
+def _is_metric_line(record: Any) -> bool:
+    """Whether ``record`` is a metrics line as the trainer writes it: a known ``kind`` and
+    numbers (or null) for everything else, so a hand-edited line cannot break a chart."""
+    return (
+        isinstance(record, dict)
+        and record.get("kind") in METRIC_KINDS
+        and all(
+            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+            for name, value in record.items()
+            if name != "kind"
+        )
+    )
+
+
 def _parse_log_lines(chunk: bytes) -> list[dict[str, Any]]:
-    """The records of whole metrics lines; a line torn by a crash mid-write is skipped."""
+    """The records of whole metrics lines; a line torn by a crash mid-write, or one that is
+    not a metrics line (``_is_metric_line``), is skipped."""
     records = []
     for line in chunk.decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and "kind" in record:
+        if _is_metric_line(record):
             records.append(record)
     return records
 

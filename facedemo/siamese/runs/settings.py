@@ -16,6 +16,7 @@ from facedemo.datasets import display_name
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout, read_record
+from facedemo.siamese.runs.schema import CONFIG_OPTIONAL, CONFIG_REQUIRED
 from facedemo.siamese.runs.status import read_status
 
 
@@ -26,7 +27,7 @@ def has_settings(run_dir: Path) -> bool:
 
 def read_config(run_dir: Path) -> dict[str, Any]:
     """config.json: settings, data set and split, device and versions."""
-    config = read_record(RunLayout(run_dir).config)
+    config = read_record(RunLayout(run_dir).config, CONFIG_REQUIRED, CONFIG_OPTIONAL)
     if config is None:
         if read_status(run_dir).alive:
             raise RunError(
@@ -41,7 +42,13 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 def read_settings(run_dir: Path) -> TrainConfig:
     """The run's training settings."""
-    return TrainConfig.from_dict(read_config(run_dir)["settings"])
+    try:
+        return TrainConfig.from_dict(read_config(run_dir)["settings"])
+    except (TypeError, ValueError, KeyError) as error:
+        raise RunError(
+            f"{run_dir.name}/config.json: its settings cannot be read ({error}): the file is "
+            "damaged."
+        ) from None
 
 
 #: The parts of a run's split, in the order config.json records them.

@@ -18,12 +18,25 @@ from facedemo.errors import RunError
 from facedemo.siamese import RUN_ID_PATTERN, TrainConfig
 from facedemo.siamese.runs.layout import Checkpoint, RunLayout, read_record
 from facedemo.siamese.runs.processes import is_alive
+from facedemo.siamese.runs.schema import (
+    CHECKPOINT_OPTIONAL,
+    LAUNCH_OPTIONAL,
+    LAUNCH_REQUIRED,
+    STATUS_OPTIONAL,
+    STATUS_REQUIRED,
+)
 
 #: States a run is in while its process works.
 ALIVE_STATES = frozenset({"queued", "running", "testing"})
 
 #: States a run can be resumed from (with its settings saved).
 RESUMABLE_STATES = frozenset({"stopped", "failed", "interrupted"})
+
+#: Every state a trainer writes.
+STATES = ALIVE_STATES | RESUMABLE_STATES | {"finished"}
+
+#: The state of a run whose status or launch record is damaged: listed, with why.
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,16 @@ def read_status(run_dir: Path) -> RunStatus:
     """The run's status: the trainer's, or "queued" from a newer launch; "running" with a
     vanished process reads as "interrupted"."""
     layout = RunLayout(run_dir)
-    data, launch = read_record(layout.status), read_record(layout.launch)
+    try:
+        data = read_record(layout.status, STATUS_REQUIRED, STATUS_OPTIONAL)
+        launch = read_record(layout.launch, LAUNCH_REQUIRED, LAUNCH_OPTIONAL)
+    except RunError as error:  # shown with why, so it neither vanishes nor hides the others
+        return RunStatus(run_dir.name, run_dir, UNREADABLE, error=str(error))
     if data is None and launch is None:
         raise RunError(f"No run named {run_dir.name} in {run_dir.parent}.")
+    if data is not None and data["state"] not in STATES:
+        why = f"{run_dir.name}/status.json: the state {data['state']!r} is not one a run has."
+        return RunStatus(run_dir.name, run_dir, UNREADABLE, error=why)
     if launch is not None and not _taken_over(data, launch):
         data = {
             "started": launch["time"],
@@ -112,24 +132,20 @@ def read_status(run_dir: Path) -> RunStatus:
 
 
 def list_runs(runs_dir: str | Path) -> list[RunStatus]:
-    """Every readable run in ``runs_dir``, the most recently started first."""
+    """Every run in ``runs_dir``, the most recently started first; a run with a damaged
+    record is listed as "unreadable" with why (``read_status``)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    runs = []
-    for run_dir in runs_dir.iterdir():
-        if _is_run(run_dir):
-            try:
-                runs.append(read_status(run_dir))
-            except RunError:
-                continue  # a status file someone else broke: not ours to show
+    runs = [read_status(run_dir) for run_dir in runs_dir.iterdir() if _is_run(run_dir)]
     return sorted(runs, key=lambda run: (run.started or 0, run.run_id), reverse=True)
 
 
 def read_checkpoint(run_dir: Path) -> Checkpoint:
     """The run's last committed epoch; the empty record before its first epoch ends."""
-    state = read_record(RunLayout(run_dir).checkpoint_state)
-    return Checkpoint(**state) if state else Checkpoint()
+    state = read_record(RunLayout(run_dir).checkpoint_state, {}, CHECKPOINT_OPTIONAL)
+    known = {field.name for field in fields(Checkpoint)}
+    return Checkpoint(**{k: v for k, v in state.items() if k in known}) if state else Checkpoint()
 
 
 def training_over(run_dir: Path, settings: TrainConfig) -> bool:
