@@ -7,7 +7,9 @@ reproducible case: the seed and mutant index are in the assertion.
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,3 +75,57 @@ def test_pairs_csv_mutants_give_a_sentence_or_a_study(seed: int) -> None:
             pytest.fail(f"mutant {index} of seed {seed}: {type(error).__name__}: {error!r}")
         assert time.perf_counter() - started < SECONDS_PER_INPUT, (seed, index)
     assert studied and refused  # the mutations reach both outcomes
+
+
+def test_run_file_mutants_give_a_sentence_or_a_listed_run(tmp_path: Path) -> None:
+    from siamese_support import fake_run, tiny_run
+
+    from facedemo.siamese import runs
+
+    source, _ = tiny_run()  # a real finished run: every file the trainer writes
+    names = ["status.json", "config.json", "eval.json", "metrics.jsonl", "checkpoints/state.json"]
+    for file_index, name in enumerate(names):
+        valid = (source / name).read_bytes()
+        for index, data in mutants(valid, seed=10 + file_index, count=60):
+            run_dir = tmp_path / f"m{file_index}-{index}"
+            shutil.copytree(source, run_dir, ignore=shutil.ignore_patterns("*.keras", "*.npz"))
+            (run_dir / name).write_bytes(data)
+            started = time.perf_counter()
+            try:
+                status = runs.read_status(run_dir)
+                assert status.state in runs.STATES | {runs.UNREADABLE}, (name, index)
+                settings = runs.read_settings(run_dir)
+                runs.read_eval(run_dir)
+                runs.read_checkpoint(run_dir)
+                metrics = runs.read_metrics(run_dir)
+                runs.epoch_table(metrics, status.best_epoch)
+                runs.progress(status, settings, metrics)
+            except FaceDemoError as error:
+                assert str(error).strip(), (name, index)
+            except Exception as error:  # pragma: no cover - the failure this test exists for
+                pytest.fail(f"{name} mutant {index}: {type(error).__name__}: {error!r}")
+            assert time.perf_counter() - started < SECONDS_PER_INPUT, (name, index)
+            shutil.rmtree(run_dir)
+    fake_run(tmp_path, "alive")  # beside the mutants' leftovers, listing still works
+    assert [run.run_id for run in runs.list_runs(tmp_path)] == ["alive"]
+
+
+def test_identities_csv_mutants_give_a_sentence_or_a_dataset(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    folder = tmp_path / "faces"
+    shutil.copytree(shared_data / "images", folder / "images")
+    valid = (shared_data / "identities.csv").read_bytes()
+    loaded = refused = 0
+    for index, data in mutants(valid, seed=7, count=200):
+        (folder / "identities.csv").write_bytes(data)
+        try:
+            dataset = datasets.load_identity_dataset(folder)
+            assert len(dataset.paths) == len(set(dataset.paths)), index  # one file, one person
+            loaded += 1
+        except FaceDemoError as error:
+            assert str(error).strip(), index
+            refused += 1
+        except Exception as error:  # pragma: no cover - the failure this test exists for
+            pytest.fail(f"identities.csv mutant {index}: {type(error).__name__}: {error!r}")
+    assert loaded and refused

@@ -69,6 +69,7 @@ from facedemo.siamese.runs.settings import (
     trained_people,
 )
 from facedemo.siamese.runs.status import (
+    STATES,
     UNREADABLE,
     RunStatus,
     checkpoint_path,
@@ -83,6 +84,7 @@ from facedemo.siamese.runs.writer import RunWriter
 
 __all__ = [
     "SPLIT_PARTS",
+    "STATES",
     "TEST_PAIRS_SCORES",
     "UNREADABLE",
     "Checkpoint",
