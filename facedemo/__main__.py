@@ -380,8 +380,8 @@ def _thresholds(args: argparse.Namespace) -> int:
             print("most errors: " + ", ".join(f"{r['identity']} ({r['errors']})" for r in worst))
     fitted = study.calibration
     print(
-        f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, {fitted.judged()}, "
-        f"stated at prior {summary['calibration']['prior']:.1%}"
+        f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, stated at prior "
+        f"{summary['calibration']['prior']:.1%}. {fitted.judged()}"
     )
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")

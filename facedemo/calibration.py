@@ -128,15 +128,15 @@ class Calibration:
         return float(knots[i - 1, 0] + share * (knots[i, 0] - knots[i - 1, 0]))
 
     def judged(self) -> str:
-        """How the fit did out of fold, in words (the explorer and the CLI say it)."""
+        """How the fit did out of fold, as a sentence (the explorer and the CLI say it)."""
         if self.brier is None:
             return (
-                "not judged out of fold: too few people to predict a pair with a fit that "
-                "never saw its people"
+                "It could not be judged out of fold: too few people to predict a pair with a "
+                "fit that never saw its people."
             )
         return (
-            f"out-of-fold Brier score {self.brier:.4f} (0 is perfect; always answering the "
-            f"prior scores {self.brier_of_prior:.4f})"
+            f"Out of fold, its Brier score is {self.brier:.4f} (0 is perfect; always "
+            f"answering the prior scores {self.brier_of_prior:.4f})."
         )
 
     def describe(self, prior: float) -> str:

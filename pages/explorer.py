@@ -276,7 +276,7 @@ def calibration_panel(study: evaluation.PairStudy) -> None:
             "judged out of fold "
             f"({fitted.folds} folds of {fitted.folds_of}: no pair is predicted by a fit that "
             f"saw it{' or its first person' if fitted.folds_of == 'people' else ''}). "
-            f"{fitted.judged().capitalize()}."
+            f"{fitted.judged()}"
             + (" The Verify page uses it for this engine." if study.engine else "")
         )
         st.dataframe(

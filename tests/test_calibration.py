@@ -165,5 +165,5 @@ def test_two_people_calibrate_but_cannot_be_judged_out_of_fold() -> None:
     fitted = calibration.fit(
         [0.1, 0.2, 0.8, 0.7, 0.9, 0.6], same, [0, 1, 0, 0, 0, 0], [0, 1, 1, 1, 1, 1]
     )
-    assert fitted.brier is None and "not judged out of fold" in fitted.judged()
+    assert fitted.brier is None and "could not be judged out of fold" in fitted.judged()
     assert float(fitted.probability(0.1)) > float(fitted.probability(0.9))
