@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -546,3 +547,17 @@ def compare_engines(
             }
         )
     return pd.DataFrame(rows)
+
+
+#: Arrow-key presses that cross the explorer's threshold slider end to end, at most.
+EXPLORER_SLIDER_PRESSES = 100
+
+
+def explorer_slider_step(low: float, high: float) -> float:
+    """The explorer slider's step over ``[low, high]``: the round number (1, 2 or 5 × 10^k)
+    no finer than 1/EXPLORER_SLIDER_PRESSES of the range. A press then moves the threshold
+    the 4-decimal thumb shows by a round amount large enough to be seen on the histogram
+    (a thousandth of the range changed no number in twelve presses)."""
+    rough = (high - low) / EXPLORER_SLIDER_PRESSES
+    decade = 10.0 ** math.floor(math.log10(rough))
+    return next(round(m * decade, 12) for m in (1, 2, 5, 10) if m * decade >= rough * 0.999999)

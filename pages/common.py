@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 import streamlit as st
+from PIL import Image, ImageOps
 
 from facedemo import config, datasets, faces, images
 from facedemo.errors import FaceDemoError
@@ -172,6 +173,20 @@ THUMBNAIL_SIDE = 160
 def thumbnail(path: str) -> np.ndarray:
     """A photo as a square thumbnail, made once per photo and server."""
     return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
+
+
+#: Side of the box a photo preview fits in (Verify's inputs), in pixels: small enough that
+#: photo A, photo B and the verdict under them share one 1280 × 720 view.
+PREVIEW_SIDE = 140
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def preview(path: str) -> np.ndarray:
+    """A whole photo shrunk to fit a PREVIEW_SIDE square, nothing cut off."""
+    image = Image.fromarray(images.load_image(path))
+    return np.asarray(
+        ImageOps.contain(image, (PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    )
 
 
 @st.cache_resource(max_entries=4, show_spinner="Unpacking the zip...")

@@ -29,6 +29,7 @@ SOURCES = (
     "Pairs CSV with scores",
 )
 THRESHOLD_KEY = "explorer_threshold"
+TYPED_KEY = "explorer_threshold_typed"
 RATE_LABELS = {
     "precision": "Precision",
     "recall": "Recall",
@@ -153,42 +154,65 @@ def set_threshold(value: float) -> None:
 
 
 def suggestion_buttons(suggestions: list[thresholds.Suggestion]) -> None:
+    """One compact button per suggestion, side by side, wrapping where the page ends."""
     st.caption("Suggested thresholds (click to use; hover for how each is chosen):")
-    columns = st.columns(4) * 2
-    for column, suggestion in zip(columns, suggestions, strict=False):
-        column.button(
-            f"{thresholds.short_name(suggestion)} · {suggestion.threshold:.4f}",
-            key=f"suggest_{suggestion.name}",
-            help=f"**{suggestion.label}.** {thresholds.SUGGESTION_RULES[suggestion.name]}",
-            on_click=set_threshold,
-            args=(suggestion.threshold,),
-            width="stretch",
-        )
+    with st.container(horizontal=True, gap="small"):
+        for suggestion in suggestions:
+            st.button(
+                f"{thresholds.short_name(suggestion)} · {suggestion.threshold:.4f}",
+                key=f"suggest_{suggestion.name}",
+                help=f"**{suggestion.label}.** {thresholds.SUGGESTION_RULES[suggestion.name]}",
+                on_click=set_threshold,
+                args=(suggestion.threshold,),
+                width="content",
+            )
+
+
+def set_typed_threshold() -> None:
+    set_threshold(st.session_state[TYPED_KEY])
 
 
 def threshold_slider(study: evaluation.PairStudy) -> float:
-    """The threshold slider over the study's distances, reset when the study changes."""
+    """The threshold slider over the study's distances, reset when the study changes, and
+    beside it a field to type an exact threshold."""
     low, high = study.analysis.distance_range()
+    step = evaluation.explorer_slider_step(low, high)
     if st.session_state.get("explorer_study") != (study.name, study.engine_label):
         st.session_state["explorer_study"] = (study.name, study.engine_label)
         st.session_state.pop(THRESHOLD_KEY, None)
     if THRESHOLD_KEY not in st.session_state or not low <= st.session_state[THRESHOLD_KEY] <= high:
         set_threshold(min(max(study.starting_threshold, low), high))
-    return st.slider(
+    slider_column, typed_column = st.columns([4, 1], vertical_alignment="bottom")
+    threshold = slider_column.slider(
         "Threshold: same person if distance ≤",
         low,
         high,
         key=THRESHOLD_KEY,
-        step=(high - low) / 1000,
+        step=step,
         format="%.4f",
+        help=f"Arrow keys move it by {step:g}. For an exact value, click a suggested "
+        "threshold or type one in the field beside it.",
     )
+    st.session_state[TYPED_KEY] = threshold  # the field shows what the slider holds
+    typed_column.number_input(
+        "Exact threshold",
+        min_value=low,
+        max_value=high,
+        step=step,
+        format="%.4f",
+        key=TYPED_KEY,
+        on_change=set_typed_threshold,
+        help="Type a threshold to set the slider to exactly that value.",
+    )
+    return threshold
 
 
 def show_metrics(metrics: thresholds.Metrics) -> None:
-    for column, (name, label) in zip(
-        st.columns(len(RATE_LABELS)), RATE_LABELS.items(), strict=True
-    ):
-        column.metric(label, plots.percent(getattr(metrics, name)))
+    """The six rates, three to a row: a value such as 100.00% stays whole at 1280 px."""
+    rates = list(RATE_LABELS.items())
+    for row in (rates[:3], rates[3:]):
+        for column, (name, label) in zip(st.columns(3), row, strict=True):
+            column.metric(label, plots.percent(getattr(metrics, name)))
 
 
 def show_intervals(study: evaluation.PairStudy, threshold: float) -> None:
@@ -255,7 +279,12 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
             f"{row.false_accepts} of {row.different_pairs:,} stranger pairs accepted"
         )
     with st.expander("Every person"):
-        st.dataframe(table.drop(columns=["photo"]), hide_index=True, key="per_identity_table")
+        st.dataframe(
+            table.drop(columns=["photo"]),
+            hide_index=True,
+            key="per_identity_table",
+            column_config={"identity": st.column_config.TextColumn("identity", pinned=True)},
+        )
 
 
 @st.fragment
@@ -290,20 +319,30 @@ def calibration_panel(study: evaluation.PairStudy) -> None:
         st.plotly_chart(plots.reliability_figure(fitted.reliability), key="reliability")
 
 
+def operating_points(study: evaluation.PairStudy) -> pd.DataFrame:
+    """The study's operating points with their target FMR as text: "—" where a point has
+    none (ZeroFNMR), rather than a raw None."""
+    frame = study.operating_points_frame()
+    frame["target_fmr"] = [
+        "—" if pd.isna(target) else plots.percent(target) for target in frame["target_fmr"]
+    ]
+    return frame
+
+
 @st.fragment
 def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     """Everything the slider drives; a fragment, so a slider move re-runs only this. The
-    numbers come first: the browser shows them while the curves below are still drawn."""
+    slider, its numbers and the histogram come first and fit one 1280 × 720 view, so what
+    a move changes is on screen when it is made; the intervals and curves follow."""
     analysis = study.analysis
-    suggestions = study.suggestions
-    suggestion_buttons(suggestions)
+    suggestion_buttons(study.suggestions)
     threshold = threshold_slider(study)
     metrics = analysis.at(threshold)
     show_metrics(metrics)
-    show_intervals(study, threshold)
     left, right = st.columns([2, 1])
     left.plotly_chart(plots.distance_histogram(analysis, threshold), key="histogram")
     right.plotly_chart(plots.confusion_matrix_figure(metrics), key="confusion")
+    show_intervals(study, threshold)
     roc_curve, det_curve, pr_curve = study.curves
     det, roc, pr = st.tabs(["DET", "ROC", "Precision-recall"])
     roc.plotly_chart(plots.roc_figure(roc_curve, metrics), key="roc")
@@ -315,12 +354,12 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     )
     with st.expander("Operating points, as biometric reports give them"):
         st.dataframe(
-            study.operating_points_frame(),
+            operating_points(study),
             hide_index=True,
             key="operating_points",
             column_config={
-                "name": "point",
-                "target_fmr": st.column_config.NumberColumn("Target FMR", format="percent"),
+                "name": st.column_config.TextColumn("point", pinned=True),
+                "target_fmr": st.column_config.TextColumn("Target FMR"),
                 "threshold": st.column_config.NumberColumn("Threshold", format="%.4f"),
                 "fmr": st.column_config.NumberColumn("FMR", format="percent"),
                 "fnmr": st.column_config.NumberColumn("FNMR", format="percent"),
@@ -355,7 +394,9 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     st.dataframe(
         table,
         hide_index=True,
+        key="thresholds_table",
         column_config={
+            "name": st.column_config.TextColumn("name", pinned=True),
             "threshold": st.column_config.NumberColumn(format="%.4f"),
             **{
                 name: st.column_config.NumberColumn(f"{label} (in-sample)", format="percent")
@@ -425,7 +466,7 @@ def compare_panel(
                 table,
                 hide_index=True,
                 column_config={
-                    "setting": st.column_config.TextColumn("Engine setting"),
+                    "setting": st.column_config.TextColumn("Engine setting", pinned=True),
                     "different_pairs": st.column_config.NumberColumn(
                         "Different-person pairs", format="localized"
                     ),

@@ -20,6 +20,7 @@ from pages.common import (
     ensure_app_navigation,
     face_choice,
     prepared,
+    preview,
     progress_reporter,
     server_folder_dataset,
     thumbnail,
@@ -73,7 +74,7 @@ def photo_input(
         key=keys.gallery,
         format_func=captions.__getitem__,
     )
-    st.image(str(gallery[choice].path), width=160)
+    st.image(preview(str(gallery[choice].path)))
     return gallery[choice].path, gallery[choice].path.name
 
 
@@ -330,7 +331,8 @@ def show_identification(result: identify.Identification) -> None:
             f"{result.threshold:.4f}; the closest, {datasets.display_name(best.identity)}, is at "
             f"distance {best.distance:.4f}."
         )
-    columns = st.columns(4)
+    # The name gets half the row, so a full name such as "Angelina Jolie" stays whole.
+    columns = st.columns([3, 1, 1, 1])
     columns[0].metric("Answer", datasets.display_name(result.identity or identify.UNKNOWN))
     columns[1].metric("Closest distance", f"{best.distance:.4f}")
     columns[2].metric("Threshold", f"{result.threshold:.4f}")
@@ -416,7 +418,6 @@ if mode_switch() == MODES[1]:
     identify_mode()  # the page in identify mode; it ends the run
 st.title("Verify: same person or not?")
 st.caption("Two photos in, one verdict out, with every step shown.")
-explain()
 engine, threshold, enforce = sidebar_settings(
     "Off: when no face is found, the whole photo is used as the face."
 )
@@ -430,14 +431,19 @@ inputs = {}
 for slot, column in zip(SLOTS, st.columns(2), strict=True):
     with column:
         inputs[slot] = photo_slot(slot, gallery)
+# The verdict right under the two photos (they share a 1280 × 720 view); the explanation
+# below it, drawn now so that it is there whatever the run ends with.
+verdict_area = st.container()
+explain()
 if st.session_state.get("source_B") == live_camera.SOURCE:
-    live_camera.verify_live(inputs["A"], engine, threshold, enforce)
+    with verdict_area:
+        live_camera.verify_live(inputs["A"], engine, threshold, enforce)
     st.stop()
 if not all(inputs.values()):
-    st.info("Add a photo on both sides to compare them.")
+    verdict_area.info("Add a photo on both sides to compare them.")
     st.stop()
 
-with user_errors():
+with verdict_area, user_errors():
     prepared(engine)
     photos = {}
     with st.spinner("Finding and embedding the faces..."):
@@ -464,33 +470,34 @@ with user_errors():
             )
     result = faces.compare((photos["A"], photos["B"]), engine, threshold, tuple(indices))
 
-verdict = "Same person" if result.verified else "Different people"
-(st.success if result.verified else st.warning)(
-    f"**{verdict}** — distance {result.distance:.4f} "
-    f"{'≤' if result.verified else '>'} threshold {result.threshold:.4f}"
-)
-answer = decision.decide(
-    result.distance, result.threshold, result.verified, engine.label, prior, result.confidence
-)
-metric_columns = st.columns(4)
-metric_columns[0].metric("Distance", f"{result.distance:.4f}")
-metric_columns[1].metric("Threshold", f"{result.threshold:.4f}")
-metric_columns[2].metric(answer.label, answer.value, help=answer.explanation())
-metric_columns[3].metric("Time", f"{result.timings['total'] * 1000:.0f} ms")
-if answer.conflict():
-    st.info(answer.conflict(), icon="⚖️")
-st.caption(answer.explanation())
-st.plotly_chart(
-    plots.distance_gauge(
-        result.distance,
-        result.threshold,
-        even_odds=answer.even_odds_distance,
-        prior=prior,
-        p_same_at_threshold=answer.p_same_at_threshold_text,
-    ),
-    key="gauge",
-    width="stretch",
-)
+with verdict_area:
+    verdict = "Same person" if result.verified else "Different people"
+    (st.success if result.verified else st.warning)(
+        f"**{verdict}** — distance {result.distance:.4f} "
+        f"{'≤' if result.verified else '>'} threshold {result.threshold:.4f}"
+    )
+    answer = decision.decide(
+        result.distance, result.threshold, result.verified, engine.label, prior, result.confidence
+    )
+    metric_columns = st.columns(4)
+    metric_columns[0].metric("Distance", f"{result.distance:.4f}")
+    metric_columns[1].metric("Threshold", f"{result.threshold:.4f}")
+    metric_columns[2].metric(answer.label, answer.value, help=answer.explanation())
+    metric_columns[3].metric("Time", f"{result.timings['total'] * 1000:.0f} ms")
+    if answer.conflict():
+        st.info(answer.conflict(), icon="⚖️")
+    st.caption(answer.explanation())
+    st.plotly_chart(
+        plots.distance_gauge(
+            result.distance,
+            result.threshold,
+            even_odds=answer.even_odds_distance,
+            prior=prior,
+            p_same_at_threshold=answer.p_same_at_threshold_text,
+        ),
+        key="gauge",
+        width="stretch",
+    )
 
 for slot, face in zip(SLOTS, result.faces, strict=True):
     if face.whole_photo:

@@ -53,6 +53,50 @@ def test_slider_moves_every_metric_the_way_it_must(page: AppTest) -> None:
     assert everyone["Precision"] == pytest.approx(140 / 1830, abs=1e-4)
 
 
+def _shown(app: AppTest) -> list[str]:
+    """Every rate as the page writes it."""
+    return [m.value for m in app.metric]
+
+
+def test_the_slider_step_is_a_round_hundredth_of_the_range_at_most() -> None:
+    from facedemo.evaluation import explorer_slider_step
+
+    assert explorer_slider_step(0.0, 1.0) == 0.01
+    assert explorer_slider_step(0.1, 0.3) == 0.002  # 0.002 exactly: a hundredth
+    assert explorer_slider_step(0.0132, 0.2876) == 0.005  # 0.00274 rounded up
+    assert explorer_slider_step(0.0, 30.0) == 0.5
+
+
+def test_one_slider_step_changes_what_is_shown(page: AppTest) -> None:
+    # The walk pressed the arrow key twelve times near 0.07 (steps of a thousandth of the
+    # range, 0.00027) and no number moved.
+    from facedemo.evaluation import explorer_slider_step
+
+    slider = page.slider(key="explorer_threshold")
+    assert slider.value == pytest.approx(0.07)
+    assert slider.step == explorer_slider_step(float(slider.min), float(slider.max))
+    assert "suggested threshold" in slider.help and "type one" in slider.help
+    before = _shown(page)
+    slider.set_value(0.07 + slider.step).run()
+    assert _shown(page) != before
+
+
+def test_a_typed_threshold_sets_the_slider_exactly(page: AppTest, shared_study) -> None:
+    zero_fnmr = next(p for p in shared_study.operating_points if p.name == "ZeroFNMR")
+    page.number_input(key="explorer_threshold_typed").set_value(zero_fnmr.threshold).run()
+    assert page.slider(key="explorer_threshold").value == pytest.approx(zero_fnmr.threshold)
+    assert _metrics(page)["FRR"] == 0.0
+    page.slider(key="explorer_threshold").set_value(0.05).run()  # and the field follows
+    assert page.number_input(key="explorer_threshold_typed").value == pytest.approx(0.05)
+
+
+def test_operating_points_show_no_raw_none(page: AppTest) -> None:
+    points = next(f.value for f in page.dataframe if "target_fmr" in f.value)
+    assert points.notna().all().all()
+    targets = points.set_index("name")["target_fmr"]
+    assert targets["ZeroFNMR"] == "—" and targets["FMR100"] == "1.00%"
+
+
 def test_suggestion_button_sets_the_threshold(page: AppTest, shared_study) -> None:
     best = {s.name: s for s in shared_study.analysis.suggestions()}["max_f1"]
     page.button(key="suggest_max_f1").click().run()

@@ -1,0 +1,90 @@
+"""At 1280 × 720, as on a laptop or a projector: what a move changes is on screen when it is
+made, and no number is cut."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_support import running_app
+from playwright.sync_api import Browser, Locator, Page, expect
+
+pytestmark = pytest.mark.browser
+
+VIEWPORT = {"width": 1280, "height": 720}
+#: The first visit loads the model and the detector; the embeddings are already on disk.
+FIRST_RUN_MS = 120_000
+RERUN_MS = 30_000
+#: Elements of an st.metric that are wider than their box (a value or label cut short).
+CUT = "box => [...box.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth).length"
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    facedemo_home: Path, shared_study, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app, started once the shared set is embedded, so the pages only read the store."""
+    assert shared_study.embedded_now + shared_study.embedded_before > 0
+    log_path = tmp_path_factory.mktemp("streamlit-layout") / "streamlit.log"
+    with running_app(facedemo_home, log_path) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    yield page
+    page.context.close()
+
+
+def expect_in_view(*elements: Locator) -> None:
+    """Every element lies wholly within the window's height, all at once (a pixel of slack
+    for sub-pixel scrolling)."""
+    for element in elements:
+        box = element.bounding_box()
+        assert box is not None
+        assert box["y"] >= -1 and box["y"] + box["height"] <= VIEWPORT["height"] + 1, box
+
+
+def expect_no_metric_cut(page: Page) -> None:
+    for box in page.get_by_test_id("stMetric").all():
+        assert box.evaluate(CUT) == 0, f"cut: {box.inner_text()!r}"
+
+
+def test_explorer_slider_rates_and_histogram_share_one_view(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/explorer")
+    slider = page.locator(".st-key-explorer_threshold")
+    far = page.get_by_test_id("stMetric").filter(has_text="FAR")
+    expect(far.get_by_test_id("stMetricValue")).to_have_text("0.12%", timeout=FIRST_RUN_MS)
+    histogram = page.locator(".st-key-histogram")
+    expect(histogram.locator(".main-svg").first).to_be_attached(timeout=RERUN_MS)
+
+    slider.evaluate("element => element.scrollIntoView({block: 'start'})")
+    expect_in_view(slider, far, histogram)
+    expect_no_metric_cut(page)
+
+    slider.get_by_role("slider").press("End")  # the widest values: 100.00%
+    expect(far.get_by_test_id("stMetricValue")).to_have_text("100.00%", timeout=RERUN_MS)
+    expect_no_metric_cut(page)
+    expect_in_view(slider, far, histogram)
+
+
+def test_verify_shows_both_photos_and_the_verdict_at_once(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    verdict = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Same person")
+    expect(verdict).to_be_visible(timeout=FIRST_RUN_MS)
+    photos = page.get_by_test_id("stImage")
+    page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+    expect_in_view(photos.nth(0), photos.nth(1), verdict)
+    expect_no_metric_cut(page)
+
+
+def test_identify_names_stay_whole(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    page.get_by_text("Who is this? (identify)").click()
+    answer = page.get_by_test_id("stMetric").filter(has_text="Answer")
+    expect(answer.get_by_test_id("stMetricValue")).to_have_text(
+        "Angelina Jolie", timeout=FIRST_RUN_MS
+    )
+    expect_no_metric_cut(page)
