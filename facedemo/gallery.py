@@ -22,6 +22,7 @@ class GalleryPhoto:
 
     path: Path
     caption: str
+    identity: str = ""  # as the data set names the person; "" where nobody is labelled
 
 
 def demo_gallery(folder: Path | None = None) -> list[GalleryPhoto]:
@@ -31,7 +32,7 @@ def demo_gallery(folder: Path | None = None) -> list[GalleryPhoto]:
         return []
     dataset = load_identity_dataset(folder)
     photos = [
-        GalleryPhoto(path, f"{display_name(identity)} · {path.name}")
+        GalleryPhoto(path, f"{display_name(identity)} · {path.name}", identity)
         for path, identity in sorted(
             zip(dataset.paths, dataset.identities, strict=True), key=lambda item: item[1]
         )

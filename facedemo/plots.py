@@ -598,8 +598,9 @@ def percent(share: float, decimals: int = 2) -> str:
 
 def reliability_figure(bins: Sequence[ReliabilityBin]) -> go.Figure:
     """Predicted P(same) against the share of pairs that really were one person, per bin
-    (marker area ~ pairs); a calibrated probability lies on the diagonal."""
-    pairs = np.array([b.pairs for b in bins], dtype=float)
+    (marker area ~ pairs); a calibrated probability lies on the diagonal. With no bin (no
+    pair could be predicted out of fold) the diagonal alone, saying so."""
+    pairs = np.array([b.pairs for b in bins] or [0], dtype=float)
     figure = go.Figure()
     figure.add_scatter(x=[0, 1], y=[0, 1], **_chance_line("perfectly calibrated"))
     figure.add_scatter(
@@ -612,6 +613,10 @@ def reliability_figure(bins: Sequence[ReliabilityBin]) -> go.Figure:
         customdata=pairs,
         hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata:,} pairs",
     )
+    if not bins:
+        figure.add_annotation(
+            x=0.5, y=0.5, text="no pair could be predicted out of fold", showarrow=False
+        )
     figure.update_layout(
         xaxis={"title": "predicted P(same person)", "tickformat": ".0%", "range": [0, 1]},
         yaxis={"title": "share that were one person", "tickformat": ".0%", "range": [0, 1]},

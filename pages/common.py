@@ -195,6 +195,13 @@ def unpacked_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDa
     return datasets.load_zip_dataset(_data, Path(name).stem)
 
 
+def said(dataset: datasets.IdentityDataset) -> datasets.IdentityDataset:
+    """``dataset``, after saying what its layout left out or merged (its notes)."""
+    for note in dataset.notes:
+        st.info(note)
+    return dataset
+
+
 def server_folder_dataset(key: str) -> datasets.IdentityDataset | None:
     """An identity data set from a folder on the server, typed in; None until given. Beyond
     localhost only under ``FACEDEMO_FOLDER_ROOT`` (the library decides)."""
@@ -205,13 +212,15 @@ def server_folder_dataset(key: str) -> datasets.IdentityDataset | None:
         "or LFW-style names such as Ada_Lovelace_0001.jpg.",
     )
     address = st.get_option("server.address")
-    return datasets.load_server_folder(folder, address) if folder else None
+    return said(datasets.load_server_folder(folder, address)) if folder else None
 
 
 def zip_dataset(key: str) -> datasets.IdentityDataset | None:
     """An identity data set from an uploaded zip; None until given."""
     uploaded = st.file_uploader("Zip of a data set", type=["zip"], key=key)
-    return unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()) if uploaded else None
+    if not uploaded:
+        return None
+    return said(unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()))
 
 
 def face_choice(photo: faces.Photo, question: str, key: str) -> int:

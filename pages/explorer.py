@@ -73,10 +73,11 @@ def study_of(
     if study is not None:
         return study, False
     bar, report = progress_reporter("Embedding each photo once")
-    study = evaluation.study_dataset(
-        dataset, engine, embedding_store(), report, max_negatives=max_negatives
-    )
+    store = embedding_store()
+    study = evaluation.study_dataset(dataset, engine, store, report, max_negatives=max_negatives)
     bar.empty()
+    if store.healed:
+        st.warning(store.healed)
     study.keep_calibration()
     return studies().put(key, study), True
 

@@ -183,7 +183,9 @@ def siamese_picker() -> Path | None:
     return finished.get(choice)
 
 
-def show_siamese(run_dir: Path, result: faces.Verification) -> None:
+def show_siamese(run_dir: Path, result: faces.Verification, identities: list[str]) -> None:
+    """The trained network's answer on the same faces; a warning when it trained on one of
+    the people (``identities``: those the gallery names)."""
     answer = siamese_verifier(str(run_dir)).answer(result)
     st.metric(
         f"Siamese: {run_dir.name} — same-person probability",
@@ -191,6 +193,9 @@ def show_siamese(run_dir: Path, result: faces.Verification) -> None:
         help="The trained network's own answer (same person at "
         f"{scoring.DECISION_THRESHOLD:.0%} and above).",
     )
+    seen = runs.trained_on_warning(run_dir, identities)
+    if seen:
+        st.warning(seen)
     st.caption(f"The siamese CNN says **{answer.verdict}**; its input crops:")
     for column, crop in zip(st.columns(6)[:2], answer.crops, strict=True):
         column.image(crop, width="stretch")
@@ -504,7 +509,9 @@ for slot, face in zip(SLOTS, result.faces, strict=True):
         st.info(f"No face was found in photo {slot}: the whole photo stood in for it.")
 if siamese_run is not None:
     try:
-        show_siamese(siamese_run, result)
+        named = {photo.path: photo.identity for photo in gallery}
+        people = [named.get(data, "") for data, _ in inputs.values() if isinstance(data, Path)]
+        show_siamese(siamese_run, result, people)
     except FaceDemoError as error:
         st.error(f"The siamese model could not answer: {error}")
 

@@ -246,6 +246,20 @@ def test_bad_folder_is_a_sentence_not_a_traceback(page: AppTest, tmp_path: Path)
     assert "is not a folder" in page.error[0].value
 
 
+def test_photos_the_layout_leaves_out_are_said_on_the_page(
+    page: AppTest, tmp_path: Path, shared_images: Path
+) -> None:
+    for person, photos in (("Ann", ("img1.jpg", "img2.jpg")), ("Bob", ("img3.jpg", "img4.jpg"))):
+        (tmp_path / person / "old").mkdir(parents=True)
+        for photo in photos:
+            (tmp_path / person / photo).write_bytes((shared_images / photo).read_bytes())
+    (tmp_path / "Ann" / "old" / "img5.jpg").write_bytes((shared_images / "img5.jpg").read_bytes())
+    page.radio(key="explorer_source").set_value("Folder on the server").run()
+    page.text_input(key="explorer_folder").input(str(tmp_path)).run()
+    assert not page.exception and not page.error
+    assert any("img5.jpg" in info.value for info in page.info)  # not a silent drop
+
+
 def test_carried_threshold_is_used_by_the_verify_page(page: AppTest) -> None:
     page.slider(key="explorer_threshold").set_value(0.06).run()
     page.button(key="carry_threshold").click().run()

@@ -143,6 +143,19 @@ def test_a_trained_siamese_run_answers_too(monkeypatch: pytest.MonkeyPatch) -> N
     expected = load_verifier(run_dir).probability(*crops)
     assert shown == pytest.approx(expected, abs=0.0006)
     assert any("The siamese CNN says" in c.value for c in app.caption)
+    # A verdict on someone the network trained on is said to be no test of it.
+    from facedemo.gallery import demo_gallery
+    from facedemo.siamese import runs
+
+    people = {demo_gallery()[box.value].identity for box in gallery}
+    trained = runs.trained_people(run_dir)
+    warned = [w.value for w in app.warning if "this network trained on" in w.value]
+    assert bool(warned) == bool(people & trained)
+    test_part = next(part for part in runs.read_split(run_dir) if part.part == "test")
+    assert runs.trained_on_warning(run_dir, test_part.people) is None
+    said = runs.trained_on_warning(run_dir, [sorted(trained)[0]])
+    assert "was among the people this network trained on" in said
+    assert test_part.display_names[0] in said  # and whose photos would test it
 
 
 def test_detection_size_changes_what_the_detector_finds(page: AppTest) -> None:

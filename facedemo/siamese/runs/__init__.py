@@ -66,6 +66,7 @@ from facedemo.siamese.runs.settings import (
     read_config,
     read_settings,
     read_split,
+    trained_on_warning,
     trained_people,
 )
 from facedemo.siamese.runs.status import (
@@ -131,6 +132,7 @@ __all__ = [
     "start_run",
     "stop_run",
     "test_pair_counts",
+    "trained_on_warning",
     "trained_people",
     "training_over",
 ]

@@ -6,6 +6,7 @@ then again once the data set is split (who is in which part).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,23 @@ def trained_people(run_dir: Path) -> frozenset[str] | None:
     if not parts:
         return None
     return frozenset(parts["train"]) | frozenset(parts["validation"])
+
+
+def trained_on_warning(run_dir: Path, identities: Iterable[str]) -> str | None:
+    """A sentence when any of ``identities`` (the people in the photos asked about) is one the
+    run's network trained on or was chosen on: its verdict on them tests memory, not
+    recognising new people. None when none is, or the run recorded no split."""
+    trained = trained_people(run_dir) or frozenset()
+    seen = sorted({display_name(person) for person in identities if person in trained})
+    if not seen:
+        return None
+    tested = [part for part in read_split(run_dir) if part.part == "test"]
+    fresh = f" Photos of its test people ({', '.join(tested[0].display_names)})" if tested else ""
+    return (
+        f"{' and '.join(seen)} {'was' if len(seen) == 1 else 'were'} among the people this "
+        f"network trained on, so its answer here shows what it remembers, not how it "
+        f"recognises people it has never seen.{fresh + ' test that.' if fresh else ''}"
+    )
 
 
 def describe_device(run_dir: Path, metrics: pd.DataFrame) -> str:
