@@ -614,7 +614,8 @@ class DistanceTable:
         row_blocks = np.arange(first[0], first[-1] + 1, self.MAX_ROWS)
         bounds = [*np.searchsorted(first, row_blocks), len(first)]
         for start, stop in itertools.pairwise(bounds):
-            out[start:stop] = self._from_rows(first[start:stop], second[start:stop])
+            if stop > start:  # a block of rows no pair starts in (one-photo people) is skipped
+                out[start:stop] = self._from_rows(first[start:stop], second[start:stop])
         return out
 
     def _from_rows(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -257,3 +257,24 @@ def test_all_different_person_pairs_come_row_by_row() -> None:
     assert np.array_equal(pairs.first[pairs.positives :], first[different])
     assert np.array_equal(pairs.second[pairs.positives :], second[different])
     assert pairs.positives == int((~different).sum()) and pairs.same.sum() == pairs.positives
+
+
+def test_pairs_that_skip_a_whole_block_of_rows_lfw_layout() -> None:
+    """Issue 18: with LFW's 4,069 one-photo people listed first, the same-person pairs' first
+    photos skip more than a block of rows, and the lookup raised IndexError."""
+    rng = np.random.default_rng(5)
+    embeddings = rng.random((3000, 8))
+    first, second = np.array([0, 2500]), np.array([1, 2])
+    got = faces.DistanceTable(embeddings, "cosine").lookup(first, second)
+    assert np.allclose(got, faces.distances(embeddings[first], embeddings[second], "cosine"))
+    # The layout itself: 2,500 one-photo people, then 100 people with 5 photos each.
+    identities = tuple(f"single_{i}" for i in range(2500)) + tuple(
+        f"person_{i // 5}" for i in range(500)
+    )
+    dataset = datasets.IdentityDataset(
+        "lfw-shaped", Path("."), tuple(Path(f"{i}.jpg") for i in range(3000)), identities
+    )
+    pairs = datasets.make_pairs(dataset, max_negatives=20_000, seed=0)
+    distances = evaluation.pair_distances(embeddings.astype(np.float32), pairs, "cosine")
+    expected = faces.distances(embeddings[pairs.first], embeddings[pairs.second], "cosine")
+    assert np.allclose(distances, expected, atol=2e-6)
