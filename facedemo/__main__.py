@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -55,6 +56,33 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         default=default.max_side,
         help="shrink photos to this long side before detection (default %(default)s)",
     )
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    """--jobs and --scheduler: where the photos the store lacks are embedded."""
+    parser.add_argument(
+        "--jobs",
+        type=whole_number_from(1),
+        default=None,
+        help="worker processes that embed photos (default: FACEDEMO_JOBS, else one per "
+        "core; 1 embeds in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="embed on the Dask cluster at this scheduler, e.g. tcp://HOST:8786 "
+        "(default: FACEDEMO_DASK_SCHEDULER, else this machine; see docs/parallel.md)",
+    )
+
+
+def parallel_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``jobs`` and ``scheduler`` arguments of the store from --jobs / --scheduler, or
+    from the environment (``config.embedding_jobs``, ``config.dask_scheduler``)."""
+    return {
+        "jobs": args.jobs or config.embedding_jobs(),
+        "scheduler": args.scheduler or config.dask_scheduler(),
+    }
 
 
 def engine_from(args: argparse.Namespace) -> faces.Engine:
@@ -208,7 +236,7 @@ def _identify(args: argparse.Namespace) -> int:
     faces.analyse_photo(args.photo, engine, enforce)  # a bad photo fails before the gallery
     dataset = _open_dataset(args.gallery)
     store = EmbeddingStore()
-    gallery = identify.build_gallery(dataset, engine, store, _progress_bar)
+    gallery = identify.build_gallery(dataset, engine, store, _progress_bar, **parallel_from(args))
     _say_if_healed(store)
     result = identify.identify(
         args.photo,
@@ -266,6 +294,7 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
         "names), a .zip, 'demo' or 'lfw'",
     )
     add_engine_options(parser)
+    add_parallel_options(parser)
     parser.add_argument(
         "--threshold",
         type=finite_number,
@@ -325,7 +354,12 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
     dataset = datasets.open_dataset(args.dataset, _progress_bar)
     store = EmbeddingStore()
     study = evaluation.study_dataset(
-        dataset, engine_from(args), store, _progress_bar, max_negatives=args.max_negatives
+        dataset,
+        engine_from(args),
+        store,
+        _progress_bar,
+        max_negatives=args.max_negatives,
+        **parallel_from(args),
     )
     _say_if_healed(store)
     return study
@@ -400,6 +434,7 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         "'demo', 'lfw', or a pairs .csv with precomputed distances",
     )
     add_engine_options(parser)
+    add_parallel_options(parser)
     parser.add_argument("--column", help="distance column of a pairs CSV (default: the first)")
     parser.add_argument(
         "--max-negatives",
@@ -450,7 +485,7 @@ def _embed(args: argparse.Namespace) -> int:
     store, engine = EmbeddingStore(), engine_from(args)
     if args.recompute:
         store.clear(engine)
-    result = store.embed_paths(dataset.paths, engine, _progress_bar)
+    result = store.embed_paths(dataset.paths, engine, _progress_bar, **parallel_from(args))
     _say_if_healed(store)
     print(
         f"{len(dataset)} images: {result.embedded_now} embedded now, "
@@ -466,6 +501,7 @@ def _register_embed(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("embed", help="fill the embedding store for a data set")
     parser.add_argument("dataset", help="a folder, a .zip, 'demo' or 'lfw'")
     add_engine_options(parser)
+    add_parallel_options(parser)
     parser.add_argument(
         "--recompute",
         action="store_true",

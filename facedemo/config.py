@@ -129,6 +129,29 @@ def upload_quota() -> int:
     return int(float(match[1]) * _BYTE_UNITS[match[2]])
 
 
+def embedding_jobs() -> int:
+    """Worker processes that embed a data set (``FACEDEMO_JOBS``, default one per core
+    this process may use); 1 embeds in the calling process."""
+    configured = os.environ.get("FACEDEMO_JOBS", "").strip()
+    if not configured:
+        import joblib  # counts the cores this process may use (affinity, container quota)
+
+        return joblib.cpu_count()
+    if not configured.isdigit() or int(configured) < 1:
+        raise SettingError(
+            f"FACEDEMO_JOBS is {configured!r}, which is not a number of processes. Give a "
+            "whole number of at least 1 (1 embeds in this process), or unset it to use "
+            "every core."
+        )
+    return int(configured)
+
+
+def dask_scheduler() -> str | None:
+    """The Dask scheduler that embeds data sets (``FACEDEMO_DASK_SCHEDULER``, such as
+    ``tcp://10.0.0.5:8786``); None embeds on this machine."""
+    return os.environ.get("FACEDEMO_DASK_SCHEDULER", "").strip() or None
+
+
 def lfw_data_home() -> Path:
     """scikit-learn's ``data_home`` for the LFW download."""
     return home() / "scikit_learn_data"

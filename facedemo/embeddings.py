@@ -11,6 +11,12 @@ once: every call opens its own connection, the database runs in WAL mode with a
 busy timeout, and each batch is written in one short transaction, so a killed run
 loses only the batch it was working on.
 
+A data set can be embedded on several cores or machines (``jobs``, ``scheduler``: see
+:mod:`facedemo.workers`); this process stays the file's one writer. Photos already
+stored are never sent out; the rest go out as batches of bytes, and each batch that
+comes back is written in its own transaction, so a killed run loses only the batches
+in flight and a rerun continues where it stopped.
+
 The store is only a cache, so a damaged file (cut short, overwritten, not SQLite at
 all) is never an error: found when the store opens (an integrity check) or when a
 call reads it, it is renamed aside (``embeddings.sqlite3.damaged-<time>``, kept for
@@ -24,18 +30,18 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
-import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from facedemo import config, faces, images
+from facedemo import config, faces, images, workers
 from facedemo.errors import ImageError, SettingError
+from facedemo.workers import Outcome, Outcomes, Photo, content_hash
 
 if TYPE_CHECKING:
     from facedemo.datasets import Progress  # (done, total, file name); datasets loads pandas
@@ -45,6 +51,10 @@ SCHEMA_VERSION = 1
 
 #: Images detected, embedded and written per transaction (a killed run loses at most these).
 BATCH_SIZE = 16
+
+#: Fewer batches of photos to compute than this stay in this process: a pool is not worth
+#: starting for them.
+PARALLEL_MIN_BATCHES = 2
 
 #: Seconds a connection waits for another writer before giving up.
 BUSY_TIMEOUT = 60.0
@@ -91,11 +101,6 @@ class EmbeddedSet:
     embedded_before: int  # input images answered from the store
 
 
-def content_hash(data: bytes) -> str:
-    """The key of an image's content: a 128-bit BLAKE2b digest of its file bytes."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def _read(path: Path) -> bytes:
     """The file's bytes, or ImageError (missing, unreadable, not a regular file, too large)."""
     return images.read_photo_file(path, path.name)
@@ -128,46 +133,6 @@ def _answer(
     if kind == "unreadable" or (enforce_detection and kind != "face"):
         return failure
     return _vector(dimension, blob)
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """What computing one image gave: the row to store and this call's answer."""
-
-    kind: str  # a row kind, or "" for a file that could not be read (not stored)
-    digest: str  # hash of the bytes actually decoded
-    failure: str = ""
-    vector: np.ndarray | None = None
-
-    @property
-    def answer(self) -> _Answer:
-        return self.vector if self.vector is not None else self.failure
-
-
-def _detect(
-    path: Path, engine: faces.Engine, enforce_detection: bool
-) -> tuple[_Outcome, np.ndarray | None]:
-    """The outcome of finding the largest face in one file, and the crop to embed if any.
-
-    The bytes are hashed again as they are decoded, so a file changed since it was
-    first read is stored under its new content, never under the old key.
-    """
-    try:
-        data = _read(path)
-    except ImageError as error:  # gone since it was hashed: reported, not stored
-        return _Outcome("", "", str(error)), None
-    digest = content_hash(data)
-    try:
-        image = images.load_image(data)  # unnamed: the stored sentence fits every copy
-    except ImageError as error:
-        return _Outcome("unreadable", digest, str(error)), None
-    # One detector pass either way: without a face it answers with the whole photo.
-    largest = faces.detect(image, engine, enforce_detection=False)[0]
-    if not largest.whole_photo or engine.detector == "skip":  # "skip": the photo is the face
-        return _Outcome("face", digest), largest.crop
-    if enforce_detection:
-        return _Outcome("no_face", digest, faces.NO_FACE), None
-    return _Outcome("whole_photo", digest, faces.NO_FACE), largest.crop
 
 
 @contextlib.contextmanager
@@ -315,6 +280,9 @@ class EmbeddingStore:
         engine: faces.Engine,
         progress: Progress | None = None,
         enforce_detection: bool = True,
+        *,
+        jobs: int = 1,
+        scheduler: str | None = None,
     ) -> EmbeddedSet:
         """Embed the largest face of each image, computing only what the store lacks.
 
@@ -322,7 +290,14 @@ class EmbeddingStore:
         already answered are reported to ``progress`` in one call at the start, then
         one call per image as each batch is written. Without ``enforce_detection`` an
         image with no face is embedded whole, as :func:`facedemo.faces.detect` does.
+
+        ``jobs`` > 1 computes on that many local worker processes (when at least
+        :data:`PARALLEL_MIN_BATCHES` batches of photos are missing; fewer stay here); ``scheduler``,
+        a Dask address such as ``tcp://HOST:8786``, computes on that cluster instead.
+        Either way this process writes the store, and the vectors are the same.
         """
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {jobs}")
         paths = [Path(path) for path in paths]
         answers: dict[int, _Answer] = {}  # by input index
         indices_of: dict[str, list[int]] = {}  # input indices by content hash, in input order
@@ -334,46 +309,86 @@ class EmbeddingStore:
 
         return self._healing(
             lambda: self._fill(
-                paths, dict(answers), indices_of, engine, progress, enforce_detection
+                _Filling(paths, indices_of, dict(answers), progress),
+                engine,
+                enforce_detection,
+                jobs,
+                scheduler,
             )
         )
 
     def _fill(
         self,
-        paths: list[Path],
-        answers: dict[int, _Answer],
-        indices_of: dict[str, list[int]],
+        filling: _Filling,
         engine: faces.Engine,
-        progress: Progress | None,
         enforce_detection: bool,
+        jobs: int,
+        scheduler: str | None,
     ) -> EmbeddedSet:
         """Answer the hashed images from the store, computing and storing what it lacks."""
         with self._connect() as connection:
-            stored = self._lookup(connection, engine, list(indices_of), enforce_detection)
-            for key, answer in stored.items():
-                answers.update(dict.fromkeys(indices_of[key], answer))
-            reused = sum(len(indices_of[key]) for key in stored)
-            if answers and progress is not None:
-                progress(len(answers), len(paths), paths[max(answers)].name)
+            keys = list(filling.indices_of)
+            stored = self._lookup(connection, engine, keys, enforce_detection)
+            filling.start(stored)
+            missing = [key for key in keys if key not in stored]
+            few = len(missing) < PARALLEL_MIN_BATCHES * self.batch_size
+            if scheduler is None and (jobs == 1 or few):
+                self._compute_here(connection, filling, missing, engine, enforce_detection)
+            else:
+                self._compute_away(
+                    connection, filling, missing, engine, enforce_detection, jobs, scheduler
+                )
+        return filling.result()
 
-            missing = [key for key in indices_of if key not in stored]
-            computed = 0
-            for start in range(0, len(missing), self.batch_size):
-                batch = missing[start : start + self.batch_size]
-                with _COMPUTE_LOCK:
-                    fresh = self._lookup(connection, engine, batch, enforce_detection)
-                    todo = {key: paths[indices_of[key][0]] for key in batch if key not in fresh}
-                    outcomes = self._compute(todo, engine, enforce_detection)
-                    self._write(connection, engine, outcomes.values())
-                computed += len(todo)
-                reused += sum(len(indices_of[key]) for key in fresh)
-                for key in batch:
-                    answer = fresh[key] if key in fresh else outcomes[key].answer
-                    for index in indices_of[key]:
-                        answers[index] = answer
-                        if progress is not None:
-                            progress(len(answers), len(paths), paths[index].name)
-        return self._assemble(answers, computed, reused)
+    def _compute_here(
+        self,
+        connection: sqlite3.Connection,
+        filling: _Filling,
+        missing: list[str],
+        engine: faces.Engine,
+        enforce_detection: bool,
+    ) -> None:
+        """Compute ``missing`` in this process, a batch at a time, each written as it is done.
+
+        Each batch is looked up again under the lock: another session may just have
+        stored it.
+        """
+        for start in range(0, len(missing), self.batch_size):
+            batch = missing[start : start + self.batch_size]
+            with _COMPUTE_LOCK:
+                fresh = self._lookup(connection, engine, batch, enforce_detection)
+                photos = [filling.photo(key) for key in batch if key not in fresh]
+                outcomes = workers.embed_batch(photos, engine, enforce_detection)
+                self._write(connection, engine, outcomes.values())
+            filling.record(fresh, outcomes)
+
+    def _compute_away(
+        self,
+        connection: sqlite3.Connection,
+        filling: _Filling,
+        missing: list[str],
+        engine: faces.Engine,
+        enforce_detection: bool,
+        jobs: int,
+        scheduler: str | None,
+    ) -> None:
+        """Compute ``missing`` on local workers or a Dask cluster, writing each batch here
+        as it comes back (in any order)."""
+        with _COMPUTE_LOCK:  # one model run at a time per process: the pool is this one's
+            fresh = self._lookup(connection, engine, missing, enforce_detection)
+            filling.record(fresh, {})
+            todo = [key for key in missing if key not in fresh]
+            batches = (
+                [filling.photo(key) for key in todo[start : start + self.batch_size]]
+                for start in range(0, len(todo), self.batch_size)
+            )
+            if scheduler is not None:
+                done = workers.on_dask(batches, engine, enforce_detection, scheduler)
+            else:
+                done = workers.on_local_cores(batches, engine, enforce_detection, jobs)
+            for outcomes in done:
+                self._write(connection, engine, outcomes.values())
+                filling.record({}, outcomes)
 
     @staticmethod
     def _lookup(
@@ -398,21 +413,8 @@ class EmbeddingStore:
         return found
 
     @staticmethod
-    def _compute(
-        todo: dict[str, Path], engine: faces.Engine, enforce_detection: bool
-    ) -> dict[str, _Outcome]:
-        """Detect each image of ``todo`` (by content hash), then embed the crops in one call."""
-        detected = {key: _detect(path, engine, enforce_detection) for key, path in todo.items()}
-        with_crop = [key for key, (_, crop) in detected.items() if crop is not None]
-        vectors = faces.embed([detected[key][1] for key in with_crop], engine.model)
-        outcomes = {key: outcome for key, (outcome, _) in detected.items()}
-        for key, vector in zip(with_crop, vectors, strict=True):
-            outcomes[key] = replace(outcomes[key], vector=vector)
-        return outcomes
-
-    @staticmethod
     def _write(
-        connection: sqlite3.Connection, engine: faces.Engine, outcomes: Iterable[_Outcome]
+        connection: sqlite3.Connection, engine: faces.Engine, outcomes: Iterable[Outcome]
     ) -> None:
         """Store the outcomes in one transaction, replacing torn or outdated rows."""
         rows = [
@@ -433,10 +435,51 @@ class EmbeddingStore:
                     "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
 
-    @staticmethod
-    def _assemble(answers: dict[int, _Answer], computed: int, reused: int) -> EmbeddedSet:
+
+@dataclass
+class _Filling:
+    """One ``embed_paths`` call as it goes: answers by input index, and what was computed."""
+
+    paths: list[Path]
+    indices_of: dict[str, list[int]]  # input indices by content hash, in input order
+    answers: dict[int, _Answer]  # by input index
+    progress: Progress | None
+    computed: int = 0  # distinct images detected and embedded now
+    reused: int = 0  # input images answered from the store
+
+    def start(self, stored: dict[str, _Answer]) -> None:
+        """Take the answers the store already holds; tell progress once if there are any."""
+        for key, answer in stored.items():
+            self.answers.update(dict.fromkeys(self.indices_of[key], answer))
+        self.reused = sum(len(self.indices_of[key]) for key in stored)
+        if self.answers and self.progress is not None:
+            last = self.paths[max(self.answers)].name
+            self.progress(len(self.answers), len(self.paths), last)
+
+    def photo(self, key: str) -> Photo:
+        """The photo of content hash ``key`` as a worker takes it: its first file's bytes,
+        or the sentence why that file can no longer be read."""
+        try:
+            return key, _read(self.paths[self.indices_of[key][0]])
+        except ImageError as error:  # gone since it was hashed: reported, not stored
+            return key, str(error)
+
+    def record(self, fresh: dict[str, _Answer], outcomes: Outcomes) -> None:
+        """Take a written batch: answers found in the store since the start (``fresh``) and
+        computed ones; tell progress once per input image."""
+        self.reused += sum(len(self.indices_of[key]) for key in fresh)
+        self.computed += len(outcomes)
+        found = fresh | {key: outcome.answer for key, outcome in outcomes.items()}
+        for key, answer in found.items():
+            for index in self.indices_of[key]:
+                self.answers[index] = answer
+                if self.progress is not None:
+                    self.progress(len(self.answers), len(self.paths), self.paths[index].name)
+
+    def result(self) -> EmbeddedSet:
         """The answers by input index as an EmbeddedSet."""
-        order = sorted(answers)
+        order = sorted(self.answers)
+        answers = self.answers
         ok_indices = np.array(
             [index for index in order if not isinstance(answers[index], str)], dtype=np.int32
         )
@@ -448,4 +491,4 @@ class EmbeddingStore:
         failures = tuple(
             (index, answers[index]) for index in order if isinstance(answers[index], str)
         )
-        return EmbeddedSet(embeddings, ok_indices, failures, computed, reused)
+        return EmbeddedSet(embeddings, ok_indices, failures, self.computed, self.reused)

@@ -407,14 +407,19 @@ def study_dataset(
     progress: Progress | None = None,
     max_negatives: int | None = None,
     seed: int = 0,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> PairStudy:
     """Embed each image once (reusing the store), form the pairs, measure their distances.
 
     Images without a usable face are listed in ``failed_images`` and left out of the pairs.
+    ``jobs`` and ``scheduler`` say where missing embeddings are computed
+    (:meth:`EmbeddingStore.embed_paths`).
     """
     started = time.perf_counter()
     store = store or EmbeddingStore()
-    embedded = store.embed_paths(dataset.paths, engine, progress)
+    embedded = store.embed_paths(dataset.paths, engine, progress, jobs=jobs, scheduler=scheduler)
     usable = dataset.subset(embedded.ok_indices)
     failed = tuple(
         (relative_path(dataset.root, dataset.paths[i]), why) for i, why in embedded.failures

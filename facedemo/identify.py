@@ -156,13 +156,18 @@ def build_gallery(
     engine: faces.Engine = faces.DEFAULT_ENGINE,
     store: EmbeddingStore | None = None,
     progress: Progress | None = None,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> Gallery:
     """Embed each photo of ``dataset`` once (reusing the store) into a searchable gallery.
 
     Photos in which the detector finds no face are left out and listed in ``skipped``.
+    ``jobs`` and ``scheduler`` say where missing embeddings are computed
+    (:meth:`EmbeddingStore.embed_paths`).
     """
     store = store or EmbeddingStore()
-    embedded = store.embed_paths(dataset.paths, engine, progress)
+    embedded = store.embed_paths(dataset.paths, engine, progress, jobs=jobs, scheduler=scheduler)
     skipped = tuple((dataset.paths[index], reason) for index, reason in embedded.failures)
     if len(embedded.ok_indices) == 0:
         raise DatasetError(

@@ -1,0 +1,170 @@
+"""Where a data set's photos are detected and embedded: here, on local cores, or on Dask.
+
+One function, :func:`embed_batch`, turns a batch of photos (content hash, file bytes)
+into outcomes (the row to store, the vector if any); the embedding store runs it in its
+own process, on joblib's loky workers (``jobs`` > 1) or on a Dask cluster (a scheduler
+address). Photos travel as bytes, so workers need no shared disk; outcomes come back
+as each batch finishes, in any order, and the store (the caller) writes them: workers
+never touch the SQLite file. Models load once per worker process (``faces`` keeps them)
+and stay loaded while the pool or the cluster lives: loky keeps its workers between
+calls (idle ones leave after 300 s), Dask's live as long as the cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from facedemo import faces, images
+from facedemo.errors import ImageError, SettingError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future  # imported on demand: only a cluster needs them
+
+#: Seconds to wait for a Dask scheduler to answer before saying it is not there.
+CONNECT_TIMEOUT = 5.0
+
+#: A photo sent to a worker: its content hash (the key the caller knows it by) and its file
+#: bytes, or the sentence saying why the file could not be read (answered without a model).
+Photo = tuple[str, bytes | str]
+
+#: Outcomes of one batch by the content hash each photo was sent under.
+Outcomes = dict[str, "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What computing one image gave: the row to store and this call's answer."""
+
+    kind: str  # a row kind, or "" for a file that could not be read (not stored)
+    digest: str  # hash of the bytes actually decoded
+    failure: str = ""
+    vector: np.ndarray | None = None
+
+    @property
+    def answer(self) -> np.ndarray | str:
+        """The embedding, or the sentence why the image has none."""
+        return self.vector if self.vector is not None else self.failure
+
+
+def content_hash(data: bytes) -> str:
+    """The key of an image's content: a 128-bit BLAKE2b digest of its file bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _detect(
+    data: bytes | str, engine: faces.Engine, enforce_detection: bool
+) -> tuple[Outcome, np.ndarray | None]:
+    """The outcome of finding the largest face in one photo's bytes, and the crop to embed.
+
+    The bytes are hashed again here, so a file changed since the caller first hashed it
+    is stored under the content actually decoded, never under the old key.
+    """
+    if isinstance(data, str):  # the file was gone or unreadable: reported, not stored
+        return Outcome("", "", data), None
+    digest = content_hash(data)
+    try:
+        image = images.load_image(data)  # unnamed: the stored sentence fits every copy
+    except ImageError as error:
+        return Outcome("unreadable", digest, str(error)), None
+    # One detector pass either way: without a face it answers with the whole photo.
+    largest = faces.detect(image, engine, enforce_detection=False)[0]
+    if not largest.whole_photo or engine.detector == "skip":  # "skip": the photo is the face
+        return Outcome("face", digest), largest.crop
+    if enforce_detection:
+        return Outcome("no_face", digest, faces.NO_FACE), None
+    return Outcome("whole_photo", digest, faces.NO_FACE), largest.crop
+
+
+def embed_batch(photos: Sequence[Photo], engine: faces.Engine, enforce_detection: bool) -> Outcomes:
+    """Detect each photo, then embed the crops in one model call (module level: picklable)."""
+    detected = {key: _detect(data, engine, enforce_detection) for key, data in photos}
+    with_crop = [key for key, (_, crop) in detected.items() if crop is not None]
+    vectors = faces.embed([detected[key][1] for key in with_crop], engine.model)
+    outcomes = {key: outcome for key, (outcome, _) in detected.items()}
+    for key, vector in zip(with_crop, vectors, strict=True):
+        outcomes[key] = replace(outcomes[key], vector=vector)
+    return outcomes
+
+
+def on_local_cores(
+    batches: Iterable[Sequence[Photo]], engine: faces.Engine, enforce_detection: bool, jobs: int
+) -> Iterator[Outcomes]:
+    """Each batch's outcomes as it finishes on a pool of ``jobs`` loky processes.
+
+    joblib reads ``batches`` lazily (a few per worker ahead), so a large set's bytes
+    are never all in memory; the pool is loky's reusable one, kept warm between calls.
+    """
+    import joblib
+
+    parallel = joblib.Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
+    yield from parallel(
+        joblib.delayed(embed_batch)(batch, engine, enforce_detection) for batch in batches
+    )
+
+
+def on_dask(
+    batches: Iterable[Sequence[Photo]],
+    engine: faces.Engine,
+    enforce_detection: bool,
+    scheduler: str,
+) -> Iterator[Outcomes]:
+    """Each batch's outcomes as it finishes on the Dask cluster at ``scheduler``.
+
+    At most two batches per worker thread are in flight, so a large set is read as the
+    cluster keeps up. A worker that dies takes its batches with it; the scheduler runs
+    them again on another worker, and each comes back here once.
+    """
+    from distributed import as_completed
+
+    client = connect(scheduler)
+    try:
+        pending = iter(batches)
+
+        def submit(batch: Sequence[Photo]) -> Future:
+            return client.submit(embed_batch, batch, engine, enforce_detection, pure=False)
+
+        window = 2 * max(1, sum(client.nthreads().values()))
+        first = [submit(batch) for batch in itertools.islice(pending, window)]
+        finished = as_completed(first, loop=client.loop)
+        for future in finished:
+            yield future.result()
+            future.release()
+            following = next(pending, None)
+            if following is not None:
+                finished.add(submit(following))
+    finally:
+        client.close()
+
+
+def connect(scheduler: str) -> Client:
+    """A Dask client of the scheduler at ``scheduler`` (``tcp://HOST:PORT``), or a
+    SettingError within :data:`CONNECT_TIMEOUT` seconds when nothing answers there."""
+    from distributed import Client
+    from distributed.comm import get_address_host_port
+
+    def unreachable(why: str) -> SettingError:
+        return SettingError(
+            f"No Dask scheduler answered at {scheduler} ({why}). Start one there "
+            "(docs/parallel.md: dask scheduler, then dask worker), check the address, or "
+            "leave --scheduler and FACEDEMO_DASK_SCHEDULER empty to embed on this machine."
+        )
+
+    try:
+        host, port = get_address_host_port(scheduler)
+    except ValueError as error:
+        raise unreachable(f"not an address like tcp://HOST:8786: {error}") from error
+    try:  # a plain connection first: a failed Client hangs in its own clean-up
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise unreachable(f"{error.strerror or error}") from error
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except OSError as error:  # something listens there, but not a scheduler
+        raise unreachable(str(error)) from error
