@@ -531,13 +531,19 @@ def compare_engines(
     store: EmbeddingStore | None = None,
     progress: Progress | None = None,
     max_negatives: int | None = None,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """AUC, EER and best accuracy of several engine settings on one data set, each on the
-    same pairs (``max_negatives`` caps the different-person ones, as in ``study_dataset``).
-    Each study saves its calibration, as any study does."""
+    same pairs (``max_negatives`` caps the different-person ones, as in ``study_dataset``;
+    ``jobs`` and ``scheduler`` embed as there). Each study saves its calibration, as any
+    study does."""
     rows = []
     for engine in engines:
-        study = study_dataset(dataset, engine, store, progress, max_negatives)
+        study = study_dataset(
+            dataset, engine, store, progress, max_negatives, jobs=jobs, scheduler=scheduler
+        )
         study.keep_calibration()
         best = next(s for s in study.suggestions if s.name == "max_accuracy")
         rows.append(

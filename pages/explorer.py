@@ -64,7 +64,10 @@ def studies() -> LruCache:
 
 
 def study_of(
-    dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int
+    dataset: datasets.IdentityDataset,
+    engine: faces.Engine,
+    max_negatives: int,
+    scheduler: str | None,
 ) -> tuple[evaluation.PairStudy, bool]:
     """The pair study, computed once per server with a progress bar, and whether this run
     made it. A new study's P(same) becomes the engine's (Verify uses it)."""
@@ -74,7 +77,15 @@ def study_of(
         return study, False
     bar, report = progress_reporter("Embedding each photo once")
     store = embedding_store()
-    study = evaluation.study_dataset(dataset, engine, store, report, max_negatives=max_negatives)
+    study = evaluation.study_dataset(
+        dataset,
+        engine,
+        store,
+        report,
+        max_negatives=max_negatives,
+        jobs=config.embedding_jobs(),
+        scheduler=scheduler,
+    )
     bar.empty()
     if store.healed:
         st.warning(store.healed)
@@ -437,7 +448,10 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
 
 
 def compare_panel(
-    dataset: datasets.IdentityDataset, engine: faces.Engine, max_negatives: int
+    dataset: datasets.IdentityDataset,
+    engine: faces.Engine,
+    max_negatives: int,
+    scheduler: str | None,
 ) -> None:
     with st.expander("Compare engine settings on this data set"):
         candidates = {other.label: other for other in faces.comparable_engines(engine)}
@@ -461,6 +475,8 @@ def compare_panel(
                     embedding_store(),
                     report,
                     max_negatives,
+                    jobs=config.embedding_jobs(),
+                    scheduler=scheduler,
                 )
                 bar.empty()
             st.dataframe(
@@ -503,6 +519,14 @@ else:
         key="explorer_max_negatives",
         help="Beyond this many, a seeded sample of different-person pairs is used.",
     )
+    scheduler = st.sidebar.text_input(
+        "Dask scheduler (optional)",
+        value=config.dask_scheduler() or "",
+        key="explorer_scheduler",
+        placeholder="tcp://host:8786",
+        help="Embed the photos on a Dask cluster (see docs/parallel.md). Empty: every core "
+        "of this machine.",
+    ).strip()
 
 with user_errors():
     dataset = choose_dataset(source)
@@ -529,7 +553,7 @@ with user_errors():
     else:
         show_overview(dataset)
         prepared(engine)
-        study, made_now = study_of(dataset, engine, int(max_negatives))
+        study, made_now = study_of(dataset, engine, int(max_negatives), scheduler or None)
 
 photos = f"{study.embedded_now + study.embedded_before} photos"
 made = (
@@ -549,4 +573,4 @@ if study.failed_images:
 threshold_panel(study, dataset)
 calibration_panel(study)
 if isinstance(dataset, datasets.IdentityDataset):
-    compare_panel(dataset, engine, int(max_negatives))
+    compare_panel(dataset, engine, int(max_negatives), scheduler or None)

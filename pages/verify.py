@@ -314,7 +314,13 @@ def gallery_of(dataset: datasets.IdentityDataset, engine: faces.Engine) -> ident
 
     def embed_gallery() -> identify.Gallery:
         bar, report = progress_reporter("Embedding the gallery once")
-        gallery = identify.build_gallery(dataset, engine, progress=report)
+        gallery = identify.build_gallery(
+            dataset,
+            engine,
+            progress=report,
+            jobs=config.embedding_jobs(),
+            scheduler=config.dask_scheduler(),
+        )
         bar.empty()
         return gallery
 
