@@ -77,6 +77,31 @@ def test_pairs_csv_mutants_give_a_sentence_or_a_study(seed: int) -> None:
     assert studied and refused  # the mutations reach both outcomes
 
 
+def read_as_the_monitor_does(run_dir: Path, status) -> None:
+    """Every reader the Training monitor, Verify and ``evaluate`` call on a run."""
+    from facedemo.siamese import runs
+
+    settings = runs.read_settings(run_dir)
+    runs.training_over(run_dir, settings)
+    runs.resume_would(run_dir, settings)
+    metrics = runs.read_metrics(run_dir)
+    runs.epoch_table(metrics, status.best_epoch)
+    runs.progress(status, settings, metrics)
+    runs.describe_device(run_dir, metrics)
+    runs.describe_engine(run_dir)
+    runs.read_split(run_dir)
+    runs.trained_on_warning(run_dir, ["Angelina_Jolie"])
+    evaluation = runs.read_eval(run_dir)
+    if evaluation is not None:
+        runs.test_pair_counts(evaluation)
+        runs.available_test_pairs(evaluation)
+        runs.no_better_than_chance(evaluation)
+        if evaluation["auc"] is not None:
+            from facedemo.siamese.plots import roc_figure
+
+            roc_figure(evaluation["roc"], evaluation["auc"])
+
+
 def test_run_file_mutants_give_a_sentence_or_a_listed_run(tmp_path: Path) -> None:
     from siamese_support import fake_run, tiny_run
 
@@ -94,12 +119,7 @@ def test_run_file_mutants_give_a_sentence_or_a_listed_run(tmp_path: Path) -> Non
             try:
                 status = runs.read_status(run_dir)
                 assert status.state in runs.STATES | {runs.UNREADABLE}, (name, index)
-                settings = runs.read_settings(run_dir)
-                runs.read_eval(run_dir)
-                runs.read_checkpoint(run_dir)
-                metrics = runs.read_metrics(run_dir)
-                runs.epoch_table(metrics, status.best_epoch)
-                runs.progress(status, settings, metrics)
+                read_as_the_monitor_does(run_dir, status)
             except FaceDemoError as error:
                 assert str(error).strip(), (name, index)
             except Exception as error:  # pragma: no cover - the failure this test exists for

@@ -607,3 +607,65 @@ def test_runs_dir_naming_a_file_is_argparse_s_error(tmp_path: Path, capsys) -> N
         main(["runs", "--runs-dir", str(tmp_path / "runs")])
     assert stopped.value.code == 2
     assert "is a file, not a folder of runs" in capsys.readouterr().err
+
+
+REVIEWED_DAMAGE = {
+    # Found by review: each crashed the runs list, the monitor or Verify.
+    "a pid beyond any": ("status.json", {"state": "running", "pid": 10**20}, "not a process id"),
+    "pid -1": ("status.json", {"state": "running", "pid": -1}, "not a process id"),
+    "an empty ROC": (
+        "eval.json",
+        {
+            "pairs": 4,
+            "accuracy": 0.5,
+            "threshold": 0.5,
+            "confusion_matrix": [[1, 1], [1, 1]],
+            "auc": 0.5,
+            "roc": {},
+        },
+        "has no 'false_positive_rate'",
+    ),
+    "empty pair counts": (
+        "eval.json",
+        {
+            "pairs": 4,
+            "accuracy": 0.5,
+            "threshold": 0.5,
+            "confusion_matrix": [[1, 1], [1, 1]],
+            "all_pairs": {},
+        },
+        "has no 'same'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REVIEWED_DAMAGE))
+def test_reviewed_damage_is_named_not_a_crash(case: str, tmp_path: Path) -> None:
+    file, record, said = REVIEWED_DAMAGE[case]
+    run_dir = fake_run(tmp_path, "hurt", state="finished")
+    write_json_atomic(run_dir / file, record)
+    listed = runs.list_runs(tmp_path)  # never raises
+    if file == "status.json":
+        assert listed[0].state == runs.UNREADABLE and said in listed[0].error
+    else:
+        with pytest.raises(RunError, match=said):
+            runs.read_eval(run_dir)
+
+
+def test_nulls_and_non_finite_metrics_fall_back_instead_of_crashing(tmp_path: Path) -> None:
+    run_dir = fake_run(tmp_path, "nulls", state="stopped")
+    layout = RunLayout(run_dir)
+    write_json_atomic(layout.config, {**read_config(run_dir), "dataset": None})
+    assert runs.read_split(run_dir) == [] and runs.trained_people(run_dir) is None
+    layout.checkpoint_state.parent.mkdir(exist_ok=True)
+    write_json_atomic(layout.checkpoint_state, {"epoch": None, "last": None})
+    assert runs.read_checkpoint(run_dir).epoch == 0  # the default, not None
+    layout.metrics.write_text(
+        '{"kind": "batch", "epoch": NaN, "step": 1, "time": 1.0}\n'
+        '{"kind": "batch", "epoch": 1, "step": Infinity, "time": 1.0}\n'
+        '{"kind": "batch", "epoch": 1.5, "step": 1, "time": 1.0}\n'
+        '{"kind": "epoch", "epoch": 1, "step": 2, "time": 2.0, "loss": NaN}\n'
+    )
+    metrics = runs.read_metrics(run_dir)
+    assert list(metrics["kind"]) == ["epoch"]  # a diverged loss is kept, broken counts are not
+    runs.progress(runs.read_status(run_dir), runs.read_settings(run_dir), metrics)

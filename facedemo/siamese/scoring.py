@@ -29,7 +29,7 @@ from facedemo.siamese.data import (
     resize_face,
 )
 from facedemo.siamese.model import INPUT_DTYPE, takes_raw_pixels
-from facedemo.siamese.runs.settings import read_config, read_settings
+from facedemo.siamese.runs.settings import read_settings, read_split_record
 from facedemo.siamese.runs.status import checkpoint_path
 from facedemo.thresholds import RocCurve, analyse, most_wrong
 
@@ -154,7 +154,7 @@ def evaluate_run(run_dir: Path) -> PairScores:
     """Score a run's best checkpoint on its test pairs, rebuilt from the run's settings."""
     settings = read_settings(run_dir)
     test = load_split(settings).test
-    recorded = read_config(run_dir).get("dataset", {}).get("split", {}).get("test", {})
+    recorded = read_split_record(run_dir).get("test", {})
     if recorded.get("people") != list(test.identity_names):
         raise RunError(
             f"The data set at {settings.dataset} is not the one run {run_dir.name} was trained "

@@ -21,6 +21,7 @@ import pandas as pd
 from facedemo.cache import LruCache
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout
+from facedemo.siamese.runs.schema import is_kind
 from facedemo.siamese.runs.settings import has_settings
 from facedemo.siamese.runs.status import RunStatus
 
@@ -42,18 +43,30 @@ LOG_CACHE_SIZE = 8
 METRIC_KINDS = frozenset({"batch", "epoch", "eval"})
 
 
+#: Fields of a metrics line that count (whole numbers) or time it (finite numbers); every
+#: other field is a measured number, which may be NaN when a run diverges.
+WHOLE_METRIC_FIELDS = ("epoch", "step")
+FINITE_METRIC_FIELDS = ("time", "pairs_per_s")
+
+
 def _is_metric_line(record: Any) -> bool:
-    """Whether ``record`` is a metrics line as the trainer writes it: a known ``kind`` and
-    numbers (or null) for everything else, so a hand-edited line cannot break a chart."""
-    return (
-        isinstance(record, dict)
-        and record.get("kind") in METRIC_KINDS
-        and all(
-            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-            for name, value in record.items()
-            if name != "kind"
-        )
-    )
+    """Whether ``record`` is a metrics line as the trainer writes it: a known ``kind``, whole
+    epoch and step, finite times and numbers (or null) elsewhere, so a hand-edited line cannot
+    break a chart or the progress bar."""
+    if not isinstance(record, dict) or record.get("kind") not in METRIC_KINDS:
+        return False
+    for name, value in record.items():
+        if name == "kind" or value is None:
+            continue
+        if name in WHOLE_METRIC_FIELDS:
+            ok = is_kind(value, "int")
+        elif name in FINITE_METRIC_FIELDS:
+            ok = is_kind(value, "number")
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            return False
+    return True
 
 
 def _parse_log_lines(chunk: bytes) -> list[dict[str, Any]]:

@@ -32,9 +32,11 @@ def process_start_time(pid: int) -> int | None:
 def is_alive(pid: int, start_time: int | None = None) -> bool:
     """Whether process ``pid`` exists, has not ended (a zombie has ended) and, when
     ``start_time`` is given and the system tells, is the process that started then."""
+    if pid < 1:  # 0 and negative pids name process groups, never one process
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         pass

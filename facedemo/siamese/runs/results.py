@@ -15,7 +15,7 @@ import numpy as np
 
 from facedemo.errors import RunError
 from facedemo.siamese.runs.layout import PairImages, RunLayout, read_record
-from facedemo.siamese.runs.schema import EVAL_OPTIONAL, EVAL_REQUIRED, checked_matrix
+from facedemo.siamese.runs.schema import EVAL_OPTIONAL, EVAL_REQUIRED, checked_eval
 from facedemo.siamese.runs.status import list_runs
 
 #: Standard errors above 0.5 a test AUC must reach to count as better than guessing.
@@ -47,9 +47,7 @@ def read_eval(run_dir: Path) -> dict[str, Any] | None:
     """eval.json (test ROC points, AUC, accuracy, confusion matrix), once the run has one."""
     path = RunLayout(run_dir).eval
     evaluation = read_record(path, EVAL_REQUIRED, EVAL_OPTIONAL)
-    if evaluation is not None:
-        checked_matrix(evaluation["confusion_matrix"], path)
-    return evaluation
+    return None if evaluation is None else checked_eval(evaluation, path)
 
 
 def test_pair_counts(evaluation: dict[str, Any]) -> tuple[int, int]:

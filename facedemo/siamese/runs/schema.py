@@ -16,13 +16,24 @@ from typing import Any
 
 from facedemo.errors import RunError
 
-#: What a field may hold: "int", "number", "text", "list", "record", each optionally null.
+#: What a field may hold: "int", "pid", "number", "text", "list", "record" (optional fields
+#: may also be null).
 Kind = str
 
+#: Linux's largest process id (``/proc/sys/kernel/pid_max`` at most 2**22).
+MAX_PID = 2**22
 
-def _is(value: Any, kind: Kind) -> bool:
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_kind(value: Any, kind: Kind) -> bool:
+    """Whether ``value`` (parsed JSON) is of ``kind``."""
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return _is_whole(value)
+    if kind == "pid":
+        return _is_whole(value) and 1 <= value <= MAX_PID
     if kind == "number":
         return (
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -39,6 +50,7 @@ def _is(value: Any, kind: Kind) -> bool:
 #: The words a reason uses for each kind.
 KIND_NAMES = {
     "int": "a whole number",
+    "pid": "a process id",
     "number": "a finite number",
     "text": "text",
     "list": "a list",
@@ -53,32 +65,36 @@ def checked(
     optional: Mapping[str, Kind] | None = None,
 ) -> dict[str, Any]:
     """``record`` if it is a JSON object whose ``required`` fields are present and of their
-    kind and whose ``optional`` fields, where present and not null, are of theirs; else a
-    RunError naming ``path`` and the first thing wrong."""
+    kind and whose ``optional`` fields, where present and not null, are of theirs (nulls are
+    dropped, so a reader's defaults apply); else a RunError naming ``path`` and the first
+    thing wrong."""
     where = f"{path.parent.name}/{path.name}"
     if not isinstance(record, dict):
         raise RunError(f"{where} holds {type(record).__name__}, not a record: the file is damaged.")
     for name, kind in required.items():
         if name not in record:
             raise RunError(f"{where} has no '{name}': the file is damaged or incomplete.")
-        if not _is(record[name], kind):
+        if not is_kind(record[name], kind):
             raise RunError(
                 f"{where}: '{name}' is {record[name]!r}, not {KIND_NAMES[kind]}: the file is "
                 "damaged."
             )
-    for name, kind in (optional or {}).items():
+    optional = optional or {}
+    for name, kind in optional.items():
         value = record.get(name)
-        if value is not None and not _is(value, kind):
+        if value is not None and not is_kind(value, kind):
             raise RunError(
                 f"{where}: '{name}' is {value!r}, not {KIND_NAMES[kind]}: the file is damaged."
             )
-    return record
+    return {
+        name: value for name, value in record.items() if name not in optional or value is not None
+    }
 
 
 #: status.json, as the trainer writes it.
 STATUS_REQUIRED = {"state": "text"}
 STATUS_OPTIONAL = {
-    "pid": "int",
+    "pid": "pid",
     "process_start": "int",
     "started": "number",
     "updated": "number",
@@ -91,7 +107,7 @@ STATUS_OPTIONAL = {
 }
 
 #: launch.json, as the launcher writes it.
-LAUNCH_REQUIRED = {"pid": "int", "time": "number"}
+LAUNCH_REQUIRED = {"pid": "pid", "time": "number"}
 LAUNCH_OPTIONAL = {"process_start": "int", "command": "list"}
 
 #: checkpoints/state.json: how far the run has committed.
@@ -133,9 +149,60 @@ EVAL_OPTIONAL = {
 def checked_matrix(matrix: list, path: Path) -> list[list[int]]:
     """A 2 × 2 confusion matrix of counts, or a RunError naming ``path``."""
     rows_ok = len(matrix) == 2 and all(isinstance(row, list) and len(row) == 2 for row in matrix)
-    if not rows_ok or not all(_is(cell, "int") and cell >= 0 for row in matrix for cell in row):
+    if not rows_ok or not all(is_kind(cell, "int") and cell >= 0 for row in matrix for cell in row):
         raise RunError(
             f"{path.parent.name}/{path.name}: 'confusion_matrix' is {matrix!r}, not 2 × 2 "
             "counts: the file is damaged."
         )
     return matrix
+
+
+#: The nested records of eval.json: the ROC's three columns and the two pair counts.
+ROC_REQUIRED = {"false_positive_rate": "list", "true_positive_rate": "list", "thresholds": "list"}
+PAIR_COUNTS_REQUIRED = {"same": "int", "different": "int"}
+
+#: One part of config.json's ``dataset.split``: who is in it and how many photos.
+SPLIT_PART_REQUIRED = {"people": "list", "images": "int"}
+
+
+def checked_eval(evaluation: dict[str, Any], path: Path) -> dict[str, Any]:
+    """eval.json with its nested records checked too (confusion matrix, ROC columns of
+    numbers, pair counts), ``auc`` present (null when the pairs are all of one kind)."""
+    checked_matrix(evaluation["confusion_matrix"], path)
+    if "roc" in evaluation:
+        roc = checked(evaluation["roc"], path, ROC_REQUIRED)
+        columns = [roc[name] for name in ROC_REQUIRED]
+        numbers = all(is_kind(value, "number") for column in columns for value in column)
+        if not numbers or len({len(column) for column in columns}) != 1:
+            raise RunError(
+                f"{path.parent.name}/{path.name}: the ROC's columns are not numbers of one "
+                "length: the file is damaged."
+            )
+    for name in ("all_pairs", "distinct_pairs"):
+        if name in evaluation:
+            checked(evaluation[name], path, PAIR_COUNTS_REQUIRED)
+    return {"auc": None, **evaluation}
+
+
+def checked_split(config: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """config.json's ``dataset.split`` by part, each checked (``{}`` before the split)."""
+    dataset = config.get("dataset") or {}
+    split = checked(dataset.get("split") or {}, path, {})
+    parts = {name: checked(part, path, SPLIT_PART_REQUIRED) for name, part in split.items()}
+    if not all(isinstance(person, str) for part in parts.values() for person in part["people"]):
+        raise RunError(
+            f"{path.parent.name}/{path.name}: a split names someone by something other than "
+            "text: the file is damaged."
+        )
+    return parts
+
+
+#: config.json's ``device`` record: what the run computed on.
+DEVICE_REQUIRED = {"kind": "text"}
+DEVICE_OPTIONAL = {
+    "name": "text",
+    "count": "int",
+    "backend": "text",
+    "policy": "text",
+    "memory_mb": "number",
+}

@@ -17,7 +17,14 @@ from facedemo.datasets import display_name
 from facedemo.errors import RunError
 from facedemo.siamese import TrainConfig
 from facedemo.siamese.runs.layout import RunLayout, read_record
-from facedemo.siamese.runs.schema import CONFIG_OPTIONAL, CONFIG_REQUIRED
+from facedemo.siamese.runs.schema import (
+    CONFIG_OPTIONAL,
+    CONFIG_REQUIRED,
+    DEVICE_OPTIONAL,
+    DEVICE_REQUIRED,
+    checked,
+    checked_split,
+)
 from facedemo.siamese.runs.status import read_status
 
 
@@ -28,7 +35,8 @@ def has_settings(run_dir: Path) -> bool:
 
 def read_config(run_dir: Path) -> dict[str, Any]:
     """config.json: settings, data set and split, device and versions."""
-    config = read_record(RunLayout(run_dir).config, CONFIG_REQUIRED, CONFIG_OPTIONAL)
+    path = RunLayout(run_dir).config
+    config = read_record(path, CONFIG_REQUIRED, CONFIG_OPTIONAL)
     if config is None:
         if read_status(run_dir).alive:
             raise RunError(
@@ -38,6 +46,8 @@ def read_config(run_dir: Path) -> dict[str, Any]:
             f"Run {run_dir.name} ended before it saved its settings, so there is nothing to "
             "show or resume; its output (train.log) says why. Start a new run."
         )
+    if "device" in config:
+        config["device"] = checked(config["device"], path, DEVICE_REQUIRED, DEVICE_OPTIONAL)
     return config
 
 
@@ -71,10 +81,15 @@ class SplitPart:
         return [display_name(person) for person in self.people]
 
 
+def read_split_record(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """config.json's split as recorded, part by part, checked (``{}`` before the split)."""
+    return checked_split(read_config(run_dir), RunLayout(run_dir).config)
+
+
 def read_split(run_dir: Path) -> list[SplitPart]:
     """Who is in the run's training, validation and test parts; none before the trainer has
     split its data set."""
-    recorded = read_config(run_dir).get("dataset", {}).get("split", {})
+    recorded = read_split_record(run_dir)
     return [
         SplitPart(part, tuple(recorded[part]["people"]), recorded[part]["images"])
         for part in SPLIT_PARTS
@@ -89,7 +104,7 @@ def trained_people(run_dir: Path) -> frozenset[str] | None:
     parts = {split.part: split.people for split in read_split(run_dir)}
     if not parts:
         return None
-    return frozenset(parts["train"]) | frozenset(parts["validation"])
+    return frozenset(parts.get("train", ())) | frozenset(parts.get("validation", ()))
 
 
 def trained_on_warning(run_dir: Path, identities: Iterable[str]) -> str | None:
@@ -111,19 +126,19 @@ def trained_on_warning(run_dir: Path, identities: Iterable[str]) -> str | None:
 
 def describe_device(run_dir: Path, metrics: pd.DataFrame) -> str:
     """ "CPU", or the GPU's name and the most memory the run has used on it so far."""
-    device = read_config(run_dir)["device"]
+    device = read_config(run_dir).get("device", {"kind": "CPU"})
     if device["kind"] == "CPU":
         return "CPU"
     count = f"{device['count']} × " if device.get("count", 1) > 1 else ""
     memory = metrics["gpu_memory_mb"].dropna() if "gpu_memory_mb" in metrics else ()
     used = f", {memory.iloc[-1]:,.0f} MB used" if len(memory) else ""
-    return f"{count}{device['name']}{used}"
+    return f"{count}{device.get('name', device['kind'])}{used}"
 
 
 def describe_engine(run_dir: Path) -> str:
     """How the run computes, for people: Keras backend and version, precision, XLA, devices."""
     recorded = read_config(run_dir)
-    device, versions = recorded["device"], recorded.get("versions", {})
+    device, versions = recorded.get("device", {"kind": "CPU"}), recorded.get("versions", {})
     backend = device.get("backend", "tensorflow")  # runs saved before the backend was recorded
     policy = device.get("policy") or (
         "mixed_float16" if device.get("mixed_precision") else "float32"
