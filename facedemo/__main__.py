@@ -386,8 +386,9 @@ def _thresholds(args: argparse.Namespace) -> int:
             f"{s['recall']:>8.3f}{s['f1']:>8.3f}{s['accuracy']:>8.3f}"
         )
     if summary["heldout"]:
+        folds = len(summary["heldout"][0]["thresholds"])  # fewer than asked on a small set
         print(
-            f"held out: each rule chosen on {args.folds - 1} of {args.folds} folds of people, "
+            f"held out: each rule chosen on {folds - 1} of {folds} folds of people, "
             "scored on the other fold's people, pooled; F1 at this study's mix "
             f"({summary['heldout'][0]['same_share']:.1%} same-person pairs)"
         )
@@ -412,11 +413,14 @@ def _thresholds(args: argparse.Namespace) -> int:
         worst = [row for row in summary["per_identity"] if row["errors"]][:5]
         if worst:
             print("most errors: " + ", ".join(f"{r['identity']} ({r['errors']})" for r in worst))
-    fitted = study.calibration
-    print(
-        f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, stated at prior "
-        f"{summary['calibration']['prior']:.1%}. {fitted.judged()}"
-    )
+    fitted = study.calibration_or_why
+    if isinstance(fitted, str):
+        print(f"P(same) calibration: none. {fitted}")
+    else:
+        print(
+            f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, stated at prior "
+            f"{summary['calibration']['prior']:.1%}. {fitted.judged()}"
+        )
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")
     for note in summary["notes"]:

@@ -51,6 +51,14 @@ VERIFY_PRIOR = 0.5
 #: The priors a page lets the analyst state: never a certainty either way.
 PRIOR_RANGE = (0.01, 0.99)
 
+
+def slider_prior(share: float) -> float:
+    """Where a prior slider starts for a study whose share of same-person pairs is ``share``:
+    that share to two decimals, kept within ``PRIOR_RANGE`` (a rare share rounds to 0)."""
+    low, high = PRIOR_RANGE
+    return min(max(round(share, 2), low), high)
+
+
 #: Each method as a sentence names it.
 METHOD_NAMES = {"platt": "Platt's logistic", "isotonic": "isotonic regression"}
 
@@ -117,9 +125,11 @@ class Calibration:
         if self.method == "platt":
             return None if self.slope == 0 else (log_odds - self.intercept) / self.slope
         knots = np.array(self.knots)
-        floor = 1.0 / (self.pairs + 2)
-        fitted = np.clip(knots[:, 1], floor, 1 - floor)  # non-increasing with distance
+        floor = 1.0 / (self.pairs + 2)  # ``probability`` interpolates, then clips to these
         target = 1.0 / (1.0 + math.exp(-log_odds))
+        if not floor < target < 1 - floor:
+            return None  # the clipped probability never reaches 50 % at this prior
+        fitted = knots[:, 1]  # non-increasing with distance
         below = np.flatnonzero(fitted < target)
         if not below.size or below[0] == 0:
             return None

@@ -27,7 +27,7 @@ from facedemo.datasets import (
     relative_path,
 )
 from facedemo.embeddings import EmbeddingStore
-from facedemo.errors import DatasetError
+from facedemo.errors import DatasetError, SettingError
 
 #: Pairs whose distances are computed in one numpy pass (bounds temporary memory).
 DISTANCE_CHUNK = 1 << 22
@@ -221,12 +221,21 @@ class PairStudy:
             dataset=self.name,
         )
 
+    @functools.cached_property
+    def calibration_or_why(self) -> calibration.Calibration | str:
+        """``calibration``, or where too few pairs of a kind allow none the sentence why."""
+        try:
+            return self.calibration
+        except SettingError as error:
+            return str(error)
+
     def keep_calibration(self) -> None:
         """Save this study's P(same) as its engine's, for Verify, identify and the CLI (the
-        latest study of an engine wins); scores measured elsewhere have no engine to save
-        it for."""
-        if self.engine is not None:
-            calibration.save(self.calibration)
+        study shown last wins); scores measured elsewhere have no engine to save it for, and
+        a study too small to calibrate has nothing to save."""
+        fitted = self.calibration_or_why
+        if self.engine is not None and not isinstance(fitted, str):
+            calibration.save(fitted)
 
     def held_out(
         self,
@@ -334,7 +343,7 @@ class PairStudy:
         held_out_note = held_out if isinstance(held_out, str) else None
         if threshold is None:
             threshold = next(s.threshold for s in self.suggestions if s.name == "max_f1")
-        fitted = self.calibration
+        fitted = self.calibration_or_why
         return {
             "dataset": self.name,
             "engine": self.engine_label,
@@ -371,10 +380,10 @@ class PairStudy:
             "per_identity": self.per_identity(threshold).to_dict("records")
             if self.knows_people
             else None,
-            "calibration": {
-                **fitted.as_dict(),
-                "prior": fitted.study_prior if prior is None else prior,
-            },
+            "calibration": None
+            if isinstance(fitted, str)
+            else {**fitted.as_dict(), "prior": fitted.study_prior if prior is None else prior},
+            "calibration_note": fitted if isinstance(fitted, str) else None,
             "scores": self.score_note or None,
             "failed_images": [{"file": f, "reason": why} for f, why in self.failed_images],
             "notes": list(self.notes),

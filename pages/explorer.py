@@ -74,6 +74,7 @@ def study_of(
     key = (dataset.name, str(dataset.root), dataset.paths, engine, max_negatives)
     study = studies().get(key)
     if study is not None:
+        study.keep_calibration()  # the study on screen is the one Verify uses
         return study, False
     bar, report = progress_reporter("Embedding each photo once")
     store = embedding_store()
@@ -302,12 +303,15 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
 @st.fragment
 def calibration_panel(study: evaluation.PairStudy) -> None:
     """P(same person) fitted on the study, out of fold, at a prior the analyst states."""
-    fitted = study.calibration
-    with st.expander("A calibrated probability of “same person”"):
+    fitted = study.calibration_or_why
+    with st.expander("A calibrated probability of “same person”"), user_errors():
+        if isinstance(fitted, str):
+            st.caption(f"No calibrated probability for this study: {fitted}")
+            return
         prior = st.slider(
             "Prior: share of comparisons that are one person",
             *calibration.PRIOR_RANGE,
-            round(fitted.study_prior, 2),
+            calibration.slider_prior(fitted.study_prior),
             key="explorer_prior",
             help="It changes the probability: a close pair among mostly strangers is less "
             f"likely one person. This study's own share is {plots.percent(fitted.study_prior)}.",

@@ -167,3 +167,24 @@ def test_two_people_calibrate_but_cannot_be_judged_out_of_fold() -> None:
     )
     assert fitted.brier is None and "could not be judged out of fold" in fitted.judged()
     assert float(fitted.probability(0.1)) > float(fitted.probability(0.9))
+
+
+def test_a_rare_share_still_starts_the_prior_slider_inside_its_range() -> None:
+    # 300 students × 2 photos: 0.17 % same-person pairs rounded to a prior of 0 (refused).
+    assert calibration.slider_prior(0.0017) == calibration.PRIOR_RANGE[0]
+    assert calibration.slider_prior(0.9996) == calibration.PRIOR_RANGE[1]
+    assert calibration.slider_prior(0.0765) == 0.08
+
+
+def test_a_study_too_small_to_calibrate_says_so_everywhere(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "file_x,file_y,decision,distance\na,b,Yes,0.1\na,c,No,0.8\nb,c,No,0.7\nc,d,No,0.9\n"
+    )
+    study = evaluation.study_pairs_table(datasets.load_pairs_csv(path), "distance")
+    assert "at least two same-person" in study.calibration_or_why
+    assert main(["thresholds", str(path), "--json"]) == 0  # the rest of the study stands
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["calibration"] is None and "at least two" in answer["calibration_note"]
+    assert main(["thresholds", str(path)]) == 0
+    assert "P(same) calibration: none." in capsys.readouterr().out

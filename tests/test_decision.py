@@ -42,6 +42,14 @@ def test_isotonic_even_odds_is_where_its_probability_crosses_one_half() -> None:
     even = fitted.even_odds_distance(0.5)
     assert 0.4 < even < 0.6
     assert float(fitted.probability(even, 0.5)) == pytest.approx(0.5, abs=1e-6)
+    # Review: at a prior of 0.99 the crossing lies where a knot was clipped to its floor.
+    rare = np.repeat([True, False], [1500, 20_000])
+    spread = np.where(rare, rng.normal(0.3, 0.1, rare.size), rng.normal(0.7, 0.1, rare.size))
+    skewed = calibration.fit(spread, rare)
+    for prior in (0.01, 0.5, 0.99):
+        at = skewed.even_odds_distance(prior)
+        if at is not None:
+            assert float(skewed.probability(at, prior)) == pytest.approx(0.5, abs=1e-6), prior
 
 
 def test_a_verdict_on_each_side_of_even_odds(calibrated) -> None:
