@@ -687,3 +687,26 @@ def test_photos_the_layout_leaves_out_reach_the_study_and_its_json(
     assert main(["thresholds", str(tmp_path / "faces"), "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert len(answer["notes"]) == 1 and "img5.jpg" in answer["notes"][0]
+
+
+def test_the_search_for_left_out_photos_is_bounded(
+    tmp_path: Path, shared_images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: a typed ~ walked the whole home folder before the page answered.
+    from facedemo.datasets import folders
+
+    for person, photos in (("Ann", ("img1.jpg", "img2.jpg")), ("Bob", ("img3.jpg", "img4.jpg"))):
+        (tmp_path / person).mkdir()
+        for photo in photos:
+            (tmp_path / person / photo).write_bytes((shared_images / photo).read_bytes())
+    deep = tmp_path / "Ann" / "a" / "b" / "c" / "d"
+    deep.mkdir(parents=True)
+    for index in range(30):
+        (tmp_path / "Ann" / "a" / f"extra{index}.jpg").write_bytes(b"x")
+        (deep / f"deep{index}.jpg").write_bytes(b"x")
+    monkeypatch.setattr(folders, "UNREAD_SEARCH_ENTRIES", 40)
+    dataset = datasets.load_identity_dataset(tmp_path)
+    assert len(dataset) == 4
+    assert "30 or more photos" in dataset.notes[0]  # the search stopped, and says so
+    monkeypatch.setattr(folders, "UNREAD_SEARCH_ENTRIES", 25)
+    assert "may be left out" in datasets.load_identity_dataset(tmp_path).notes[0]

@@ -224,19 +224,35 @@ def _from_flat_names(listing: _Listing) -> list[tuple[Path, str]]:
     return entries
 
 
-def _unread_photos(root: Path, read: Iterable[Path]) -> list[str]:
+#: How far below a data set's folder, and over how many entries, the search for photos the
+#: layout does not read goes: a typed ``~`` or a big root must not hang the page.
+UNREAD_SEARCH_DEPTH = 3
+UNREAD_SEARCH_ENTRIES = 20_000
+
+
+def _unread_photos(root: Path, read: Iterable[Path]) -> tuple[list[str], bool]:
     """Photos under ``root`` (relative names) that the layout did not read: deeper than it
-    looks, or beside the person folders. Links to folders are not walked into."""
+    looks, or beside the person folders; and whether the search stopped at its bounds
+    (``UNREAD_SEARCH_DEPTH`` folders down, ``UNREAD_SEARCH_ENTRIES`` entries). Links to
+    folders are not walked into."""
     targets = {os.path.realpath(path) for path in read}
-    unread = []
+    unread, seen, cut = [], 0, False
     for folder, subfolders, files in os.walk(root):
+        depth = len(Path(folder).relative_to(root).parts)
+        seen += len(subfolders) + len(files)
+        if seen > UNREAD_SEARCH_ENTRIES:
+            cut = True
+            break
+        if depth >= UNREAD_SEARCH_DEPTH:
+            cut = cut or bool(subfolders)
+            subfolders[:] = []
         subfolders[:] = sorted(name for name in subfolders if not _hidden(name))
         unread += [
             relative_path(root, Path(folder, name))
             for name in sorted(files)
             if _is_image_name(name) and os.path.realpath(Path(folder, name)) not in targets
         ]
-    return unread
+    return unread, cut
 
 
 def _from_folder_layout(
@@ -251,12 +267,19 @@ def _from_folder_layout(
     else:
         entries = _from_flat_names(listing)
         where = f"directly inside {root.name}, as Name_0001.jpg names"
-    unread = _unread_photos(root, (path for path, _ in entries))
+    unread, cut = _unread_photos(root, (path for path, _ in entries))
     notes = ()
-    if unread:
-        many = len(unread) > 1
+    if cut and not unread:
         notes = (
-            f"{len(unread)} photo{'s' if many else ''} in {root.name} "
+            f"{root.name} holds more than this layout reads, too much to search through "
+            f"({UNREAD_SEARCH_DEPTH} folders down, {UNREAD_SEARCH_ENTRIES:,} entries): photos "
+            f"in sub-folders may be left out, since it reads photos only {where}.",
+        )
+    if unread:
+        many = len(unread) > 1 or cut
+        count = f"{len(unread)}{' or more' if cut else ''}"
+        notes = (
+            f"{count} photo{'s' if many else ''} in {root.name} "
             f"{'were' if many else 'was'} left out ({_some(unread)}): this layout reads "
             f"photos only {where}. Move {'them' if many else 'it'} there to use "
             f"{'them' if many else 'it'}.",
