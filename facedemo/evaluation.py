@@ -120,6 +120,15 @@ class PairStudy:
         return next(s.threshold for s in self.suggestions if s.name == "max_f1")
 
     @functools.cached_property
+    def slider_range(self) -> tuple[float, float]:
+        """The ends of a threshold slider: every distance, every suggestion (a suggestion
+        can lie just outside the distances, such as 3σ or "FAR ≤ 0.1 %" on few strangers)
+        and where the slider starts."""
+        low, high = self.analysis.distance_range()
+        chosen = [s.threshold for s in self.suggestions] + [self.starting_threshold]
+        return min(low, *chosen), max(high, *chosen)
+
+    @functools.cached_property
     def suggestions(self) -> list[thresholds.Suggestion]:
         """The threshold suggestions at the default target FAR, computed once."""
         return self.analysis.suggestions()

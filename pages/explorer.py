@@ -188,7 +188,7 @@ def set_typed_threshold() -> None:
 def threshold_slider(study: evaluation.PairStudy) -> float:
     """The threshold slider over the study's distances, reset when the study changes, and
     beside it a field to type an exact threshold."""
-    low, high = study.analysis.distance_range()
+    low, high = study.slider_range
     step = evaluation.explorer_slider_step(low, high)
     if st.session_state.get("explorer_study") != (study.name, study.engine_label):
         st.session_state["explorer_study"] = (study.name, study.engine_label)

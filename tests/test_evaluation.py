@@ -278,3 +278,18 @@ def test_pairs_that_skip_a_whole_block_of_rows_lfw_layout() -> None:
     distances = evaluation.pair_distances(embeddings.astype(np.float32), pairs, "cosine")
     expected = faces.distances(embeddings[pairs.first], embeddings[pairs.second], "cosine")
     assert np.allclose(distances, expected, atol=2e-6)
+
+
+def test_every_suggestion_lies_on_the_slider() -> None:
+    # Review: with the closest pair a stranger pair, "FAR ≤ 0.1 %" lies just below the closest
+    # distance, and clicking it reset the slider without a word.
+    rows = ["file_x,file_y,decision,distance", "a,b,No,0.01"]
+    rows += [f"s{k},t{k},Yes,{0.2 + k / 100:.2f}" for k in range(5)]
+    rows += [f"u{k},v{k},No,{0.5 + k / 100:.2f}" for k in range(20)]
+    study = evaluation.study_pairs_table(
+        datasets.load_pairs_csv("\n".join(rows).encode()), "distance"
+    )
+    low, high = study.slider_range
+    below = [s for s in study.suggestions if s.threshold < study.analysis.distance_range()[0]]
+    assert below  # the case the review found is here
+    assert all(low <= s.threshold <= high for s in study.suggestions)
