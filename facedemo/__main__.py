@@ -322,8 +322,9 @@ def _register_identify(subparsers: argparse._SubParsersAction) -> None:
 
 def _say_if_healed(store: EmbeddingStore) -> None:
     """One sentence on stderr when the store was damaged, moved aside and rebuilt."""
-    if store.healed:
-        print(f"note: {store.healed}", file=sys.stderr)
+    healed = store.take_healed()
+    if healed:
+        print(f"note: {healed}", file=sys.stderr)
 
 
 def _open_dataset(source: str) -> datasets.IdentityDataset:

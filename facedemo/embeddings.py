@@ -171,6 +171,12 @@ class EmbeddingStore:
             )
         self._healing(self._check_integrity)
 
+    def take_healed(self) -> str | None:
+        """``healed``, once: returned and forgotten, so a store shared by a server's sessions
+        says it only after the study that found the damage."""
+        said, self.healed = self.healed, None
+        return said
+
     def _check_integrity(self) -> None:
         """Raise sqlite3.DatabaseError when the file is damaged (SQLite's quick check)."""
         with self._connect() as connection:

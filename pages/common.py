@@ -220,7 +220,12 @@ def zip_dataset(key: str) -> datasets.IdentityDataset | None:
     uploaded = st.file_uploader("Zip of a data set", type=["zip"], key=key)
     if not uploaded:
         return None
-    return said(unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue()))
+    dataset = unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue())
+    if not datasets.mark_used(dataset):  # removed meanwhile to make room for other uploads
+        unpacked_zip.clear()
+        st.info("Its unpacked copy was removed to make room for other uploads: unpacked again.")
+        dataset = unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue())
+    return said(dataset)
 
 
 def face_choice(photo: faces.Photo, question: str, key: str) -> int:

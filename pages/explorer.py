@@ -88,8 +88,9 @@ def study_of(
         scheduler=scheduler,
     )
     bar.empty()
-    if store.healed:
-        st.warning(store.healed)
+    healed = store.take_healed()
+    if healed:
+        st.warning(healed)
     study.keep_calibration()
     return studies().put(key, study), True
 

@@ -248,3 +248,25 @@ def test_damaged_zips_give_a_sentence_or_a_data_set(photos: dict[str, bytes], ho
             assert len(dataset) >= 1
     assert refused >= 100  # the mutants do reach the checks
     assert time.monotonic() - started < 60
+
+
+def test_a_set_in_use_is_kept_and_one_evicted_says_so(
+    photos: dict[str, bytes], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: a page keeps its unpacked set in memory, so only mark_used tells the quota
+    # that it is still being used.
+    one_set = sum(len(data) for data in photos.values())
+    monkeypatch.setenv("FACEDEMO_UPLOAD_QUOTA", str(2 * one_set + 100))
+    in_use = datasets.load_zip_dataset(data_set_zip(photos, "first"))
+    second = unpacked_set(home, data_set_zip(photos, "second"))
+    old = time.time() - 60
+    for folder in home.joinpath("datasets").iterdir():
+        os.utime(folder / archives.LAST_USED, (old, old))
+    assert datasets.mark_used(in_use)  # the page shows it again
+    unpacked_set(home, data_set_zip(photos, "third"))
+    assert in_use.root.is_dir() and not second.exists()
+    evicted = datasets.load_zip_dataset(data_set_zip(photos, "fourth"))
+    os.utime(evicted.root.parent / archives.LAST_USED, (old, old))
+    unpacked_set(home, data_set_zip(photos, "fifth"))
+    assert not datasets.mark_used(evicted)  # gone: the page unpacks it again
+    assert datasets.mark_used(datasets.IdentityDataset("elsewhere", home, (), ()))

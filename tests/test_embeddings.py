@@ -539,3 +539,14 @@ def test_a_locked_store_is_not_mistaken_for_damage(
             store.clear()
         holder.execute("ROLLBACK")
     assert store.healed is None and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_the_healing_sentence_is_taken_once(tmp_path: Path) -> None:
+    # Review: one store serves every session of a server; its sentence must not repeat
+    # after every later study.
+    path = tmp_path / "embeddings.sqlite3"
+    path.write_bytes(b"garbage" * 1000)
+    store = EmbeddingStore(path)
+    said = store.take_healed()
+    assert said and "damaged" in said
+    assert store.take_healed() is None and store.healed is None

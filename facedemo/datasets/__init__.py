@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facedemo import config
-from facedemo.datasets.archives import load_zip_dataset
+from facedemo.datasets.archives import load_zip_dataset, mark_used
 from facedemo.datasets.downloads import (
     DEMO_IMAGE_NUMBERS,
     Progress,
@@ -62,6 +62,7 @@ __all__ = [
     "load_server_folder",
     "load_zip_dataset",
     "make_pairs",
+    "mark_used",
     "open_dataset",
     "overview",
     "relative_path",

@@ -173,6 +173,23 @@ def _mark_used(folder: Path) -> None:
     (folder / LAST_USED).touch()
 
 
+def mark_used(dataset: IdentityDataset) -> bool:
+    """Record that an unpacked upload is in use now, so the quota evicts others first (a
+    page that keeps the data set in memory calls it on every use); False when its folder is
+    gone, removed to make room for other uploads, and it must be unpacked again. Data sets
+    that are no upload are left alone (True)."""
+    unpacked = config.datasets_dir().resolve()
+    root = Path(dataset.root).resolve()
+    if not root.is_relative_to(unpacked) or root == unpacked:
+        return True
+    folder = unpacked / root.relative_to(unpacked).parts[0]
+    if not root.is_dir():
+        return False
+    with contextlib.suppress(OSError):
+        _mark_used(folder)
+    return True
+
+
 def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
     """Unpack the useful entries beside ``folder`` and rename them into place once they read
     as a data set; a zip refused at any step (limits, a broken entry, a layout that is no
