@@ -59,6 +59,9 @@ def slider_prior(share: float) -> float:
     return min(max(round(share, 2), low), high)
 
 
+#: Each method as a parenthesis names it.
+METHOD_SHORT_NAMES = {"platt": "Platt", "isotonic": "isotonic"}
+
 #: Each method as a sentence names it.
 METHOD_NAMES = {"platt": "Platt's logistic", "isotonic": "isotonic regression"}
 
@@ -152,7 +155,7 @@ class Calibration:
     def describe(self, prior: float) -> str:
         """Where the probability comes from, e.g. "calibrated on the demo set (Platt,
         1,830 pairs), prior 50 %"."""
-        method = "Platt" if self.method == "platt" else "isotonic"
+        method = METHOD_SHORT_NAMES[self.method]
         return f"calibrated on {self.dataset} ({method}, {self.pairs:,} pairs), prior {prior:.0%}"
 
     def probability_table(self, low: float, high: float, prior: float) -> pd.DataFrame:

@@ -73,6 +73,7 @@ class Decision:
 
     @property
     def label(self) -> str:
+        """What the figure beside the verdict is: a calibrated P(same), or DeepFace's number."""
         return "DeepFace confidence" if self.fitted is None else "P(same person)"
 
     @property

@@ -195,7 +195,7 @@ def unpacked_zip(upload_id: str, name: str, _data: bytes) -> datasets.IdentityDa
     return datasets.load_zip_dataset(_data, Path(name).stem)
 
 
-def said(dataset: datasets.IdentityDataset) -> datasets.IdentityDataset:
+def with_notes_said(dataset: datasets.IdentityDataset) -> datasets.IdentityDataset:
     """``dataset``, after saying what its layout left out or merged (its notes)."""
     for note in dataset.notes:
         st.info(note)
@@ -212,7 +212,7 @@ def server_folder_dataset(key: str) -> datasets.IdentityDataset | None:
         "or LFW-style names such as Ada_Lovelace_0001.jpg.",
     )
     address = st.get_option("server.address")
-    return said(datasets.load_server_folder(folder, address)) if folder else None
+    return with_notes_said(datasets.load_server_folder(folder, address)) if folder else None
 
 
 def zip_dataset(key: str) -> datasets.IdentityDataset | None:
@@ -225,7 +225,7 @@ def zip_dataset(key: str) -> datasets.IdentityDataset | None:
         unpacked_zip.clear()
         st.info("Its unpacked copy was removed to make room for other uploads: unpacked again.")
         dataset = unpacked_zip(uploaded.file_id, uploaded.name, uploaded.getvalue())
-    return said(dataset)
+    return with_notes_said(dataset)
 
 
 def face_choice(photo: faces.Photo, question: str, key: str) -> int:

@@ -339,7 +339,7 @@ def load_server_folder(folder: str | Path, server_address: str | None) -> Identi
     set, only an app served on localhost may read folders, any of them.
     """
     root = fence.served_root(server_address)
-    return load_identity_dataset(fence.folder(Path(folder).expanduser(), root), within=root)
+    return load_identity_dataset(fence.fenced_folder(folder, server_address), within=root)
 
 
 # --- overview -------------------------------------------------------------------------------

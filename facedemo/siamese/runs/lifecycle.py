@@ -178,16 +178,12 @@ def start_run(
     return _launch(run_dir, arguments)
 
 
-#: What a page trains on when no folder is typed.
-DEMO_DATA = "demo"
-
-
 def page_dataset(folder: str, server_address: str | None) -> tuple[str, tuple[str, ...]]:
     """What a page's run trains on: the demo set for no folder, else the folder through the
     fence (``datasets.load_server_folder``: inside FACEDEMO_FOLDER_ROOT, every file a regular
     file that stays inside it), as its resolved path; and what its layout left out."""
     if not folder.strip():
-        return DEMO_DATA, ()
+        return "demo", ()  # the name open_dataset and the trainer know the demo set by
     dataset = load_server_folder(folder.strip(), server_address)
     return str(dataset.root), dataset.notes
 
