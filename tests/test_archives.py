@@ -270,3 +270,20 @@ def test_a_set_in_use_is_kept_and_one_evicted_says_so(
     unpacked_set(home, data_set_zip(photos, "fifth"))
     assert not datasets.mark_used(evicted)  # gone: the page unpacks it again
     assert datasets.mark_used(datasets.IdentityDataset("elsewhere", home, (), ()))
+
+
+def test_a_full_disk_is_said_as_such_and_leaves_nothing(
+    photos: dict[str, bytes], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: a full disk read "not a readable zip … or it is damaged".
+    import errno
+    import shutil
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    with pytest.raises(DatasetError, match="disk is full") as refused:
+        datasets.load_zip_dataset(data_set_zip(photos))
+    assert_sentence(refused.value)
+    assert on_disk(home) == []

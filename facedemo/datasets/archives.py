@@ -14,6 +14,7 @@ room for a new one; a zip that cannot fit even then is refused before unpacking.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import shutil
@@ -116,6 +117,12 @@ def _check_names(paths: list[PurePosixPath]) -> None:
             )
 
 
+_UNREADABLE_ZIP = (
+    "The upload is not a readable zip file, or it is damaged ({error}). Make the zip again, "
+    "or upload the original once more."
+)
+
+
 @contextlib.contextmanager
 def _reading_zip() -> Iterator[None]:
     """Turn what a damaged zip makes zipfile raise into a DatasetError sentence."""
@@ -126,11 +133,15 @@ def _reading_zip() -> Iterator[None]:
             "The zip names a file in bytes that are not UTF-8 text, although it says they "
             f"are ({error.reason}). Make a new zip with your system's own zip tool."
         ) from error
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DatasetError(
+                "The server's disk is full, so the zip could not be unpacked. Ask whoever "
+                "runs the app to free space or lower FACEDEMO_UPLOAD_QUOTA."
+            ) from error
+        raise DatasetError(_UNREADABLE_ZIP.format(error=error)) from error
     except _ZIP_ERRORS as error:
-        raise DatasetError(
-            f"The upload is not a readable zip file, or it is damaged ({error}). "
-            "Make the zip again, or upload the original once more."
-        ) from error
+        raise DatasetError(_UNREADABLE_ZIP.format(error=error)) from error
 
 
 def _used_bytes(folder: Path) -> int:
@@ -197,12 +208,20 @@ def _unpack_zip(source: Path | BinaryIO, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpacking-"))
     try:
-        with _reading_zip(), zipfile.ZipFile(source) as archive:
-            members = _zip_members(archive)
-            _make_room(folder.parent, sum(info.file_size for info, _ in members))
+        with _reading_zip():
+            archive = zipfile.ZipFile(source)
+        with archive:
+            with _reading_zip():
+                members = _zip_members(archive)
+            needed = sum(info.file_size for info, _ in members)
+            _make_room(folder.parent, needed)  # our own code, outside: its bugs still raise
             for info, relative in members:
                 target = staging.joinpath(*relative.parts)
-                with archive.open(info) as entry, _created(target, info.filename) as unpacked:
+                with (
+                    _reading_zip(),
+                    archive.open(info) as entry,
+                    _created(target, info.filename) as unpacked,
+                ):
                     shutil.copyfileobj(entry, unpacked)
         try:
             load_identity_dataset(staging)
