@@ -20,8 +20,8 @@ newest frame, while the camera's thread only draws the latest answer on each fra
 video keeps the camera's frame rate whatever the models cost; :class:`EmbeddingProcess`
 moves the embeddings to a child process, where dlib's network cannot hold up the video.
 Settings (engine, judge) are swapped whole, under a lock, with
-:meth:`FrameProcessor.configure`; the model calls themselves are serialised by faces.py's
-lock, and by the child process handling one call at a time.
+:meth:`FrameProcessor.configure`; the model calls themselves are serialised by facedemo.faces'
+locks, and by the child process handling one call at a time.
 """
 
 from __future__ import annotations

@@ -1,21 +1,14 @@
-"""Threshold analysis of labelled pair distances: metrics at any threshold, curves, suggestions.
+"""The sorted core: labelled pair distances sorted once, every number derived from them.
 
-A pair is accepted as "same person" when its distance is at most the threshold. ``analyse``
-sorts the distances once and, like scikit-learn's ``confusion_matrix_at_thresholds`` (the former
-``_binary_clf_curve``), turns the labels into cumulative counts of accepted same-person pairs
-(true accepts) and accepted different-person pairs (false accepts) at every distinct distance.
-Every curve and suggestion is a few lines on those counts; a slider move is two
-``searchsorted`` calls on the sorted positive and negative distances.
-
-Distances are kept as float32 and a threshold is rounded to the nearest float32 before the
-comparison, as numpy's ``distances <= threshold`` does; rounding to nearest keeps order, so a
-pair whose original (float64) distance is within the threshold is always accepted.
+:func:`analyse` sorts the distances and builds the cumulative true and false accept counts
+at every distinct distance (an :class:`Analysis`); the metrics at a threshold are two
+``searchsorted`` calls, and the curves, the equal error rate, the operating points and the
+suggestions are a few lines on the same counts. Inputs are checked here, at the edge.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,215 +17,21 @@ from scipy.special import entr
 from sklearn.metrics import auc
 
 from facedemo.errors import DatasetError, SettingError
-
-# Precision when nothing is accepted (no true and no false accepts). scikit-learn's
-# precision_recall_curve starts its curve at precision 1 for recall 0; we use the same value
-# for the metrics at a single threshold so the marked point always lies on the PR curve.
-PRECISION_WHEN_NOTHING_ACCEPTED = 1.0
+from facedemo.thresholds.results import (
+    FMR_TARGETS,
+    PRECISION_WHEN_NOTHING_ACCEPTED,
+    DetCurve,
+    EqualErrorRate,
+    Metrics,
+    OperatingPoint,
+    PrCurve,
+    RocCurve,
+    Suggestion,
+    accuracy_of,
+    f1_of,
+)
 
 DEFAULT_TARGET_FAR = 0.001
-
-
-#: The rates every table and JSON answer gives, in this order.
-RATE_NAMES = ("precision", "recall", "f1", "accuracy", "far", "frr")
-
-
-def f1_of(true_accepts, false_accepts, positives):
-    """F1 from accepted counts (numbers or arrays): 2·TP / (TP + accepted + FN)."""
-    return 2 * true_accepts / (true_accepts + false_accepts + positives)
-
-
-def accuracy_of(true_accepts, false_accepts, positives, negatives):
-    """Share of pairs decided right (numbers or arrays): (TP + TN) / all pairs."""
-    return (true_accepts + negatives - false_accepts) / (positives + negatives)
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Counts and rates at one threshold; "positive" means a same-person pair.
-
-    ``recall`` is the true accept rate (TPR), ``far`` the false accept rate (FPR), ``frr`` the
-    false reject rate (FNR). ``precision`` is ``PRECISION_WHEN_NOTHING_ACCEPTED`` when nothing
-    is accepted.
-    """
-
-    threshold: float
-    tp: int
-    fp: int
-    tn: int
-    fn: int
-    precision: float
-    recall: float
-    f1: float
-    accuracy: float
-    far: float
-    frr: float
-    specificity: float
-
-    @classmethod
-    def from_counts(
-        cls, threshold: float, tp: int, fp: int, positives: int, negatives: int
-    ) -> Metrics:
-        """Metrics from the accepted counts and the class sizes (both at least one)."""
-        accepted = tp + fp
-        return cls(
-            threshold=threshold,
-            tp=tp,
-            fp=fp,
-            tn=negatives - fp,
-            fn=positives - tp,
-            precision=tp / accepted if accepted else PRECISION_WHEN_NOTHING_ACCEPTED,
-            recall=tp / positives,
-            f1=f1_of(tp, fp, positives),
-            accuracy=accuracy_of(tp, fp, positives, negatives),
-            far=fp / negatives,
-            frr=(positives - tp) / positives,
-            specificity=(negatives - fp) / negatives,
-        )
-
-    def rates(self) -> dict[str, float]:
-        """Precision, recall, F1, accuracy, FAR and FRR by name (tables and JSON)."""
-        return {name: getattr(self, name) for name in RATE_NAMES}
-
-    def rates_at_mix(self, same_share: float) -> dict[str, float]:
-        """The rates these FAR and FRR give when a share ``same_share`` of the pairs are one
-        person. FAR and FRR do not depend on the mix; precision, F1 and accuracy do, so
-        figures scored on another mix (held-out folds) are made comparable this way."""
-        true_accepts = same_share * self.recall
-        false_accepts = (1.0 - same_share) * self.far
-        accepted = true_accepts + false_accepts
-        return {
-            "precision": true_accepts / accepted if accepted else PRECISION_WHEN_NOTHING_ACCEPTED,
-            "recall": self.recall,
-            "f1": f1_of(true_accepts, false_accepts, same_share),
-            "accuracy": accuracy_of(true_accepts, false_accepts, same_share, 1.0 - same_share),
-            "far": self.far,
-            "frr": self.frr,
-        }
-
-    @property
-    def confusion_matrix(self) -> np.ndarray:
-        """scikit-learn's layout: rows are the truth, columns the verdict, different person
-        first: ``[[tn, fp], [fn, tp]]``."""
-        return np.array([[self.tn, self.fp], [self.fn, self.tp]])
-
-
-@dataclass(frozen=True, eq=False)
-class RocCurve:
-    """False accept rate against true accept rate, thresholds ascending from ``-inf``."""
-
-    fpr: np.ndarray
-    tpr: np.ndarray
-    thresholds: np.ndarray
-    auc: float
-
-
-@dataclass(frozen=True, eq=False)
-class DetCurve:
-    """False accept rate against false reject rate, trimmed as scikit-learn's ``det_curve``:
-    from the last threshold with no false accept to the first with no false reject."""
-
-    far: np.ndarray
-    frr: np.ndarray
-    thresholds: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class PrCurve:
-    """Precision against recall; the first point (threshold ``-inf``) is recall 0, precision 1."""
-
-    precision: np.ndarray
-    recall: np.ndarray
-    thresholds: np.ndarray
-    average_precision: float
-
-
-#: How each suggestion rule chooses its threshold, in a sentence (the page's tooltips).
-SUGGESTION_RULES = {
-    "sigma1": "The same-person distances' mean plus one standard deviation (the notebook's "
-    "rule): accepts most same-person pairs if their distances are roughly normal.",
-    "sigma2": "The same-person mean plus two standard deviations: stricter on strangers "
-    "than 1σ, still blind to where the different-person distances lie.",
-    "sigma3": "The same-person mean plus three standard deviations: accepts nearly every "
-    "same-person pair, whatever it costs in false accepts.",
-    "c45": "The split a C4.5 decision tree would make on the distance alone: the one that "
-    "gains the most information about same vs different.",
-    "max_f1": "The threshold with the best F1, the balance of precision and recall; it "
-    "ignores the true rejects, so it favours the rarer same-person pairs.",
-    "max_accuracy": "The threshold that decides the most pairs right; with many more "
-    "different-person pairs, it is mostly about rejecting strangers.",
-    "eer": "Where false accepts and false rejects come closest to equal (the equal error "
-    "rate, at a real step of the counts).",
-    "far_target": "The most lenient threshold whose false accept rate stays within the "
-    "target: as many same-person pairs as that budget of accepted strangers allows.",
-}
-
-#: Short names for buttons and tables.
-SUGGESTION_SHORT_NAMES = {
-    "sigma1": "1σ",
-    "sigma2": "2σ",
-    "sigma3": "3σ",
-    "c45": "C4.5",
-    "max_f1": "best F1",
-    "max_accuracy": "best accuracy",
-    "eer": "EER",
-}
-
-
-def short_name(suggestion: Suggestion) -> str:
-    """A suggestion's name on a button: "best F1", "FAR ≤ 0.1 %", ..."""
-    if suggestion.name == "far_target":
-        return suggestion.label.removeprefix("Highest threshold with ")
-    return SUGGESTION_SHORT_NAMES.get(suggestion.name, suggestion.name)
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A threshold worth trying, why (``name``, ``label``) and how it does (``metrics``)."""
-
-    name: str
-    label: str
-    threshold: float
-    metrics: Metrics
-
-
-@dataclass(frozen=True)
-class EqualErrorRate:
-    """FVC2000's equal error rate: ``rate`` is the midpoint of [``low``, ``high``], the FAR
-    and FRR (smaller first) at ``threshold``, the step of the counts where they meet."""
-
-    rate: float
-    low: float
-    high: float
-    threshold: float
-
-    def sentence(self) -> str:
-        """The EER in words, as the explorer and the CLI say it."""
-        return (
-            f"EER {self.rate:.2%} at {self.threshold:.4f} (FVC2000: the midpoint of FAR and "
-            f"FRR there, {self.low:.2%} and {self.high:.2%}, where they come closest)"
-        )
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    """A biometric report's fixed point: the false non-match rate (FNMR, same-person pairs
-    rejected) and false match rate (FMR, different-person pairs accepted) at a threshold.
-
-    ``resolvable`` is False when the target FMR is below one different-person pair in all
-    of them (1 / negatives): the count cannot tell such a rate from zero.
-    """
-
-    name: str
-    target_fmr: float | None
-    threshold: float
-    fmr: float
-    fnmr: float
-    resolvable: bool = True
-
-
-#: The FMR targets biometric reports quote (FMR100, FMR1000) and the zero-error points.
-FMR_TARGETS = {"FMR100": 0.01, "FMR1000": 0.001, "ZeroFMR": 0.0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -482,133 +281,6 @@ def _spread(values: np.ndarray) -> float:
         centred = values[start : start + SPREAD_CHUNK].astype(np.float64) - mean
         squares += float(centred @ centred)
     return math.sqrt(squares / values.size)
-
-
-#: Folds of people for held-out thresholds; fewer when the set has fewer people than
-#: ``MIN_PEOPLE_PER_FOLD`` per fold.
-DEFAULT_FOLDS = 5
-MIN_PEOPLE_PER_FOLD = 2
-
-
-@dataclass(frozen=True)
-class HeldOutSuggestion:
-    """A suggestion rule judged on people it was not chosen on.
-
-    For each fold of people, the rule chooses its threshold on the pairs of the other folds'
-    people and is scored on the pairs within that fold; ``metrics`` pools those counts over
-    the folds (its ``threshold`` is the median of the ``thresholds`` chosen per fold). Pairs
-    that join people of two folds are never scored, so the scored pairs hold far fewer
-    different-person pairs than the study: compare ``rates_at_mix(study's share)``, not
-    ``metrics``' own precision, F1 and accuracy, with the in-sample figures.
-    """
-
-    name: str
-    label: str
-    thresholds: tuple[float, ...]
-    metrics: Metrics
-
-    @property
-    def threshold_spread(self) -> float:
-        """Largest minus smallest threshold chosen over the folds."""
-        return max(self.thresholds) - min(self.thresholds)
-
-    def rates_at_mix(self, same_share: float) -> dict[str, float]:
-        """The held-out FAR and FRR, and the precision, F1 and accuracy they give at
-        ``same_share`` (``Metrics.rates_at_mix``)."""
-        return self.metrics.rates_at_mix(same_share)
-
-
-def person_folds(people: int, folds: int, seed: int) -> np.ndarray:
-    """The fold (0 .. ``folds`` - 1) of each of ``people`` people: shuffled (seeded), the
-    folds' sizes within one of each other."""
-    fold_of = np.empty(people, dtype=np.int32)
-    fold_of[np.random.default_rng(seed).permutation(people)] = np.arange(people) % folds
-    return fold_of
-
-
-def held_out_suggestions(
-    distances: ArrayLike,
-    labels: ArrayLike,
-    first_person: ArrayLike,
-    second_person: ArrayLike,
-    folds: int = DEFAULT_FOLDS,
-    seed: int = 0,
-    target_far: float = DEFAULT_TARGET_FAR,
-) -> list[HeldOutSuggestion]:
-    """Every suggestion rule chosen on some people and scored on others (see
-    ``HeldOutSuggestion``). ``first_person``/``second_person`` name each pair's two people
-    as integers 0 .. P-1; ``folds`` drops to P // ``MIN_PEOPLE_PER_FOLD`` on small sets."""
-    distances, is_same = _checked(distances, labels)
-    first, second = np.asarray(first_person), np.asarray(second_person)
-    people = int(max(first.max(), second.max())) + 1
-    folds = min(folds, people // MIN_PEOPLE_PER_FOLD)
-    if folds < 2:
-        raise DatasetError(
-            f"Held-out thresholds need at least {2 * MIN_PEOPLE_PER_FOLD} people, to choose on "
-            f"some and test on others; this set has {people}."
-        )
-    fold_of = person_folds(people, folds, seed)
-    fold_a, fold_b = fold_of[first], fold_of[second]
-    chosen: dict[str, list[float]] = {}
-    labels_of: dict[str, str] = {}
-    accepted: dict[str, np.ndarray] = {}  # true and false accepts per rule, summed over folds
-    tested = np.zeros(2, dtype=np.int64)  # same-person and different-person pairs scored
-    for fold in range(folds):
-        choose = (fold_a != fold) & (fold_b != fold)
-        score = (fold_a == fold) & (fold_b == fold)
-        if not score.any() or is_same[choose].all() or not is_same[choose].any():
-            continue  # nothing to score here, or nothing to choose a threshold from
-        rules = analyse(distances[choose], is_same[choose]).suggestions(target_far)
-        scored, scored_same = distances[score], is_same[score]
-        tested += (int(scored_same.sum()), int((~scored_same).sum()))
-        for rule in rules:
-            chosen.setdefault(rule.name, []).append(rule.threshold)
-            labels_of[rule.name] = rule.label
-            accept = scored <= _as_float32(rule.threshold)
-            counts = np.array([np.sum(accept & scored_same), np.sum(accept & ~scored_same)])
-            accepted[rule.name] = accepted.get(rule.name, 0) + counts
-    if not (tested > 0).all():
-        raise DatasetError(
-            "The folds held out no same-person or no different-person pair to score; the set "
-            "needs more people with two or more photos."
-        )
-    return [
-        HeldOutSuggestion(
-            name,
-            labels_of[name],
-            tuple(values),
-            Metrics.from_counts(
-                float(np.median(values)), *map(int, accepted[name]), *map(int, tested)
-            ),
-        )
-        for name, values in chosen.items()
-    ]
-
-
-def most_wrong(wrong: np.ndarray, margin: np.ndarray, limit: int) -> np.ndarray:
-    """Indices of the wrong decisions (``wrong``, a mask) with the largest ``margin`` (how
-    confidently wrong each pair is), most confident first, at most ``limit``; ties keep
-    pair order."""
-    indices = np.flatnonzero(wrong)
-    margin = margin[indices]
-    if len(indices) > limit:
-        keep = np.sort(np.argpartition(-margin, limit - 1)[:limit])
-        indices, margin = indices[keep], margin[keep]
-    return indices[np.argsort(-margin, kind="stable")]
-
-
-def results_table(
-    analysis: Analysis, thresholds: Iterable[float | Suggestion]
-) -> list[dict[str, str | float]]:
-    """The notebook's results table, one row per threshold or suggestion, rates as fractions."""
-    rows = []
-    for item in thresholds:
-        if isinstance(item, Suggestion):
-            name, metrics = item.label, item.metrics
-        else:
-            name, metrics = f"{item:.4g}", analysis.at(item)
-        rows.append({"name": name, "threshold": metrics.threshold, **metrics.rates()})
-    return rows
 
 
 def _checked(distances: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
