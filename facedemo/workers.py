@@ -93,6 +93,17 @@ def embed_batch(photos: Sequence[Photo], engine: faces.Engine, enforce_detection
     return outcomes
 
 
+def embed_batch_alone(
+    photos: Sequence[Photo], engine: faces.Engine, enforce_detection: bool
+) -> Outcomes:
+    """``embed_batch`` in a worker process that shares the machine with others: OpenCV's
+    own thread pool held to one thread, so N workers on N cores do not fight over them."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return embed_batch(photos, engine, enforce_detection)
+
+
 def on_local_cores(
     batches: Iterable[Sequence[Photo]], engine: faces.Engine, enforce_detection: bool, jobs: int
 ) -> Iterator[Outcomes]:
@@ -105,7 +116,7 @@ def on_local_cores(
 
     parallel = joblib.Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
     yield from parallel(
-        joblib.delayed(embed_batch)(batch, engine, enforce_detection) for batch in batches
+        joblib.delayed(embed_batch_alone)(batch, engine, enforce_detection) for batch in batches
     )
 
 
@@ -128,7 +139,7 @@ def on_dask(
         pending = iter(batches)
 
         def submit(batch: Sequence[Photo]) -> Future:
-            return client.submit(embed_batch, batch, engine, enforce_detection, pure=False)
+            return client.submit(embed_batch_alone, batch, engine, enforce_detection, pure=False)
 
         window = 2 * max(1, sum(client.nthreads().values()))
         first = [submit(batch) for batch in itertools.islice(pending, window)]
