@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_live.py
+	$(BIN)/python bench/bench_embed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
