@@ -70,6 +70,23 @@ def shared_gallery(shared_data: Path):
     return identify.build_gallery(datasets.load_identity_dataset(shared_data))
 
 
+@pytest.fixture
+def detect_calls(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every photo handed to ``faces.detect`` in this process during the test (the real
+    detector still runs; worker processes run their own, unpatched)."""
+    from facedemo import faces
+
+    calls: list = []
+    real_detect = faces.detect
+
+    def spy(photo, *args, **kwargs):
+        calls.append(photo)
+        return real_detect(photo, *args, **kwargs)
+
+    monkeypatch.setattr(faces, "detect", spy)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     """One Playwright per session: its sync API allows only one at a time in a thread."""

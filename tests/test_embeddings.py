@@ -115,20 +115,6 @@ def cold(tmp_path_factory: pytest.TempPathFactory, photos: list[Path]) -> ColdFi
 
 
 @pytest.fixture
-def detect_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every photo handed to faces.detect during the test (the real detector still runs)."""
-    calls: list[Any] = []
-    real_detect = faces.detect
-
-    def spy(photo: Any, *args: Any, **kwargs: Any) -> tuple[faces.Face, ...]:
-        calls.append(photo)
-        return real_detect(photo, *args, **kwargs)
-
-    monkeypatch.setattr(faces, "detect", spy)
-    return calls
-
-
-@pytest.fixture
 def noise_png(tmp_path: Path) -> Path:
     """A photo of random pixels: decodes fine, holds no face."""
     path = tmp_path / "noise.png"

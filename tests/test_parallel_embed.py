@@ -95,20 +95,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory, photos: list[Path]) -> R
     return Reference(stored_rows(store.path), result)
 
 
-@pytest.fixture
-def detect_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Photos detected in this process (workers run their own, unpatched faces.detect)."""
-    calls: list[Any] = []
-    real_detect = faces.detect
-
-    def spy(photo: Any, *args: Any, **kwargs: Any) -> tuple[faces.Face, ...]:
-        calls.append(photo)
-        return real_detect(photo, *args, **kwargs)
-
-    monkeypatch.setattr(faces, "detect", spy)
-    return calls
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A Dask cluster of two worker processes, one thread each, on this machine."""
