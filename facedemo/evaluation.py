@@ -243,7 +243,9 @@ class PairStudy:
         study shown last wins); scores measured elsewhere have no engine to save it for, and
         a study too small to calibrate has nothing to save."""
         fitted = self.calibration_or_why
-        if self.engine is not None and not isinstance(fitted, str):
+        if self.engine is None or isinstance(fitted, str):
+            return
+        if calibration.load(self.engine_label) != fitted:  # a page shows it on every rerun
             calibration.save(fitted)
 
     def held_out(
