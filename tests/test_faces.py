@@ -291,3 +291,33 @@ def test_two_starts_racing_to_place_the_weights_do_not_fail(empty_deepface_home:
         thread.join()
     assert errors == []
     assert faces.model_availability("Dlib").offline
+
+
+@pytest.mark.parametrize("detector", ["opencv", "dlib"])
+def test_boxes_found_without_the_eye_search_are_deepfaces_own(
+    shared_images: Path, detector: str
+) -> None:
+    """The dlib chip and the margin crop skip DeepFace's eye search (a second cascade per
+    face); the boxes and scores must stay the ones DeepFace.extract_faces gives."""
+    from dataclasses import replace
+
+    from deepface import DeepFace
+
+    from facedemo import images
+
+    engine = replace(faces.DEFAULT_ENGINE, detector=detector)
+    for name in ("img1.jpg", "couple.jpg", "selfie-many-people.jpg"):
+        image = images.load_image(shared_images / name)
+        small, scale = images.downscale(image, engine.max_side)
+        theirs = DeepFace.extract_faces(
+            np.ascontiguousarray(small[:, :, ::-1]),
+            detector_backend=detector,
+            align=False,
+            enforce_detection=False,
+        )
+        expected = sorted(
+            (tuple(round(item["facial_area"][k] / scale) for k in "xywh"), item["confidence"])
+            for item in theirs
+        )
+        found = sorted((face.box, face.score) for face in faces.detect(image, engine, False))
+        assert found == expected, name

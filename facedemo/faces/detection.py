@@ -89,6 +89,26 @@ NO_FACE = (
 
 def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tuple[Face, ...]:
     """:func:`detect` on an image already loaded (RGB uint8), so it is not checked twice."""
+    if engine.alignment == "detector":
+        return _aligned_by_deepface(image, engine, enforce_detection)
+    small, scale = images.downscale(image, engine.max_side)
+    with _deepface_lock:
+        found = [
+            Face(box, score, _crop(image, box, engine))
+            for box, score in _regions(small, scale, image.shape, engine)
+        ]
+        if not found:  # "skip" finds nothing by design: the photo is the face
+            if enforce_detection and engine.detector != "skip":
+                raise NoFaceError(NO_FACE)
+            whole = (0, 0, image.shape[1], image.shape[0])
+            found = [Face(whole, 0.0, _crop(image, whole, engine), whole_photo=True)]
+    return tuple(sorted(found, key=lambda face: face.area, reverse=True))
+
+
+def _aligned_by_deepface(
+    image: np.ndarray, engine: Engine, enforce_detection: bool
+) -> tuple[Face, ...]:
+    """Faces cut and turned by DeepFace.extract_faces (the detector's own eye alignment)."""
     from deepface import DeepFace
 
     small, scale = images.downscale(image, engine.max_side)
@@ -100,7 +120,7 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
                 np.ascontiguousarray(small[:, :, ::-1]),
                 detector_backend=engine.detector,
                 enforce_detection=enforce_detection,
-                align=engine.alignment == "detector",
+                align=True,
                 normalize_face=False,
             )
         except ValueError as error:
@@ -111,12 +131,7 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
         for item in found:
             area = item["facial_area"]
             box = _clip_box(tuple(round(area[k] / scale) for k in "xywh"), image.shape)
-            if engine.alignment == "dlib_chip":
-                crop = _dlib_chip(image, box)
-            elif engine.alignment == "margin":
-                crop = _margin_crop(image, box)
-            else:
-                crop = np.clip(item["face"], 0, 255).astype(np.uint8)
+            crop = np.clip(item["face"], 0, 255).astype(np.uint8)
             whole = (
                 item["confidence"] == 0
                 and box[2] * box[3] >= 0.98 * image.shape[0] * image.shape[1]
@@ -125,28 +140,54 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
     return tuple(sorted(faces, key=lambda face: face.area, reverse=True))
 
 
+def _regions(
+    small: np.ndarray, scale: float, shape: tuple[int, ...], engine: Engine
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The detector's boxes (in the full photo's pixels) and scores on ``small``, the photo
+    shrunk by ``scale``: the boxes and scores DeepFace.extract_faces gives without its
+    alignment, found without its eye search. That search (a second Haar cascade on each
+    face) only serves the detector's own alignment; the dlib chip and the FaceNet margin
+    crop never read it, and it cost a tenth of embedding a photo. Call with the lock held.
+    """
+    import cv2
+
+    if engine.detector == "skip":
+        return []
+    bgr = np.ascontiguousarray(small[:, :, ::-1])
+    detector = _build("face_detector", engine.detector)
+    if engine.detector == "opencv":  # DeepFace's OpenCvClient.detect_faces, eyes left out
+        try:
+            boxes, _, levels = detector.model["face_detector"].detectMultiScale3(
+                bgr, 1.1, 10, outputRejectLevels=True
+            )
+        except cv2.error:
+            boxes, levels = (), ()
+        found = [(box, (100 - level) / 100) for box, level in zip(boxes, levels, strict=True)]
+    else:
+        found = [((r.x, r.y, r.w, r.h), r.confidence) for r in detector.detect_faces(bgr)]
+    regions = []
+    for (x, y, w, h), confidence in found:
+        # Clipped to the image as DeepFace's extract_face clips it; an empty box is no face.
+        w = max(0, min(bgr.shape[1], x + w) - max(0, x))
+        h = max(0, min(bgr.shape[0], y + h) - max(0, y))
+        if w and h:
+            box = tuple(round(value / scale) for value in (max(0, x), max(0, y), w, h))
+            regions.append((_clip_box(box, shape), round(float(confidence or 0), 2)))
+    return regions
+
+
+def _crop(image: np.ndarray, box: tuple[int, int, int, int], engine: Engine) -> np.ndarray:
+    """What ``engine``'s model sees of the face in ``box``: dlib's chip or FaceNet's margin."""
+    return _dlib_chip(image, box) if engine.alignment == "dlib_chip" else _margin_crop(image, box)
+
+
 def detect_frame(frame: np.ndarray, engine: Engine = DEFAULT_ENGINE) -> tuple[Face, ...]:
     """Every face of a video frame (RGB uint8), largest first; a frame without one gives ().
 
-    Live video's detector: the frame is shrunk to ``engine.max_side`` and, for dlib's
-    chip, handed straight to the detector, without DeepFace.extract_faces' own crops
-    (half the time on a 320 px frame); boxes and chips are in the frame's pixels.
+    Live video's detector: the same as :func:`detect` without the whole-frame stand-in.
     """
-    if engine.alignment != "dlib_chip" or engine.detector == "skip":
-        found = _faces_in(frame, engine, enforce_detection=False)
-        return tuple(face for face in found if not face.whole_photo)
-    small, scale = images.downscale(frame, engine.max_side)
-    with _deepface_lock:
-        regions = _build("face_detector", engine.detector).detect_faces(
-            np.ascontiguousarray(small[:, :, ::-1])
-        )
-        found = []
-        for region in regions:
-            box = (region.x, region.y, region.w, region.h)
-            box = _clip_box(tuple(round(value / scale) for value in box), frame.shape)
-            score = float(region.confidence or 0.0)
-            found.append(Face(box, score, _dlib_chip(frame, box)))
-    return tuple(sorted(found, key=lambda face: face.area, reverse=True))
+    found = _faces_in(frame, engine, enforce_detection=False)
+    return tuple(face for face in found if not face.whole_photo)
 
 
 def face_context(image: np.ndarray, face: Face, scale: float = 2.0) -> np.ndarray:
