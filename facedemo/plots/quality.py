@@ -64,7 +64,9 @@ def edc_figure(edc: Edc, x_range: tuple[float, float] = EDC_X_RANGE) -> go.Figur
         annotation_text=f"{percent(edc.discard_limit, 0)} limit",
         annotation_position="top right",
     )
-    top = max(edc.fnmr.start, float(np.nanmax(edc.fnmr.band_high, initial=0.0)))
+    fnmr, seen = edc.fnmr, edc.fnmr.discard_fractions <= x_range[1]
+    in_view = fnmr.band_high[fnmr.band_fractions <= x_range[1]]
+    top = max(float(fnmr.error_rates[seen].max()), float(np.nanmax(in_view, initial=0.0)))
     figure.update_layout(
         height=FIGURE_HEIGHT,
         title=f"Error versus discard: {edc.measure} at threshold {edc.threshold:.4f}",
@@ -83,16 +85,18 @@ def edc_figure(edc: Edc, x_range: tuple[float, float] = EDC_X_RANGE) -> go.Figur
         legend={"orientation": "h", "y": -0.25},
     )
     if top > 0:
-        figure.update_yaxes(range=[0, top * 1.1], selector={"side": "left"})
+        figure.update_layout(yaxis_range=[0, top * 1.1])
     return figure
 
 
 def _add_curve(figure: go.Figure, curve: EdcCurve) -> None:
     name, colour, axis = _CURVE_STYLE[curve.kind]
-    if curve.band_fractions.size and not np.isnan(curve.band_low).all():
+    shown = ~np.isnan(curve.band_low)  # a cut where some resample leaves no pair has none
+    if shown.any():
+        x = curve.band_fractions[shown]
         figure.add_scatter(
-            x=np.concatenate([curve.band_fractions, curve.band_fractions[::-1]]),
-            y=np.concatenate([curve.band_high, curve.band_low[::-1]]),
+            x=np.concatenate([x, x[::-1]]),
+            y=np.concatenate([curve.band_high[shown], curve.band_low[shown][::-1]]),
             fill="toself",
             fillcolor=_translucent(colour),
             line={"width": 0},
