@@ -31,10 +31,11 @@ FRR and FAR at that threshold.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import sparse
 
 from facedemo.errors import DatasetError, SettingError
 from facedemo.people import DEFAULT_RESAMPLES, resample_people
@@ -50,9 +51,10 @@ DEFAULT_DISCARD_LIMIT = 0.20
 #: Quality cuts (evenly spread over the discard fraction) where the bands are computed.
 BAND_POINTS = 41
 
-#: Most (resample × distinct person pair) products one band may take; beyond it, fewer
-#: resamples are drawn, so a slider move on a big study stays quick.
-MAX_BAND_WORK = 50_000_000
+#: Most (resample × distinct person pair) products one band may take, as the explorer's
+#: ``people.MAX_BOOTSTRAP_WORK``; beyond it, fewer resamples are drawn (the band says how
+#: many), so the first curve of a big study stays within a second or two.
+MAX_BAND_WORK = 200_000_000
 
 #: The two curves: which pairs each runs over, and what an error among them is.
 CURVES = {
@@ -242,6 +244,7 @@ class QualityStudy:
     same: _Kind
     different: _Kind
     people: int  # 0 without people: no bands
+    _bands: dict = field(default_factory=dict, repr=False)  # per (kind, resamples, seed)
 
     def edc(
         self,
@@ -321,10 +324,32 @@ class QualityStudy:
         self, pairs: _Kind, errors: np.ndarray, resamples: int, seed: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
         """The 2.5 and 97.5 percentiles of the error rate under people resamples at up to
-        ``BAND_POINTS`` of the curve's cuts, and the resamples drawn."""
+        ``BAND_POINTS`` of the curve's cuts, and the resamples drawn. What does not depend
+        on the threshold (the cuts, the draws, the weight of the pairs left) is kept, so a
+        slider move only weighs the errors."""
         if resamples == 0:
             return None
-        total = len(errors)
+        kind = "fnmr" if pairs is self.same else "fmr"
+        if (kind, resamples, seed) not in self._bands:
+            self._bands[kind, resamples, seed] = self._band_setup(pairs, resamples, seed)
+        chosen, keys, weights, left = self._bands[kind, resamples, seed]
+        two_people = pairs.second_person is not None
+        wrong = _remaining_weight(keys[errors], chosen.size, self.people, weights, two_people)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = np.where(left > 0, wrong / left, np.nan)
+        low_band = np.full(chosen.size, np.nan)
+        high_band = np.full(chosen.size, np.nan)
+        seen = ~np.isnan(rates).all(axis=1)
+        if seen.any():
+            low_band[seen], high_band[seen] = np.nanpercentile(rates[seen], [2.5, 97.5], axis=1)
+        fractions = _frozen(chosen / len(errors))
+        return fractions, _frozen(low_band), _frozen(high_band), weights.shape[1]
+
+    def _band_setup(self, pairs: _Kind, resamples: int, seed: int) -> tuple:
+        """The band's cuts, each pair's key (its segment between cuts and its person or
+        people), the draws (people × resamples) and the weight of the pairs left at each
+        cut (cuts × resamples)."""
+        total = len(pairs.distances)
         targets = np.linspace(0.0, 1.0, BAND_POINTS) * total
         nearest = np.searchsorted(pairs.cuts, targets, side="left").clip(0, len(pairs.cuts) - 1)
         chosen = np.unique(pairs.cuts[nearest])
@@ -337,38 +362,32 @@ class QualityStudy:
             keys = (segment.astype(np.int64) * self.people + low) * self.people + high
         work = np.unique(keys).size if two_people else self.people
         resamples = max(1, min(resamples, MAX_BAND_WORK // max(1, work)))
-        weights = resample_people(self.people, resamples, seed).astype(np.float64)
+        weights = np.ascontiguousarray(resample_people(self.people, resamples, seed).T)
+        weights = weights.astype(np.float64)
         left = _remaining_weight(keys, chosen.size, self.people, weights, two_people)
-        wrong = _remaining_weight(keys[errors], chosen.size, self.people, weights, two_people)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates = np.where(left > 0, wrong / left, np.nan)
-        low_band = np.full(chosen.size, np.nan)
-        high_band = np.full(chosen.size, np.nan)
-        seen = ~np.isnan(rates).all(axis=1)
-        if seen.any():
-            low_band[seen], high_band[seen] = np.nanpercentile(rates[seen], [2.5, 97.5], axis=1)
-        return _frozen(chosen / total), _frozen(low_band), _frozen(high_band), resamples
+        return chosen, keys, weights, left
 
 
 def _remaining_weight(
     keys: np.ndarray, segments: int, people: int, weights: np.ndarray, two_people: bool
 ) -> np.ndarray:
-    """Σ of the pairs' weights from each segment on (segments × resamples): a key is
-    ``segment·P + person`` (weight ``w_person``) or, ``two_people``, ``(segment·P + a)·P + b``
-    (weight ``w_a·w_b``)."""
+    """Σ of the pairs' weights from each segment on (segments × resamples), ``weights``
+    being people × resamples: a key is ``segment·P + person`` (weight ``w_person``) or,
+    ``two_people``, ``(segment·P + a)·P + b`` (weight ``w_a·w_b``, summed per segment as
+    ``wᵀ C w`` with ``C`` the segment's sparse person-pair counts)."""
+    per_segment = np.zeros((segments, weights.shape[1]))
     unique, counts = np.unique(keys, return_counts=True)
-    per_segment = np.zeros((segments, len(weights)))
-    if unique.size:
-        if two_people:
-            rest, second = np.divmod(unique, people)
-            segment, first = np.divmod(rest, people)
-            pair_weight = weights[:, first] * weights[:, second]
-        else:
-            segment, person = np.divmod(unique, people)
-            pair_weight = weights[:, person]
-        starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
-        sums = np.add.reduceat(pair_weight * counts, starts, axis=1)
-        per_segment[segment[starts]] = sums.T
+    if two_people and unique.size:
+        rest, second = np.divmod(unique, people)
+        shape = (segments * people, people)
+        pairs_between = sparse.csr_matrix((counts.astype(np.float64), (rest, second)), shape)
+        for segment in np.unique(rest // people):
+            block = pairs_between[segment * people : (segment + 1) * people] @ weights
+            per_segment[segment] = np.einsum("pr,pr->r", weights, block)
+    elif unique.size:
+        segment, person = np.divmod(unique, people)
+        per_person = sparse.csr_matrix((counts.astype(np.float64), (segment, person)))
+        per_segment[: per_person.shape[0]] = per_person @ weights
     return np.cumsum(per_segment[::-1], axis=0)[::-1]
 
 
