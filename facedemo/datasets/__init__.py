@@ -13,6 +13,7 @@ One module per job, every public name importable from here:
 - ``archives``: zips, unpacked once and safely under ``$FACEDEMO_HOME/datasets``
 - ``downloads``: LFW and the demo set
 - ``pairs``: :func:`make_pairs` / :class:`Pairs`, and the pairs CSV (:class:`PairsTable`)
+- ``attributes``: an analyst's labels per person (``attributes.csv``) → :class:`AttributesTable`
 
 A limit that tunes one module (``archives.MAX_UNPACKED_BYTES``, ``MAX_ZIP_ENTRIES``,
 ``downloads.DOWNLOAD_TIMEOUT``) is read there at each call and is not copied here, so
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from facedemo import config
 from facedemo.datasets.archives import load_zip_dataset, mark_used
+from facedemo.datasets.attributes import ATTRIBUTES_CSV, AttributesTable, load_attributes_csv
 from facedemo.datasets.downloads import (
     DEMO_IMAGE_NUMBERS,
     Progress,
@@ -46,9 +48,11 @@ from facedemo.datasets.folders import (
 from facedemo.datasets.pairs import Pairs, PairsTable, load_pairs_csv, make_pairs
 
 __all__ = [
+    "ATTRIBUTES_CSV",
     "DEMO_IMAGE_NUMBERS",
     "IDENTITIES_CSV",
     "IMAGE_SUFFIXES",
+    "AttributesTable",
     "DatasetOverview",
     "IdentityDataset",
     "Pairs",
@@ -56,6 +60,7 @@ __all__ = [
     "Progress",
     "demo_dataset",
     "display_name",
+    "load_attributes_csv",
     "load_identity_dataset",
     "load_lfw",
     "load_pairs_csv",

@@ -14,6 +14,7 @@ One module per job, every public name importable from here:
   :func:`pr_figure`
 - ``studies``: :func:`comparison_figure`, :func:`reliability_figure`,
   :func:`images_per_identity_figure`
+- ``quality``: :func:`edc_figure`, :func:`cross_group_figure` and their captions
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ from facedemo.plots.pairs import (
     confusion_matrix_figure,
     distance_gauge,
     distance_histogram,
+)
+from facedemo.plots.quality import (
+    EDC_X_RANGE,
+    HEATMAP_COLOURS,
+    HEATMAP_REACH,
+    cross_group_caption,
+    cross_group_figure,
+    edc_caption,
+    edc_figure,
 )
 from facedemo.plots.studies import (
     COMPARISON_HEIGHT,
@@ -69,8 +79,11 @@ __all__ = [
     "DET_TICKS",
     "DIFFERENT_PERSON",
     "DIFFERENT_PERSON_COLOUR",
+    "EDC_X_RANGE",
     "EVEN_ODDS_COLOUR",
     "FIGURE_HEIGHT",
+    "HEATMAP_COLOURS",
+    "HEATMAP_REACH",
     "LABEL_REACH",
     "SAME_PERSON",
     "SAME_PERSON_COLOUR",
@@ -78,9 +91,13 @@ __all__ = [
     "THRESHOLD_COLOUR",
     "comparison_figure",
     "confusion_matrix_figure",
+    "cross_group_caption",
+    "cross_group_figure",
     "det_figure",
     "distance_gauge",
     "distance_histogram",
+    "edc_caption",
+    "edc_figure",
     "images_per_identity_figure",
     "percent",
     "pr_figure",
