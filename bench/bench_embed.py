@@ -6,7 +6,14 @@ small rotations of the demo photos, written to a temporary folder). Every facede
 fills a fresh (cold) store after its models are loaded and its workers warmed, so it
 measures the steady state; the warm-up time (pool start, model loads) is printed apart.
 The floor is the same pipeline written directly on dlib and OpenCV (Haar detection at
-640 px, 5-point shape, ``compute_face_descriptor``) on one core.
+640 px, 5-point shape, ``compute_face_descriptor``).
+
+"One core" means OpenCV's thread pool held to one thread. Left alone, OpenCV spreads
+decoding, resizing and the Haar cascade over every core, so one in-process job already
+uses about 1.3 of 2 cores (the CPU column): the issue's "2 jobs / 1 job" is then bounded
+near 2 / 1.3 = 1.5 on 2 cores whatever the pool does. Both ratios are printed: against
+1 job as the app runs it, and core for core (against 1 job on one core), which is what
+the pool's scaling is.
 
     python bench/bench_embed.py [--large 400] [--represent 60]
 """
@@ -31,11 +38,9 @@ from facedemo import config, datasets, faces
 from facedemo.embeddings import EmbeddingStore
 
 ENGINE = faces.DEFAULT_ENGINE
-TARGETS = {  # the issue's targets on a 2-core machine
-    "1 job / floor, per photo": ("<=", 1.2),
-    "2 jobs / 1 job, photos/s": (">=", 1.8),
-    "2-worker Dask / 1 job, photos/s": (">=", 1.6),
-}
+#: The issue's targets on a 2-core machine: per-photo cost of 1 job against the floor (both
+#: on one core), and the throughput of 2 jobs and of 2 Dask workers against 1 job.
+TARGETS = {"per photo": 1.2, "jobs": 1.8, "dask": 1.6}
 LFW_PHOTOS = 13_233
 
 
@@ -87,6 +92,21 @@ def direct_dlib() -> Callable[[list[Path]], None]:
     return run
 
 
+def one_core(run: Callable[[list[Path]], None]) -> Callable[[list[Path]], None]:
+    """``run`` with OpenCV's thread pool held to one thread (as each pool worker holds it)."""
+    import cv2
+
+    def held(paths: list[Path]) -> None:
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            run(paths)
+        finally:
+            cv2.setNumThreads(threads)
+
+    return held
+
+
 def facedemo_run(**where: object) -> Callable[[list[Path]], None]:
     """facedemo's store filled cold (a fresh file each time) with ``jobs`` or ``scheduler``."""
 
@@ -107,11 +127,13 @@ def represent(paths: list[Path]) -> None:
         )
 
 
-def rate(run: Callable[[list[Path]], None], paths: list[Path]) -> float:
-    """Photos per second of one ``run`` over ``paths``."""
-    started = time.perf_counter()
+def rate(run: Callable[[list[Path]], None], paths: list[Path]) -> tuple[float, float]:
+    """Photos per second of one ``run`` over ``paths``, and the cores this process used
+    meanwhile (its CPU time over the wall time; pool workers' time is not counted)."""
+    started, cpu = time.perf_counter(), time.process_time()
     run(paths)
-    return len(paths) / (time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    return len(paths) / wall, (time.process_time() - cpu) / wall
 
 
 def warmed(name: str, run: Callable[[list[Path]], None], warm_up: list[Path]) -> Callable:
@@ -143,37 +165,49 @@ def main() -> None:
         warm_up = large[-2 * 16 * cores :]  # two batches a worker, never timed
         print(f"{cores} cores; shared set {len(shared)} photos, larger set {len(large)}")
         faces.prepare(ENGINE)
+        floor, one_job = direct_dlib(), facedemo_run(jobs=1)
         ways = {
-            "direct dlib (floor, 1 core)": warmed("direct dlib", direct_dlib(), warm_up[:4]),
-            "facedemo, 1 job": warmed("1 job", facedemo_run(jobs=1), warm_up[:4]),
+            "direct dlib (floor), 1 core": warmed("floor", one_core(floor), warm_up[:4]),
+            "direct dlib, OpenCV threads": floor,
+            "facedemo, 1 job, 1 core": warmed("1 job", one_core(one_job), warm_up[:4]),
+            "facedemo, 1 job (as the app)": one_job,
             f"facedemo, {cores} jobs": warmed(f"{cores} jobs", facedemo_run(jobs=cores), warm_up),
             f"facedemo, Dask {cores} workers": warmed(
                 "Dask", facedemo_run(scheduler=cluster.scheduler_address), warm_up
             ),
             "DeepFace.represent": warmed("represent", represent, warm_up[:2]),
         }
-        rates: dict[tuple[str, str], float] = {}
+        rates: dict[tuple[str, str], tuple[float, float]] = {}
         for set_name, paths in (("shared", shared), ("larger", large)):
             for way, run in ways.items():
                 subset = paths[: args.represent] if way == "DeepFace.represent" else paths
                 rates[way, set_name] = rate(run, subset)
 
-    print(f"\n{'photos/s':<32}{'shared':>10}{'larger':>10}{'ms/photo':>10}  (larger set)")
+    print(f"\n{'photos/s':<34}{'shared':>8}{'larger':>8}{'ms/photo':>10}{'CPU':>6}  (larger set)")
     for way in ways:
-        shared_rate, large_rate = rates[way, "shared"], rates[way, "larger"]
-        print(f"{way:<32}{shared_rate:>10.2f}{large_rate:>10.2f}{1000 / large_rate:>10.0f}")
+        (shared_rate, _), (large_rate, used) = rates[way, "shared"], rates[way, "larger"]
+        print(
+            f"{way:<34}{shared_rate:>8.2f}{large_rate:>8.2f}{1000 / large_rate:>10.0f}{used:>6.2f}"
+        )
 
-    floor, one, many = (rates[w, "larger"] for w in list(ways)[:3])
-    dask = rates[f"facedemo, Dask {cores} workers", "larger"]
-    ratios = {
-        "1 job / floor, per photo": floor / one,
-        f"{cores} jobs / 1 job, photos/s": many / one,
-        f"{cores}-worker Dask / 1 job, photos/s": dask / one,
-    }
-    print("\nratios on the larger set (targets for 2 cores)")
-    for (name, value), (sense, target) in zip(ratios.items(), TARGETS.values(), strict=True):
+    larger = {way: rates[way, "larger"][0] for way in ways}
+    floor_rate = larger["direct dlib (floor), 1 core"]
+    single, as_app = larger["facedemo, 1 job, 1 core"], larger["facedemo, 1 job (as the app)"]
+    many, dask = larger[f"facedemo, {cores} jobs"], larger[f"facedemo, Dask {cores} workers"]
+    report = [
+        ("1 job / floor, per photo, 1 core each", floor_rate / single, "<=", TARGETS["per photo"]),
+        (f"{cores} jobs / 1 job on 1 core", many / single, ">=", TARGETS["jobs"]),
+        (f"{cores}-worker Dask / 1 job on 1 core", dask / single, ">=", TARGETS["dask"]),
+        (f"{cores} jobs / 1 job as the app", many / as_app, ">=", TARGETS["jobs"]),
+        (f"{cores}-worker Dask / 1 job as the app", dask / as_app, ">=", TARGETS["dask"]),
+    ]
+    print(
+        f"\nratios on the larger set (targets for 2 cores; the app's 1 job uses "
+        f"{rates['facedemo, 1 job (as the app)', 'larger'][1]:.2f} cores)"
+    )
+    for name, value, sense, target in report:
         met = value <= target if sense == "<=" else value >= target
-        print(f"  {name:<34}{value:6.2f}  target {sense} {target}  {'met' if met else 'MISSED'}")
+        print(f"  {name:<40}{value:6.2f}  target {sense} {target}  {'met' if met else 'MISSED'}")
 
     per_core = max(many, dask) / cores
     print(f"\nprojected at {per_core:.2f} photos/s per worker core (best of jobs and Dask here)")

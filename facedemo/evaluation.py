@@ -94,6 +94,9 @@ class PairStudy:
     score_note: str = ""  # how a pairs file's scores were read (lower or higher is same)
     engine: faces.Engine | None = None  # the engine that measured the distances, if one did
     notes: tuple[str, ...] = ()  # what the data set's layout left out or merged, in words
+    # Each photo's quality measures by name (facedemo.quality.MEASURES), one float per
+    # entry of ``files`` (NaN where unmeasured); empty for scores measured elsewhere.
+    photo_quality: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def engine_threshold(self) -> float | None:
