@@ -12,11 +12,13 @@ calls (idle ones leave after 300 s), Dask's live as long as the cluster.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 
 #: Seconds to wait for a Dask scheduler to answer before saying it is not there.
 CONNECT_TIMEOUT = 5.0
+
+#: Seconds a Dask cluster may go without a single worker before embedding on it stops.
+#: Its scheduler keeps the photos until a worker joins, so without this limit a cluster
+#: with none (never started, or all gone mid-set) would keep the caller waiting forever.
+NO_WORKER_WAIT = 30.0
 
 #: A photo sent to a worker: its content hash (the key the caller knows it by) and its file
 #: bytes, or the sentence saying why the file could not be read (answered without a model).
@@ -130,28 +137,85 @@ def on_dask(
 
     At most two batches per worker thread are in flight, so a large set is read as the
     cluster keeps up. A worker that dies takes its batches with it; the scheduler runs
-    them again on another worker, and each comes back here once.
+    them again on another worker, and each comes back here once. A cluster left with no
+    worker for :data:`NO_WORKER_WAIT` seconds is a SettingError; the batches already
+    yielded are the caller's to keep.
     """
-    from distributed import as_completed
+    from distributed import wait
 
     client = connect(scheduler)
     try:
+        check_workers(client, scheduler)
         pending = iter(batches)
 
         def submit(batch: Sequence[Photo]) -> Future:
             return client.submit(embed_batch_alone, batch, engine, enforce_detection, pure=False)
 
         window = 2 * max(1, sum(client.nthreads().values()))
-        first = [submit(batch) for batch in itertools.islice(pending, window)]
-        finished = as_completed(first, loop=client.loop)
-        for future in finished:
-            yield future.result()
-            future.release()
-            following = next(pending, None)
-            if following is not None:
-                finished.add(submit(following))
+        in_flight = {submit(batch) for batch in itertools.islice(pending, window)}
+        while in_flight:
+            try:
+                with client.as_current():  # wait() asks for the current client
+                    done, in_flight = wait(
+                        in_flight, timeout=NO_WORKER_WAIT, return_when="FIRST_COMPLETED"
+                    )
+            except TimeoutError:
+                if not client.nthreads():
+                    raise _no_worker(scheduler, "all of its workers left mid-set") from None
+                continue  # slow, not stranded: its workers are still there
+            for future in done:
+                yield future.result()
+                future.release()
+                following = next(pending, None)
+                if following is not None:
+                    in_flight.add(submit(following))
     finally:
         client.close()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of facedemo's own source files (this copy's). A worker that runs other code
+    could store vectors that differ from the caller's, so the two must match."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def check_workers(client: Client, scheduler: str) -> None:
+    """A SettingError unless the cluster has a worker (within :data:`NO_WORKER_WAIT` s) and
+    every worker runs this copy of facedemo (:func:`code_fingerprint`)."""
+    try:
+        client.wait_for_workers(1, timeout=NO_WORKER_WAIT)
+    except TimeoutError:
+        raise _no_worker(scheduler, f"none joined it in {NO_WORKER_WAIT:.0f} s") from None
+    try:
+        found = client.run(code_fingerprint)
+    except Exception as error:  # raised on a worker and sent back: any import failure
+        raise SettingError(
+            f"A Dask worker of {scheduler} cannot run facedemo ({error}). Start every "
+            "worker from a checkout of this project, with its "
+            "requirements.txt installed (docs/parallel.md)."
+        ) from error
+    stale = sorted(
+        address for address, fingerprint in found.items() if fingerprint != code_fingerprint()
+    )
+    if stale:
+        raise SettingError(
+            f"{len(stale)} of the {len(found)} Dask workers of {scheduler} run other "
+            f"facedemo code than this copy ({', '.join(stale)}), so their vectors could "
+            "differ from the store's. Bring their checkout to this one's and restart them."
+        )
+
+
+def _no_worker(scheduler: str, why: str) -> SettingError:
+    return SettingError(
+        f"The Dask scheduler at {scheduler} has no worker: {why}. Photos embedded so far "
+        f"are kept. Start workers (dask worker {scheduler}, docs/parallel.md) and run again, "
+        "or leave --scheduler and FACEDEMO_DASK_SCHEDULER empty to embed on this machine."
+    )
 
 
 def connect(scheduler: str) -> Client:
