@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from facedemo import config
 from facedemo.errors import FaceDemoError
 from facedemo.siamese import BEST_BY, PRESET_DESCRIPTIONS, PRESETS, TrainConfig, runs
-from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure
+from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure, space_figure
+from facedemo.siamese.space import missing_space_note, space_map
 from pages.common import ensure_app_navigation
 
 REFRESH_SECONDS = 2
@@ -87,6 +89,18 @@ PHASE_LABELS = {
     "training": "epoch {p.epoch} of {p.epochs}, batch {p.step} of {p.steps_per_epoch}",
     "validating": "epoch {p.epoch} of {p.epochs}: validating on people kept out of training",
 }
+SPACE_CAPTION = (
+    "Each dot is a photo of someone the network never trains on, placed by the 500 numbers "
+    "its tower makes of it on one fixed PCA view: press play and watch whether each person's "
+    "photos gather apart from the others' as the loss falls (the number beside it falls when "
+    "they do; with the CPU demo's seven training people they barely do, since it memorises "
+    "its own people rather than learning faces in general)."
+)
+SEPARATION_HELP = (
+    "The mean distance between two photos of one person divided by the mean distance "
+    "between photos of two different people, in the tower's full 500-value space (not on "
+    "the 2-D picture): 1 means the people are mixed, lower means they stand apart."
+)
 PACE_HELP = (
     "Training pairs per second, as the epoch table and bench/bench_train.py count them: "
     "an epoch's pairs over the time from its start to its last batch (validation not "
@@ -276,6 +290,7 @@ def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
             "contradiction: the network grows sure of itself, and each confident mistake "
             "costs much loss, while AUC and accuracy count how often it is right."
         )
+    show_space(status)
     st.dataframe(
         runs.epoch_table(metrics, status.best_epoch),
         hide_index=True,
@@ -291,6 +306,35 @@ def show_learning(status: runs.RunStatus, settings: TrainConfig, metrics: pd.Dat
         runs.read_preview(status.run_dir),
         "The preview appears shortly." if status.alive else "It saved no preview.",
     )
+
+
+def show_space(status: runs.RunStatus) -> None:
+    """The validation faces in the tower's space, epoch by epoch, and how far apart the
+    people are; a damaged space.npz is said here and hides nothing else."""
+    try:
+        space = runs.read_space(status.run_dir)
+    except FaceDemoError as error:
+        st.warning(str(error))
+        return
+    if space is None:
+        note = missing_space_note(status.epoch, status.alive)
+        if note:
+            st.caption(note)
+        return
+    mapped = space_map(space)
+    figure, number = st.columns([4, 1])
+    figure.plotly_chart(space_figure(mapped), key="monitor_space")
+    first, last = mapped.separation[0], mapped.separation[-1]
+    number.metric(
+        f"Within ÷ between distance, epoch {mapped.epochs[-1]}",
+        "-" if np.isnan(last) else f"{last:.2f}",
+        delta=None
+        if np.isnan(first - last)
+        else f"{last - first:+.2f} since epoch {mapped.epochs[0]}",
+        delta_color="inverse",
+        help=SEPARATION_HELP,
+    )
+    st.caption(SPACE_CAPTION)
 
 
 def show_test(run_dir: Path, settings: TrainConfig) -> None:

@@ -48,7 +48,7 @@ def test_a_finished_run_shows_curves_scores_and_mistakes(monkeypatch: pytest.Mon
     values = metric_values(page)
     assert values["Epoch"] == "2 / 2" and values["Device"] == "CPU"
     assert values["Test AUC"] != "-" and values["Test accuracy"].endswith("%")
-    assert len(page.get("plotly_chart")) == 5  # loss, accuracy, AUC, ROC, confusion matrix
+    assert len(page.get("plotly_chart")) == 6  # loss, accuracy, AUC, space, ROC, confusion
     table = page.dataframe[0].value
     assert list(table["epoch"]) == [1, 2] and table["best"].sum() == 1
     assert not {"monitor_stop", "monitor_resume"} & _keys(page)
@@ -64,7 +64,7 @@ def test_a_finished_run_counts_its_test_pairs_once_and_names_its_people(
     (said,) = [c.value for c in page.caption if c.value.startswith("Scored on")]
     assert said.startswith("Scored on 64 of the 78 distinct pairs of its test people's photos")
     assert "a run tests at most 64 pairs" in said
-    confusion = json.loads(page.get("plotly_chart")[4].proto.spec)
+    confusion = json.loads(page.get("plotly_chart")[5].proto.spec)
     (heatmap,) = [trace for trace in confusion["data"] if trace["type"] == "heatmap"]
     cells = [
         int(cell.split("</b>")[0].removeprefix("<b>")) for row in heatmap["text"] for cell in row
@@ -109,7 +109,7 @@ def test_a_running_run_shows_its_progress_and_can_be_stopped(
     values = metric_values(page)
     assert values["Epoch"] == "2 / 5" and values["Pairs per second"] == "8"
     assert values["Time left (at most)"].startswith("about")
-    assert len(page.get("plotly_chart")) == 3  # curves only: no test results yet
+    assert len(page.get("plotly_chart")) == 3  # curves only: no test, no space.npz
     assert page.get("progress")[0].proto.value == round(100 * 6 / 20)
     assert page.get("progress")[0].proto.text == "epoch 2 of 5, batch 2 of 4"
     page.button(key="monitor_stop").click().run()

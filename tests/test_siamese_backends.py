@@ -23,6 +23,7 @@ from facedemo.siamese.runs import (
     read_config,
     read_eval,
     read_metrics,
+    read_space,
     read_status,
 )
 
@@ -205,6 +206,10 @@ def test_a_resumed_run_trains_exactly_as_the_uninterrupted_one(
         read_metrics(run_dir).query("kind == 'batch'")["loss"] for run_dir in (resumed, one_go)
     ]
     np.testing.assert_allclose(*batches, rtol=1e-5)
+    spaces = [read_space(run_dir) for run_dir in (resumed, one_go)]  # the same faces, epochs
+    assert spaces[0].epochs.tolist() == spaces[1].epochs.tolist() == list(range(epochs + 1))
+    assert spaces[0].files.tolist() == spaces[1].files.tolist()
+    np.testing.assert_allclose(spaces[0].outputs, spaces[1].outputs, rtol=1e-5, atol=1e-6)
     tested = [read_eval(run_dir) for run_dir in (resumed, one_go)]
     assert tested[0]["auc"] == pytest.approx(tested[1]["auc"], rel=1e-5)
     assert tested[0]["confusion_matrix"] == tested[1]["confusion_matrix"]

@@ -35,10 +35,15 @@ from facedemo.siamese import MIN_PAIRABLE_PER_PART, TrainConfig, pairable_people
 #: (seed, TRAINING_STREAM, batch number), the fixed pair lists (seed, FIXED_PAIRS_STREAM),
 #: the held-out photos (seed, HELD_OUT_STREAM), the network's dropout and mirrors in an
 #: epoch (seed, LAYER_NOISE_STREAM, epoch number), a sample of the test pairs
-#: (seed, TEST_PAIRS_STREAM).
-TRAINING_STREAM, FIXED_PAIRS_STREAM, HELD_OUT_STREAM, LAYER_NOISE_STREAM, TEST_PAIRS_STREAM = range(
-    5
-)
+#: (seed, TEST_PAIRS_STREAM), the faces whose tower outputs space.npz keeps (seed, SPACE_STREAM).
+(
+    TRAINING_STREAM,
+    FIXED_PAIRS_STREAM,
+    HELD_OUT_STREAM,
+    LAYER_NOISE_STREAM,
+    TEST_PAIRS_STREAM,
+    SPACE_STREAM,
+) = range(6)
 
 #: Pairs drawn for each seen-people validation pair wanted, before keeping those that
 #: show a held-out photo.
@@ -136,6 +141,26 @@ def held_out(faces: FaceImages, per_person: int, seed: int) -> np.ndarray:
         if len(photos) >= per_person + 2:
             mask[rng.choice(photos, per_person, replace=False)] = True
     return mask
+
+
+def space_faces(faces: FaceImages, people: int, photos: int, seed: int) -> np.ndarray:
+    """Indices of up to ``photos`` photos of each of up to ``people`` people of ``faces``,
+    the same for the same ``seed``: the people with the most photos (counted up to
+    ``photos``, ties drawn at random), each person's photos drawn at random, person by person
+    in label order."""
+    rng = np.random.default_rng((seed, SPACE_STREAM))
+    counts = np.bincount(faces.labels)
+    shuffled = rng.permutation(len(counts))
+    ranked = shuffled[np.argsort(-np.minimum(counts[shuffled], photos), kind="stable")]
+    chosen = np.sort(ranked[:people][counts[ranked[:people]] > 0])
+    return np.concatenate(
+        [
+            np.sort(rng.choice(np.flatnonzero(faces.labels == person), photos, replace=False))
+            if counts[person] > photos
+            else np.flatnonzero(faces.labels == person)
+            for person in chosen
+        ]
+    )
 
 
 def resize_face(image: np.ndarray, image_size: int) -> np.ndarray:

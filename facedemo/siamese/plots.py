@@ -1,4 +1,4 @@
-"""Plotly figures of a training run: learning curves, ROC curve, confusion matrix.
+"""Plotly figures of a training run: learning curves, the tower's space, ROC, confusion matrix.
 
 Plain data in (the metrics table of ``runs.read_metrics``, numbers from
 eval.json), ``go.Figure`` out; nothing here knows about Streamlit. The ROC curve
@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from facedemo import plots
+from facedemo.siamese.space import SpaceMap
 from facedemo.thresholds import Metrics, RocCurve
 
 #: Axis titles of the metrics the trainer logs.
@@ -123,5 +125,158 @@ def confusion_figure(matrix: Sequence[Sequence[int]], threshold: float) -> go.Fi
         xaxis_title="what the network said",
         yaxis_title="the truth",
         margin={"t": 50},
+    )
+    return figure
+
+
+#: Okabe and Ito's colour-blind-safe palette, one colour per person of the space map.
+PERSON_COLOURS = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+)
+
+#: Milliseconds per epoch when the space map plays.
+FRAME_MS = 600
+
+#: What the space map's separation axis shows.
+SEPARATION_TITLE = "within ÷ between distance"
+
+
+def _padded(values: np.ndarray, share: float = 0.08) -> list[float]:
+    """An axis range around ``values`` with ``share`` of their span on each side."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = share * (high - low) or 1.0
+    return [low - pad, high + pad]
+
+
+def _space_title(space: SpaceMap, k: int) -> str:
+    ratio = space.separation[k]
+    said = "-" if np.isnan(ratio) else f"{ratio:.2f}"
+    return f"Epoch {space.epochs[k]}: {SEPARATION_TITLE} {said}"
+
+
+def space_figure(space: SpaceMap) -> go.Figure:
+    """The validation faces on the space map's one PCA plane, an animation frame per epoch
+    (slider and play button), coloured by person; beside it the separation per epoch with
+    the shown epoch marked. Every axis range is set once, from all epochs, so nothing but the
+    faces moves from frame to frame. Shows the last epoch until played."""
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.68, 0.32],
+        horizontal_spacing=0.1,
+        subplot_titles=("Validation faces, PCA of the tower's outputs", "Separation"),
+    )
+    people = list(dict.fromkeys(space.people))  # in the file's order, each once
+    members = [np.flatnonzero(space.people == person) for person in people]
+    last = len(space.epochs) - 1
+
+    def face_traces(k: int) -> list[go.Scatter]:
+        return [
+            go.Scatter(
+                x=space.points[k, faces, 0],
+                y=space.points[k, faces, 1],
+                text=space.files[faces],
+                customdata=space.epochs[k].repeat(len(faces)),
+                hovertemplate=f"{person}<br>%{{text}}<br>epoch %{{customdata}}<extra></extra>",
+            )
+            for person, faces in zip(people, members, strict=True)
+        ]
+
+    def marker(k: int) -> go.Scatter:
+        return go.Scatter(x=[space.epochs[k]], y=[space.separation[k]])
+
+    for index, (person, trace) in enumerate(zip(people, face_traces(last), strict=True)):
+        colour = PERSON_COLOURS[index % len(PERSON_COLOURS)]
+        trace.update(name=person, mode="markers", marker={"color": colour, "size": 11})
+        figure.add_trace(trace, row=1, col=1)
+    figure.add_trace(
+        go.Scatter(
+            x=space.epochs,
+            y=space.separation,
+            mode="lines+markers",
+            name=SEPARATION_TITLE,
+            line={"color": "grey"},
+            marker={"size": 5},
+            showlegend=False,
+            hovertemplate="epoch %{x}: %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    shown = marker(last)
+    shown.update(
+        mode="markers",
+        marker={"color": "black", "size": 13, "symbol": "circle-open", "line": {"width": 3}},
+        showlegend=False,
+        hoverinfo="skip",
+    )
+    figure.add_trace(shown, row=1, col=2)
+    moving = [*range(len(people)), len(people) + 1]  # the faces and the marker
+    names = [str(epoch) for epoch in space.epochs]
+    figure.frames = [
+        go.Frame(
+            name=name,
+            data=[*face_traces(k), marker(k)],
+            traces=moving,
+            layout={"title": {"text": _space_title(space, k)}},
+        )
+        for k, name in enumerate(names)
+    ]
+    play = {"frame": {"duration": FRAME_MS, "redraw": True}, "transition": {"duration": 250}}
+    jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}
+    figure.update_layout(
+        title={"text": _space_title(space, last)},
+        xaxis={"range": _padded(space.points[..., 0]), "title": "PCA axis 1", "zeroline": False},
+        yaxis={"range": _padded(space.points[..., 1]), "title": "PCA axis 2", "zeroline": False},
+        xaxis2={"range": _padded(space.epochs, 0.05), "title": "epoch"},
+        yaxis2={
+            "range": _padded(np.nan_to_num(space.separation, nan=1.0)),
+            "title": SEPARATION_TITLE,
+        },
+        legend={"orientation": "h", "y": -0.3},
+        margin={"t": 80},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "x": 0,
+                "y": -0.45,
+                "xanchor": "left",
+                "yanchor": "top",
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [names, play]},
+                    {
+                        "label": "❚❚ Pause",
+                        "method": "animate",
+                        "args": [[None], jump],
+                    },
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "active": last,
+                "x": 0.2,
+                "y": -0.45,
+                "len": 0.8,
+                "yanchor": "top",
+                "currentvalue": {"prefix": "epoch ", "xanchor": "right"},
+                "steps": [
+                    {
+                        "label": name,
+                        "method": "animate",
+                        "args": [[name], jump],
+                    }
+                    for name in names
+                ],
+            }
+        ],
     )
     return figure

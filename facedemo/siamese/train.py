@@ -5,7 +5,9 @@ Read top to bottom: the device decides mixed precision, XLA and data parallelism
 face bank; Keras fits on freshly drawn pairs gathered by worker threads, with a
 callback that logs every batch and epoch to metrics.jsonl, saves a checkpoint
 each epoch, stops early when validation loss stops improving and stops cleanly
-on a STOP file or SIGTERM before the next batch. Then the run is "testing": the
+on a STOP file or SIGTERM before the next batch. After each epoch (and before the first)
+the tower's outputs for a fixed, seeded handful of validation faces go to space.npz, for
+the monitor to show people separating. Then the run is "testing": the
 best checkpoint is scored on every distinct pair of the test people's photos, each
 once (a seeded sample of ``test_pairs`` of them beyond that many; eval.json); a
 stop request ends that too, and a resume then only tests. Any Keras backend trains it.
@@ -39,6 +41,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from facedemo.datasets.folders import display_name
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
@@ -58,6 +61,7 @@ from facedemo.siamese.data import (
     load_faces,
     load_split,
     seen_people_pairs,
+    space_faces,
 )
 from facedemo.siamese.device import (
     Device,
@@ -72,13 +76,15 @@ from facedemo.siamese.model import (
     reseed,
     takes_raw_pixels,
 )
-from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.layout import Checkpoint, EpochSpace, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
 from facedemo.siamese.runs.processes import process_start_time
+from facedemo.siamese.runs.results import read_space
 from facedemo.siamese.runs.settings import has_settings, read_config, read_settings
 from facedemo.siamese.runs.status import read_checkpoint, resume_would
 from facedemo.siamese.runs.writer import RunWriter
 from facedemo.siamese.scoring import PairScores, evaluate_model
+from facedemo.siamese.space import SPACE_PEOPLE, SPACE_PHOTOS
 
 #: Training pairs saved for the Monitor page's preview grid.
 PREVIEW_PAIRS = 16
@@ -188,6 +194,52 @@ def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> Pair
     )
 
 
+class _SpaceRecorder:
+    """space.npz: the tower's outputs for a fixed handful of validation faces (``space_faces``,
+    seeded), appended after every epoch and rewritten whole each time (one atomic write)."""
+
+    def __init__(self, writer: RunWriter, faces: FaceImages, config: TrainConfig) -> None:
+        chosen = space_faces(faces, SPACE_PEOPLE, SPACE_PHOTOS, config.seed)
+        self.writer, self.batch_size = writer, config.batch_size
+        self.images = faces.images[chosen]
+        identities, paths = faces.dataset.identities, faces.dataset.paths
+        self.space = EpochSpace(
+            epochs=np.zeros(0, dtype=np.int64),
+            outputs=np.zeros((0, len(chosen), 0), np.float32),  # features: from the first epoch
+            people=np.array([display_name(identities[i]) for i in chosen]),
+            files=np.array([Path(paths[i]).name for i in chosen]),
+        )
+
+    def start(self, model: keras.Model, epoch: int) -> None:
+        """Continue from the checkpoint of ``epoch``: keep what the file holds up to it (a
+        resume drops the epoch it did not commit) and record ``epoch`` itself if missing (the
+        untrained network as epoch 0; the first epoch resumed of a run from before space.npz)."""
+        try:
+            saved = read_space(self.writer.layout.run_dir)
+        except RunError as error:
+            print(f"{error} It is written again from epoch {epoch}.", flush=True)
+            saved = None
+        if saved is not None and np.array_equal(saved.files, self.space.files):
+            self.space = saved.up_to(epoch)
+        if epoch in self.space.epochs:
+            self.writer.space(self.space)  # without the epoch it did not commit
+        else:
+            self.record(model, epoch)
+
+    def record(self, model: keras.Model, epoch: int) -> None:
+        """The tower's outputs for the faces after ``epoch``, added to space.npz."""
+        tower = feature_extractor(model)
+        starts = range(0, len(self.images), self.batch_size)
+        outputs = np.concatenate(
+            [
+                keras.ops.convert_to_numpy(tower(self.images[i : i + self.batch_size]))
+                for i in starts
+            ]
+        )
+        self.space = self.space.with_epoch(epoch, outputs.astype(np.float32))
+        self.writer.space(self.space)
+
+
 def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
     """Whether an epoch's ``logs`` beat the best epoch so far by the run's ``best_by``."""
     before = getattr(best, f"best_{best_by}")
@@ -217,8 +269,10 @@ class _RunCallback(keras.callbacks.Callback):
         checkpoint: Checkpoint,
         stop_requested: Callable[[], bool],
         seen_people: tuple[FaceImages, DrawnPairs] | None = None,
+        space: _SpaceRecorder | None = None,
     ) -> None:
         super().__init__()
+        self.space = space
         self.config = config
         self.device = device
         self.writer = writer
@@ -292,6 +346,8 @@ class _RunCallback(keras.callbacks.Callback):
         improved = _improves(previous, logs, self.config.best_by)
         name = f"epoch-{number:04d}.keras"
         self.writer.save_model(self.model, name)
+        if self.space is not None:  # before the commit: a resume drops an uncommitted epoch
+            self.space.record(self.model, number)
         best = {
             "best": name,
             "best_epoch": number,
@@ -426,7 +482,8 @@ def _fit(
         f"from, {len(split.validation.identity_names)} to validate on; {where}.",
         flush=True,
     )
-    callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people)
+    space = _SpaceRecorder(writer, validation_faces, config)
+    callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people, space)
     with distributed(device):
         if checkpoint.last:
             model = _resumed_model(
@@ -437,6 +494,7 @@ def _fit(
         if not layout.preview.exists():  # a resumed run keeps the first one
             writer.preview(_preview(model, train_faces, config))
         if not checkpoint.training_done(config):
+            space.start(model, checkpoint.epoch)
             model.fit(
                 TrainingPairs(
                     train_faces,

@@ -14,8 +14,8 @@ imports them from their homes:
   who is in which part of the split;
 - ``logs``: metrics.jsonl read incrementally, progress and time left, the epoch
   table, the tail of train.log;
-- ``results``: the preview and misclassified pictures, eval.json, the runs with
-  test pairs;
+- ``results``: the preview and misclassified pictures, the tower's outputs epoch by
+  epoch (space.npz), eval.json, the runs with test pairs;
 - ``lifecycle``: start (from the page or a terminal), resume and stop; launching
   the trainer.
 
@@ -24,7 +24,7 @@ metrics log is skipped, and a run whose process has vanished while its status
 says it runs is reported as "interrupted".
 """
 
-from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.layout import Checkpoint, EpochSpace, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import (
     check_devices,
     check_resumable,
@@ -54,6 +54,7 @@ from facedemo.siamese.runs.results import (
     read_misclassified,
     read_pairs,
     read_preview,
+    read_space,
     runs_with_test_pairs,
     test_pair_counts,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "TEST_PAIRS_SCORES",
     "UNREADABLE",
     "Checkpoint",
+    "EpochSpace",
     "PairImages",
     "RunLayout",
     "RunProgress",
@@ -123,6 +125,7 @@ __all__ = [
     "read_pairs",
     "read_preview",
     "read_settings",
+    "read_space",
     "read_split",
     "read_status",
     "resume_run",

@@ -81,6 +81,12 @@ class RunLayout:
         return self.run_dir / "misclassified.npz"
 
     @property
+    def space(self) -> Path:
+        """The tower's outputs for a fixed handful of validation faces, epoch by epoch
+        (``EpochSpace``)."""
+        return self.run_dir / "space.npz"
+
+    @property
     def test_pairs(self) -> Path:
         """Every test pair with the best checkpoint's probability: a pairs CSV (file_x,
         file_y, decision, probability) the threshold explorer reads."""
@@ -142,6 +148,38 @@ class PairImages:
             f"{label} · model says {p:.0%} same"
             for label, p in zip(labels, self.probability, strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class EpochSpace:
+    """What space.npz holds: the tower's outputs (the 500 values each face becomes) for the
+    same few validation faces after each epoch, epoch 0 being the untrained network.
+
+    ``outputs[k, i]`` is face ``i`` after epoch ``epochs[k]``; ``people[i]`` names its person
+    as people read them and ``files[i]`` is its photo's file name. Epochs increase; a run
+    resumed from an older facedemo starts at the epoch it was resumed from.
+    """
+
+    epochs: np.ndarray  # (epochs,) int
+    outputs: np.ndarray  # (epochs, faces, features) float32
+    people: np.ndarray  # (faces,) names
+    files: np.ndarray  # (faces,) file names
+
+    def up_to(self, epoch: int) -> EpochSpace:
+        """The epochs up to and including ``epoch`` (a resume drops what came after its
+        checkpoint)."""
+        kept = self.epochs <= epoch
+        return EpochSpace(self.epochs[kept], self.outputs[kept], self.people, self.files)
+
+    def with_epoch(self, epoch: int, outputs: np.ndarray) -> EpochSpace:
+        """These epochs and then ``epoch``'s ``outputs`` (faces × features)."""
+        before = self.outputs if len(self.epochs) else np.zeros((0, *outputs.shape))
+        return EpochSpace(
+            np.append(self.epochs, np.int64(epoch)),
+            np.concatenate([before, outputs[None]]).astype(np.float32),
+            self.people,
+            self.files,
+        )
 
 
 def read_record(

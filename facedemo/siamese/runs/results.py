@@ -1,21 +1,29 @@
 """What a run shows besides its logs: pictures of pairs, and its test once it has one.
 
 preview.npz (training pairs as the network sees them) is written when training
-starts; eval.json (test ROC, AUC, accuracy, confusion matrix), misclassified.npz
+starts; space.npz (the tower's outputs for a few validation faces) then and after every
+epoch; eval.json (test ROC, AUC, accuracy, confusion matrix), misclassified.npz
 and test_pairs.csv when the best checkpoint has been tested.
 """
 
 from __future__ import annotations
 
 import math
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from facedemo.errors import RunError
-from facedemo.siamese.runs.layout import PairImages, RunLayout, read_record
-from facedemo.siamese.runs.schema import EVAL_OPTIONAL, EVAL_REQUIRED, checked_eval
+from facedemo.siamese.runs.layout import EpochSpace, PairImages, RunLayout, read_record
+from facedemo.siamese.runs.schema import (
+    EVAL_OPTIONAL,
+    EVAL_REQUIRED,
+    checked_eval,
+    checked_space,
+)
 from facedemo.siamese.runs.status import list_runs
 
 #: Standard errors above 0.5 a test AUC must reach to count as better than guessing.
@@ -41,6 +49,24 @@ def read_preview(run_dir: Path) -> PairImages | None:
 def read_misclassified(run_dir: Path) -> PairImages | None:
     """The test pairs the best checkpoint got most wrong, once it has been tested."""
     return read_pairs(RunLayout(run_dir).misclassified)
+
+
+def read_space(run_dir: Path) -> EpochSpace | None:
+    """The tower's outputs for the run's fixed validation faces, epoch by epoch: None before
+    the run writes them (and for runs written before facedemo kept them), a RunError naming
+    the file and its fault when it is damaged."""
+    path = RunLayout(run_dir).space
+    try:
+        with np.load(path) as arrays:
+            loaded = {name: arrays[name] for name in arrays.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        raise RunError(
+            f"{path.parent.name}/{path.name} cannot be read as the arrays facedemo writes: the "
+            "file is damaged."
+        ) from None
+    return EpochSpace(**checked_space(loaded, path))
 
 
 def read_eval(run_dir: Path) -> dict[str, Any] | None:

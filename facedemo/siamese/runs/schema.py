@@ -4,7 +4,8 @@ A run directory may be copied from another machine, edited by hand or cut by a c
 Every JSON record of a run is read through ``checked``, so a status.json of ``[]``, a
 ``started`` that is not a time or a launch.json without its fields is a RunError that names
 the file and what is wrong with it; the monitor and ``runs`` then show that run as
-"unreadable", with the reason, and every other run as usual.
+"unreadable", with the reason, and every other run as usual. space.npz, arrays rather than a
+record, is checked by ``checked_space``; a damaged one hides only the monitor's space panel.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from facedemo.errors import RunError
 
@@ -206,3 +209,41 @@ DEVICE_OPTIONAL = {
     "policy": "text",
     "memory_mb": "number",
 }
+
+
+#: space.npz: its arrays, and the dimensions each must have.
+SPACE_ARRAYS = {"epochs": 1, "outputs": 3, "people": 1, "files": 1}
+
+
+def checked_space(arrays: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """space.npz's arrays if they fit together (whole increasing epochs from 0, one row of
+    finite outputs per epoch and one column per face, names as text); else a RunError naming
+    ``path`` and what is wrong."""
+    where = f"{path.parent.name}/{path.name}"
+
+    def damaged(reason: str) -> RunError:
+        return RunError(f"{where} {reason}: the file is damaged.")
+
+    for name, dimensions in SPACE_ARRAYS.items():
+        if name not in arrays:
+            raise damaged(f"has no '{name}'")
+        if arrays[name].ndim != dimensions:
+            raise damaged(f"holds '{name}' with {arrays[name].ndim} dimensions, not {dimensions}")
+    epochs, outputs = arrays["epochs"], arrays["outputs"]
+    if epochs.dtype.kind not in "iu" or (epochs < 0).any() or (np.diff(epochs) <= 0).any():
+        raise damaged("holds epochs that are not whole numbers from 0 upwards, in order")
+    if arrays["people"].dtype.kind != "U" or arrays["files"].dtype.kind != "U":
+        raise damaged("names people or files by something other than text")
+    faces = len(arrays["people"])
+    if outputs.shape[:2] != (len(epochs), faces) or len(arrays["files"]) != faces:
+        raise damaged(
+            f"holds outputs of shape {outputs.shape} for {len(epochs)} epochs and {faces} faces"
+        )
+    if outputs.dtype.kind != "f":
+        raise damaged("holds outputs that are not numbers")
+    if not np.isfinite(outputs).all():
+        raise RunError(
+            f"{where} holds outputs that are not finite numbers: the network diverged (its "
+            "loss is not a number either) or the file is damaged."
+        )
+    return {name: arrays[name] for name in SPACE_ARRAYS}

@@ -4,7 +4,7 @@ Two processes write through it, each its own files. The launcher (``lifecycle``)
 creates the folder, opens train.log for the trainer's output, records what it
 started in launch.json and creates or removes STOP. The trainer (``train.py``)
 writes the rest: status.json (its alone), config.json, metrics.jsonl, the
-checkpoints and their record, the pictures, eval.json and test_pairs.csv. JSON
+checkpoints and their record, the pictures, space.npz, eval.json and test_pairs.csv. JSON
 files, pictures and tables are replaced atomically, so a reader never sees half
 of one; the metrics log is appended a whole line at a time.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from facedemo.files import atomic_file, write_csv_atomic, write_json_atomic
-from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
+from facedemo.siamese.runs.layout import Checkpoint, EpochSpace, PairImages, RunLayout
 
 if TYPE_CHECKING:
     import keras
@@ -106,6 +106,17 @@ class RunWriter:
     def misclassified(self, pairs: PairImages) -> None:
         """misclassified.npz: the test pairs the best checkpoint got most wrong."""
         self._pairs(self.layout.misclassified, pairs)
+
+    def space(self, space: EpochSpace) -> None:
+        """space.npz: the tower's outputs for the fixed validation faces, every epoch so far."""
+        with atomic_file(self.layout.space) as handle:
+            np.savez_compressed(
+                handle,
+                epochs=space.epochs.astype(np.int64),
+                outputs=space.outputs.astype(np.float32),
+                people=space.people.astype(str),
+                files=space.files.astype(str),
+            )
 
     def evaluation(self, record: dict[str, Any]) -> None:
         """eval.json: the test of the best checkpoint."""
