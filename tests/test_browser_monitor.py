@@ -226,9 +226,10 @@ def test_a_run_started_from_the_page_shows_its_progress_by_itself(
     expect(table).to_be_visible()
     expect(page.get_by_text("best epoch").first).to_be_visible()
 
-    # Three learning curves, drawn, each with the faint batch line and the epoch dots.
+    # Three learning curves, drawn, each with the faint batch line and the epoch dots, and
+    # the map of the validation faces' space (space.npz is written from epoch 0 on).
     charts = page.get_by_test_id("stPlotlyChart").filter(visible=True)
-    expect(charts).to_have_count(3)
+    expect(charts).to_have_count(4)
     page.wait_for_function(
         "Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))"
         ".every(chart => chart.querySelectorAll('.scatterlayer .trace').length >= 3)"
