@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageOps
 
-from facedemo import config, datasets, faces, images
+from facedemo import config, datasets, faces, images, links
 from facedemo.errors import FaceDemoError
 from facedemo.gallery import GalleryPhoto, demo_gallery
 
@@ -37,6 +37,24 @@ def ensure_app_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def say_if_link_not_followed(what: str, key: str, shown: object) -> None:
+    """An info line when the URL's ``key`` asked for something the page could not show
+    (Streamlit drops such a value from a bound widget silently)."""
+    note = links.not_followed(what, st.session_state.get(f"{key}__asked"), shown)
+    st.session_state.pop(f"{key}__asked", None)  # said once, on the run that opened the link
+    if note:
+        st.info(note)
+
+
+def remember_link(key: str) -> str | None:
+    """The URL's value for the bound widget ``key`` as the page opened (before the widget
+    takes or drops it), kept for :func:`say_if_link_not_followed`."""
+    asked = st.query_params.get(key)
+    if asked is not None and key not in st.session_state:
+        st.session_state[f"{key}__asked"] = asked
+    return asked
 
 
 def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:

@@ -13,9 +13,12 @@ from facedemo.errors import FaceDemoError
 from facedemo.siamese import BEST_BY, PRESET_DESCRIPTIONS, PRESETS, TrainConfig, runs
 from facedemo.siamese.plots import confusion_figure, learning_curve, roc_figure, space_figure
 from facedemo.siamese.space import missing_space_note, space_map
+from pages import common
 from pages.common import ensure_app_navigation
 
 REFRESH_SECONDS = 2
+#: The run picker's key, and the URL parameter that names the run shown (``?run=``).
+RUN_KEY = "run"
 DEMO_SET = "The demo photos"
 OWN_FOLDER = "A folder of my own"
 EPOCH_COLUMN_LABELS = {
@@ -179,7 +182,7 @@ def start_form(runs_dir: Path) -> None:
     except FaceDemoError as error:
         st.error(str(error))
     else:
-        st.session_state["monitor_run"] = run_id
+        st.session_state[RUN_KEY] = run_id
         st.success(f"Started run {run_id}.")
     finally:
         download.empty()
@@ -191,11 +194,21 @@ def run_picker(runs_dir: Path) -> runs.RunStatus | None:
     if not available:
         st.info(f"No training runs yet in {runs_dir}. Start one above.")
         return None
-    if st.session_state.get("monitor_run") not in available:
-        st.session_state["monitor_run"] = next(iter(available))
+    asked = common.remember_link(RUN_KEY)
+    if st.session_state.get(RUN_KEY) not in available and asked not in available:
+        st.session_state[RUN_KEY] = next(iter(available))
     # Run names alone: Streamlit keeps showing a picked option's old label when it changes,
-    # so the state is said in the heading below, which follows it.
-    run_id = st.selectbox("Run", list(available), key="monitor_run")
+    # so the state is said in the heading below, which follows it. The run is the URL's
+    # ``?run=`` (a link to it opens it) and stays chosen across a visit to another page.
+    run_id = st.selectbox(
+        "Run",
+        list(available),
+        index=None,  # no default: the URL always names the run shown, never "the newest"
+        key=RUN_KEY,
+        bind="query-params",
+        persist_state="session",
+    )
+    common.say_if_link_not_followed("run", RUN_KEY, run_id)
     return available[run_id]
 
 

@@ -207,7 +207,7 @@ def test_the_form_starts_a_cpu_demo_run(tmp_path: Path, monkeypatch: pytest.Monk
         assert status.state == "queued" and is_alive(status.pid, status.process_start)
         launch = json.loads(RunLayout(tmp_path / "from-page").launch.read_text())
         assert launch["command"][4] == "demo"  # train demo ...: resolved by the trainer
-        assert page.selectbox(key="monitor_run").value == "from-page"
+        assert page.selectbox(key="run").value == "from-page"
         assert page.subheader[0].value == "Run from-page: queued"
     finally:
         os.killpg(status.pid, signal.SIGKILL)  # the demo run itself is tested elsewhere
@@ -221,7 +221,7 @@ def test_testing_after_training_is_its_own_phase(
     write_json_atomic(RunLayout(run_dir).status, {**status, "state": "testing", "best_epoch": 1})
     page = open_page(tmp_path, monkeypatch)
     assert page.subheader[0].value == "Run live: testing"
-    assert page.selectbox(key="monitor_run").options == ["live"]  # the state is the heading's
+    assert page.selectbox(key="run").options == ["live"]  # the state is the heading's
     assert "Testing: training is over" in page.markdown[2].value
     assert metric_values(page)["Time left (at most)"] == "-"
     assert page.get("progress")[0].proto.text == "testing epoch 1 on its test people's pairs"
@@ -377,8 +377,34 @@ def test_a_damaged_run_is_shown_with_why_and_hides_no_other(
     (broken / "status.json").write_text("[]")
     page = open_page(tmp_path, monkeypatch)
     assert not page.exception
-    assert set(page.selectbox(key="monitor_run").options) == {"good", "broken"}
-    page.selectbox(key="monitor_run").set_value("broken").run()
+    assert set(page.selectbox(key="run").options) == {"good", "broken"}
+    page.selectbox(key="run").set_value("broken").run()
     assert page.subheader[0].value == "Run broken: unreadable"
     assert any("broken/status.json holds list, not a record" in e.value for e in page.error)
     assert "monitor_resume" not in _keys(page)
+
+
+def test_a_link_opens_the_run_it_names_and_says_when_it_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """?run=NAME opens that run (not the newest); a run that is not there is said, and the
+    newest is shown instead."""
+    monkeypatch.setenv("FACEDEMO_RUNS", str(tmp_path))
+    fake_run(tmp_path, "older", state="finished", started=time.time() - 100)
+    fake_run(tmp_path, "newer", state="finished", started=time.time())
+    for asked, shown in (("older", "older"), ("gone", "newer")):
+        page = AppTest.from_file(PAGE, default_timeout=60)
+        page.query_params["run"] = asked
+        page.run()
+        assert not page.exception, page.exception
+        assert page.selectbox(key="run").value == shown
+        assert page.subheader[0].value == f"Run {shown}: finished"
+        notes = [info.value for info in page.info if "The link asks for" in info.value]
+        assert notes == (
+            []
+            if asked == shown
+            else [
+                "The link asks for the run 'gone', which is not one of the choices here, so this "
+                "page shows newer."
+            ]
+        )
