@@ -11,10 +11,17 @@ import pylibsrtp  # noqa: F401, I001
 import streamlit as st
 
 from facedemo import config
+from pages.common import presenter_toggle, presenting
 
 # The tab icon is a local SVG: a ":material/...:" page_icon is fetched from fonts.gstatic.com.
-st.set_page_config(page_title="facedemo", page_icon=str(config.asset("favicon.svg")), layout="wide")
+st.set_page_config(
+    page_title="facedemo",
+    page_icon=str(config.asset("favicon.svg")),
+    layout="wide",
+    initial_sidebar_state="collapsed" if presenting() else "auto",
+)
 config.install_offline_weights()
+presenter_toggle()
 
 navigation = st.navigation(
     [

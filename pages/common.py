@@ -39,6 +39,39 @@ def ensure_app_navigation() -> None:
         st.rerun()
 
 
+#: Presenter mode's look: the verdict and the key numbers large enough for the back row.
+PRESENTER_CSS = """
+<style>
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+[data-testid="stAlertContentSuccess"] p, [data-testid="stAlertContentWarning"] p
+  { font-size: 1.5rem; }
+</style>
+"""
+
+
+def presenting() -> bool:
+    """Whether presenter mode is on: the toggle's value, or the URL's as the app opens
+    (app.py asks before the toggle is drawn, to start with the settings folded away)."""
+    asked = st.query_params.get(links.PRESENT, "false") == "true"
+    return bool(st.session_state.get(links.PRESENT, asked))
+
+
+def presenter_toggle() -> bool:
+    """The sidebar's presenter toggle (``?present=true``): settings folded away in the
+    collapsed sidebar, the verdict and key numbers enlarged. Kept in the URL for every page."""
+    on = st.sidebar.toggle(
+        "Presenter mode",
+        key=links.PRESENT,
+        bind="query-params",
+        help="For a lecture: the sidebar starts folded away and the verdict and key numbers "
+        "are large. The link keeps it on (?present=true).",
+    )
+    if on:
+        st.html(PRESENTER_CSS)
+    return on
+
+
 def say_if_link_not_followed(what: str, key: str, shown: object) -> None:
     """An info line when the URL's ``key`` asked for something the page could not show
     (Streamlit drops such a value from a bound widget silently)."""
