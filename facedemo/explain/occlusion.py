@@ -79,6 +79,12 @@ CHECK_FAILED = (
     "greying random cells, so the map is not explaining this decision: read its colours as "
     "noise, not as the reason the model gave its answer."
 )
+#: How to read the map, said to a newcomer.
+HOW_TO_READ = (
+    "Each face was greyed one patch at a time and the distance to the other face measured "
+    "again. Purple patches pulled the two faces together (greying them made the faces less "
+    "alike); orange patches pushed them apart; clear patches made no difference."
+)
 CHECK_PASSED = (
     "Greying the cells this map marks as most important moved the distance more than greying "
     "random cells, so the map points at parts of the faces the model really relies on here."
@@ -204,6 +210,17 @@ _explanations: LruCache[tuple, Explanation] = LruCache(EXPLANATIONS_KEPT)
 def forget_explanations() -> None:
     """Empty the in-memory cache of explanations (benchmarks measure the cold path)."""
     _explanations.clear()
+
+
+def cached_explanation(
+    crop_a: np.ndarray,
+    crop_b: np.ndarray,
+    engine: faces.Engine = faces.DEFAULT_ENGINE,
+    settings: OcclusionSettings = DEFAULT_SETTINGS,
+) -> Explanation | None:
+    """The explanation of this pair already made (a page shows it again at no cost), or None."""
+    crops = (_checked_crop(crop_a, "first"), _checked_crop(crop_b, "second"))
+    return _explanations.get(_key(crops, engine, settings))
 
 
 def explain_faces(

@@ -20,7 +20,7 @@ import numpy as np
 
 from facedemo import faces
 from facedemo.errors import DatasetError, SettingError
-from facedemo.identify import Gallery
+from facedemo.identify import Gallery, Identification
 
 #: The projections offered, the default first.
 METHODS = ("pca", "tsne")
@@ -149,6 +149,7 @@ def gallery_map(
             f"needs at least {MIN_PHOTOS}. Add photos to it."
         )
     from sklearn.manifold import trustworthiness
+    from threadpoolctl import threadpool_limits
 
     points = _space(gallery.embeddings, engine.metric)
     placed = None if probe is None else _space(np.reshape(probe, (1, -1)), engine.metric)
@@ -157,10 +158,13 @@ def gallery_map(
             f"The probe's embedding has {placed.shape[1]} numbers but the gallery's have "
             f"{points.shape[1]}: embed both with the same model."
         )
-    coordinates = _project(points, method, seed, placed)
     fitted = points if placed is None else np.vstack([points, placed])
     neighbours = min(TRUST_NEIGHBOURS, (len(fitted) - 1) // 2)
-    trust = float(trustworthiness(fitted, coordinates, n_neighbors=neighbours))
+    # One thread: a gallery of a few hundred photos gains nothing from more, and t-SNE's
+    # OpenMP threads on a busy 2-core machine took 8 s instead of 0.2 s for the demo set.
+    with threadpool_limits(limits=1):
+        coordinates = _project(points, method, seed, placed)
+        trust = float(trustworthiness(fitted, coordinates, n_neighbors=neighbours))
     within = None
     if probe is not None:
         if threshold is None:
@@ -181,3 +185,13 @@ def gallery_map(
         threshold=None if threshold is None else float(threshold),
         metric=engine.metric,
     )
+
+
+def identification_map(result: Identification, method: str = "pca", seed: int = 0) -> GalleryMap:
+    """:func:`gallery_map` of what an identify answer searched (its own photo left out), with
+    the face it looked up as the probe and the answer's threshold."""
+    if result.photo is not None:
+        probe = result.photo.embeddings[result.face_index]
+    else:
+        probe = faces.embed([result.face.crop], result.engine.model)[0]
+    return gallery_map(result.gallery, result.engine, method, probe, result.threshold, seed)
