@@ -28,6 +28,14 @@ SAME_PERSON_PAIRS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_explanations_left_behind():
+    """Explanations are cached per pair, and a page shows a cached one at once: forget them
+    after each test, so the Verify page's own tests (same photos) start without one."""
+    yield
+    explain.forget_explanations()
+
+
 def crop_of(shared_images: Path, name: str) -> np.ndarray:
     return faces.detect(shared_images / name)[0].crop
 
@@ -46,7 +54,6 @@ def test_a_blank_face_has_a_flat_map_within_the_pass_budget(shared_images: Path)
         calls.append(len(crops))
         return real_embed(crops, model)
 
-    explain.forget_explanations()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(faces, "embed", counting_embed)
         result = explain.explain_faces(face, blank)
@@ -137,7 +144,6 @@ def test_probes_land_among_their_own_people(shared_gallery) -> None:
 
 
 def test_verify_page_explains_the_pair_on_demand() -> None:
-    explain.forget_explanations()  # earlier tests explained the page's preselected pair
     page = AppTest.from_file(PAGE, default_timeout=180)
     page.run()
     assert not page.exception and "Same person" in page.success[0].value
