@@ -520,6 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m facedemo", description=__doc__.split("\n")[0].replace("``", "")
     )
+    from functools import partial
+
+    from facedemo.explain import cli as explain_cli
+
     subparsers = parser.add_subparsers(dest="command", required=True)
     registrars: list[Callable[[argparse._SubParsersAction], None]] = [
         _register_verify,
@@ -527,6 +531,19 @@ def build_parser() -> argparse.ArgumentParser:
         _register_thresholds,
         _register_embed,
         siamese_cli.register,
+        partial(
+            explain_cli.register,
+            shared=explain_cli.SharedOptions(
+                add_engine_options,
+                engine_from,
+                add_parallel_options,
+                parallel_from,
+                _open_dataset,
+                _progress_bar,
+                _say_if_healed,
+                finite_number,
+            ),
+        ),
     ]
     for register in registrars:
         register(subparsers)
