@@ -17,6 +17,13 @@ stored are never sent out; the rest go out as batches of bytes, and each batch t
 comes back is written in its own transaction, so a killed run loses only the batches
 in flight and a rerun continues where it stopped.
 
+Beside each vector the store keeps the photo's quality measures
+(:mod:`facedemo.quality.measures`: face size, sharpness, exposure, pose, the detector's
+score), computed in the same pass. A photo whose vector is stored but whose measures are
+not (embedded before measures existed, measured by another version, a damaged measures
+row) is detected again and measured, never embedded again. A store file of the first
+schema (vectors only) is upgraded in place when opened: its vectors stay as they are.
+
 The store is only a cache, so a damaged file (cut short, overwritten, not SQLite at
 all) is never an error: found when the store opens (an integrity check) or when a
 call reads it, it is renamed aside (``embeddings.sqlite3.damaged-<time>``, kept for
@@ -30,10 +37,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import json
+import math
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -41,13 +50,15 @@ import numpy as np
 
 from facedemo import config, faces, images, workers
 from facedemo.errors import ImageError, SettingError
-from facedemo.workers import Outcome, Outcomes, Photo, content_hash
+from facedemo.quality.measures import MEASURES, MEASURES_VERSION, unmeasured
+from facedemo.workers import Outcomes, Photo, content_hash
 
 if TYPE_CHECKING:
     from facedemo.datasets import Progress  # (done, total, file name); datasets loads pandas
 
-#: Bump when the tables change; a store of another version is rebuilt (it is only a cache).
-SCHEMA_VERSION = 1
+#: Bump when the tables change; a store of a version in :data:`_UPGRADES` is upgraded in
+#: place, one of any other version rebuilt (it is only a cache).
+SCHEMA_VERSION = 2
 
 #: Images detected, embedded and written per transaction (a killed run loses at most these).
 BATCH_SIZE = 16
@@ -86,8 +97,32 @@ CREATE TABLE embeddings (
 # 'whole_photo' = none found, the whole photo's vector (used only without enforce_detection);
 # 'unreadable' = the bytes are not an image we can decode (failure says why).
 
+_MEASURES_SCHEMA = """
+CREATE TABLE measures (
+    engine_key   TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    measures     TEXT NOT NULL,
+    PRIMARY KEY (engine_key, content_hash)
+) WITHOUT ROWID
+"""
+# One row per photo with a face (or a whole-photo stand-in) under an engine: measures is a
+# JSON object, measure name -> number (null where unmeasurable), computed the way
+# MEASURES_VERSION says; a row of another version, or one that does not read, is measured
+# again.
+
+#: Statements that bring a store of an older schema version to this one, its rows kept.
+_UPGRADES: dict[int, tuple[str, ...]] = {1: (_MEASURES_SCHEMA,)}
+
 #: A stored answer: the embedding, or the sentence why the image has none.
 _Answer = np.ndarray | str
+
+#: A photo's quality measures by name (NaN where unmeasured).
+_Measures = dict[str, float]
+
+#: What the store holds of a photo: its answer, and its measures (None: not measured yet,
+#: measured by another version, or a row that does not read).
+_Stored = tuple[_Answer, _Measures | None]
 
 
 @dataclass(frozen=True)
@@ -99,6 +134,10 @@ class EmbeddedSet:
     failures: tuple[tuple[int, str], ...]  # (input index, the sentence why) for the rest
     embedded_now: int  # distinct images detected and embedded now (0 on a warm store)
     embedded_before: int  # input images answered from the store
+    # Quality measures by name (facedemo.quality.MEASURES), float64 aligned with the rows of
+    # ``embeddings``, NaN where unmeasured.
+    measures: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    measured_now: int = 0  # distinct images whose stored vector was measured now (detected)
 
 
 def _read(path: Path) -> bytes:
@@ -117,6 +156,27 @@ def _vector(dimension: int | None, blob: bytes | None) -> np.ndarray | None:
     if not dimension or blob is None or len(blob) != 4 * dimension:
         return None
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def _measures(version: int | None, text: str | None) -> _Measures | None:
+    """Stored measures, or None when there are none of this version or the row does not
+    read (every measure a number or null)."""
+    if version != MEASURES_VERSION or text is None:
+        return None
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(values, dict) or values.keys() != MEASURES.keys():
+        return None
+    if not all(v is None or type(v) in (int, float) for v in values.values()):
+        return None
+    return {name: math.nan if value is None else float(value) for name, value in values.items()}
+
+
+def _measures_text(values: _Measures) -> str:
+    """Measures as their row stores them: JSON, null for NaN."""
+    return json.dumps({name: None if math.isnan(v) else v for name, v in values.items()})
 
 
 def _answer(
@@ -239,7 +299,8 @@ class EmbeddingStore:
 
     @staticmethod
     def _ensure_schema(connection: sqlite3.Connection) -> None:
-        """Create the tables, or rebuild them when the file holds another schema version."""
+        """Create the tables; upgrade them in place from a version in :data:`_UPGRADES` (the
+        first schema: vectors only), or rebuild them from any other version."""
         with _transaction(connection):
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
@@ -247,8 +308,14 @@ class EmbeddingStore:
             row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
             if row[0] == SCHEMA_VERSION:
                 return
-            connection.execute("DROP TABLE IF EXISTS embeddings")
-            connection.execute(_SCHEMA)
+            if row[0] in _UPGRADES:
+                for statement in _UPGRADES[row[0]]:
+                    connection.execute(statement)
+            else:
+                connection.execute("DROP TABLE IF EXISTS embeddings")
+                connection.execute("DROP TABLE IF EXISTS measures")
+                connection.execute(_SCHEMA)
+                connection.execute(_MEASURES_SCHEMA)
             connection.execute("DELETE FROM schema_version")
             connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
@@ -270,13 +337,14 @@ class EmbeddingStore:
         """Forget the rows of one engine setting, or every row."""
 
         def delete_rows() -> None:
-            with self._connect() as connection:
-                if engine is None:
-                    connection.execute("DELETE FROM embeddings")
-                else:
-                    connection.execute(
-                        "DELETE FROM embeddings WHERE engine_key = ?", (engine.embedding_key,)
-                    )
+            with self._connect() as connection, _transaction(connection):
+                for table in ("embeddings", "measures"):
+                    if engine is None:
+                        connection.execute(f"DELETE FROM {table}")
+                    else:
+                        connection.execute(
+                            f"DELETE FROM {table} WHERE engine_key = ?", (engine.embedding_key,)
+                        )
 
         self._healing(delete_rows)
 
@@ -301,6 +369,10 @@ class EmbeddingStore:
         :data:`PARALLEL_MIN_BATCHES` batches of photos are missing; fewer stay here); ``scheduler``,
         a Dask address such as ``tcp://HOST:8786``, computes on that cluster instead.
         Either way this process writes the store, and the vectors are the same.
+
+        Each photo's quality measures come with its vector (``EmbeddedSet.measures``); a
+        photo whose vector is stored without them is detected and measured (counted in
+        ``measured_now``), not embedded.
         """
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -333,10 +405,8 @@ class EmbeddingStore:
     ) -> EmbeddedSet:
         """Answer the hashed images from the store, computing and storing what it lacks."""
         with self._connect() as connection:
-            keys = list(filling.indices_of)
-            stored = self._lookup(connection, engine, keys, enforce_detection)
-            filling.start(stored)
-            missing = [key for key in keys if key not in stored]
+            stored = self._lookup(connection, engine, list(filling.indices_of), enforce_detection)
+            missing = filling.start(stored)
             few = len(missing) < PARALLEL_MIN_BATCHES * self.batch_size
             if scheduler is None and (jobs == 1 or few):
                 self._compute_here(connection, filling, missing, engine, enforce_detection)
@@ -363,10 +433,10 @@ class EmbeddingStore:
             batch = missing[start : start + self.batch_size]
             with _COMPUTE_LOCK:
                 fresh = self._lookup(connection, engine, batch, enforce_detection)
-                photos = [filling.photo(key) for key in batch if key not in fresh]
+                photos = [filling.photo(key) for key in filling.take(fresh, batch)]
                 outcomes = workers.embed_batch(photos, engine, enforce_detection)
-                self._write(connection, engine, outcomes.values())
-            filling.record(fresh, outcomes)
+                self._write(connection, engine, outcomes, filling.measure_only)
+            filling.record(outcomes)
 
     def _compute_away(
         self,
@@ -382,8 +452,7 @@ class EmbeddingStore:
         as it comes back (in any order)."""
         with _COMPUTE_LOCK:  # one model run at a time per process: the pool is this one's
             fresh = self._lookup(connection, engine, missing, enforce_detection)
-            filling.record(fresh, {})
-            todo = [key for key in missing if key not in fresh]
+            todo = filling.take(fresh, missing)
             batches = (
                 [filling.photo(key) for key in todo[start : start + self.batch_size]]
                 for start in range(0, len(todo), self.batch_size)
@@ -393,8 +462,8 @@ class EmbeddingStore:
             else:
                 done = workers.on_local_cores(batches, engine, enforce_detection, jobs)
             for outcomes in done:
-                self._write(connection, engine, outcomes.values())
-                filling.record({}, outcomes)
+                self._write(connection, engine, outcomes, filling.measure_only)
+                filling.record(outcomes)
 
     @staticmethod
     def _lookup(
@@ -402,27 +471,34 @@ class EmbeddingStore:
         engine: faces.Engine,
         keys: Sequence[str],
         enforce_detection: bool,
-    ) -> dict[str, _Answer]:
-        """Stored answers for the content hashes ``keys`` (absent: not stored or unusable)."""
-        found: dict[str, _Answer] = {}
+    ) -> dict[str, _Stored]:
+        """Stored answers and measures for the content hashes ``keys`` (absent: not stored
+        or unusable)."""
+        found: dict[str, _Stored] = {}
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start : start + _LOOKUP_CHUNK]
             rows = connection.execute(
-                "SELECT content_hash, kind, dimension, vector, failure FROM embeddings "
-                f"WHERE engine_key = ? AND content_hash IN ({', '.join('?' * len(chunk))})",
+                "SELECT e.content_hash, e.kind, e.dimension, e.vector, e.failure, m.version, "
+                "m.measures FROM embeddings AS e LEFT JOIN measures AS m "
+                "ON m.engine_key = e.engine_key AND m.content_hash = e.content_hash "
+                f"WHERE e.engine_key = ? AND e.content_hash IN ({', '.join('?' * len(chunk))})",
                 (engine.embedding_key, *chunk),
             )
-            for key, *row in rows:
-                answer = _answer(*row, enforce_detection)
+            for key, kind, dimension, blob, failure, version, measures in rows:
+                answer = _answer(kind, dimension, blob, failure, enforce_detection)
                 if answer is not None:
-                    found[key] = answer
+                    found[key] = (answer, _measures(version, measures))
         return found
 
     @staticmethod
     def _write(
-        connection: sqlite3.Connection, engine: faces.Engine, outcomes: Iterable[Outcome]
+        connection: sqlite3.Connection,
+        engine: faces.Engine,
+        outcomes: Outcomes,
+        measure_only: Container[str],
     ) -> None:
-        """Store the outcomes in one transaction, replacing torn or outdated rows."""
+        """Store the outcomes in one transaction, replacing torn or outdated rows: the row
+        and measures of each, only the measures of those sent as ``measure_only``."""
         rows = [
             (
                 engine.embedding_key,
@@ -432,55 +508,101 @@ class EmbeddingStore:
                 None if outcome.vector is None else outcome.vector.astype("<f4").tobytes(),
                 outcome.failure or None,
             )
-            for outcome in outcomes
-            if outcome.kind
+            for key, outcome in outcomes.items()
+            if outcome.kind and key not in measure_only
         ]
-        if rows:
+        measured = [
+            (
+                engine.embedding_key,
+                outcome.digest,
+                MEASURES_VERSION,
+                _measures_text(outcome.measures),
+            )
+            for outcome in outcomes.values()
+            if outcome.measures is not None
+        ]
+        if rows or measured:
             with _transaction(connection):
                 connection.executemany(
                     "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?)", rows
+                )
+                connection.executemany(
+                    "INSERT OR REPLACE INTO measures VALUES (?, ?, ?, ?)", measured
                 )
 
 
 @dataclass
 class _Filling:
-    """One ``embed_paths`` call as it goes: answers by input index, and what was computed."""
+    """One ``embed_paths`` call as it goes: answers and measures by input index, what is
+    still to measure, and what was computed."""
 
     paths: list[Path]
     indices_of: dict[str, list[int]]  # input indices by content hash, in input order
     answers: dict[int, _Answer]  # by input index
     progress: Progress | None
     computed: int = 0  # distinct images detected and embedded now
+    measured: int = 0  # distinct images whose stored vector was measured now
     reused: int = 0  # input images answered from the store
+    measures: dict[int, _Measures] = field(default_factory=dict)  # by input index
+    # Stored vectors waiting for their measures, by content hash: sent to be measured only.
+    measure_only: dict[str, np.ndarray] = field(default_factory=dict)
+    started: bool = False  # progress has heard of the answers the store held at the start
 
-    def start(self, stored: dict[str, _Answer]) -> None:
-        """Take the answers the store already holds; tell progress once if there are any."""
-        for key, answer in stored.items():
-            self.answers.update(dict.fromkeys(self.indices_of[key], answer))
-        self.reused = sum(len(self.indices_of[key]) for key in stored)
+    def start(self, stored: dict[str, _Stored]) -> list[str]:
+        """Take what the store already holds whole; tell progress once if there is any.
+        Returns the content hashes still to compute, in input order."""
+        todo = self.take(stored, list(self.indices_of))
         if self.answers and self.progress is not None:
             last = self.paths[max(self.answers)].name
             self.progress(len(self.answers), len(self.paths), last)
+        self.started = True
+        return todo
+
+    def take(self, stored: dict[str, _Stored], keys: Sequence[str]) -> list[str]:
+        """Answer the ``keys`` the store holds whole (a failure, or a vector with its
+        measures); keep stored vectors without measures to be measured only. Returns the
+        keys still to compute (embed, or measure only); progress hears of each answer."""
+        todo = []
+        for key in keys:
+            answer, measures = stored.get(key, (None, None))
+            if isinstance(answer, str) or (answer is not None and measures is not None):
+                self._answer(key, answer, measures)
+                self.reused += len(self.indices_of[key])
+                continue
+            if answer is not None:
+                self.measure_only[key] = answer
+            todo.append(key)
+        return todo
 
     def photo(self, key: str) -> Photo:
         """The photo of content hash ``key`` as a worker takes it: its first file's bytes,
-        or the sentence why that file can no longer be read."""
+        or the sentence why that file can no longer be read; and whether it wants a vector."""
+        wants_vector = key not in self.measure_only
         try:
-            return key, _read(self.paths[self.indices_of[key][0]])
+            return key, _read(self.paths[self.indices_of[key][0]]), wants_vector
         except ImageError as error:  # gone since it was hashed: reported, not stored
-            return key, str(error)
+            return key, str(error), wants_vector
 
-    def record(self, fresh: dict[str, _Answer], outcomes: Outcomes) -> None:
-        """Take a written batch: answers found in the store since the start (``fresh``) and
-        computed ones; tell progress once per input image."""
-        self.reused += sum(len(self.indices_of[key]) for key in fresh)
-        self.computed += len(outcomes)
-        found = fresh | {key: outcome.answer for key, outcome in outcomes.items()}
-        for key, answer in found.items():
-            for index in self.indices_of[key]:
-                self.answers[index] = answer
-                if self.progress is not None:
-                    self.progress(len(self.answers), len(self.paths), self.paths[index].name)
+    def record(self, outcomes: Outcomes) -> None:
+        """Take a written batch of computed outcomes; tell progress once per input image."""
+        for key, outcome in outcomes.items():
+            if key in self.measure_only:
+                self.measured += 1
+                self.reused += len(self.indices_of[key])
+                self._answer(key, self.measure_only.pop(key), outcome.measures)
+            else:
+                self.computed += 1
+                self._answer(key, outcome.answer, outcome.measures)
+
+    def _answer(self, key: str, answer: _Answer, measures: _Measures | None) -> None:
+        """Answer every input image of content hash ``key``; progress hears of each, unless
+        the store answered it at the start (one call for all of those)."""
+        for index in self.indices_of[key]:
+            self.answers[index] = answer
+            if measures is not None:
+                self.measures[index] = measures
+            if self.progress is not None and self.started:
+                self.progress(len(self.answers), len(self.paths), self.paths[index].name)
 
     def result(self) -> EmbeddedSet:
         """The answers by input index as an EmbeddedSet."""
@@ -497,4 +619,14 @@ class _Filling:
         failures = tuple(
             (index, answers[index]) for index in order if isinstance(answers[index], str)
         )
-        return EmbeddedSet(embeddings, ok_indices, failures, self.computed, self.reused)
+        nothing = unmeasured()
+        measures = {
+            name: np.array(
+                [self.measures.get(index, nothing)[name] for index in ok_indices],
+                dtype=np.float64,
+            )
+            for name in MEASURES
+        }
+        return EmbeddedSet(
+            embeddings, ok_indices, failures, self.computed, self.reused, measures, self.measured
+        )

@@ -437,7 +437,8 @@ def study_dataset(
     """Embed each image once (reusing the store), form the pairs, measure their distances.
 
     Images without a usable face are listed in ``failed_images`` and left out of the pairs.
-    ``jobs`` and ``scheduler`` say where missing embeddings are computed
+    Each usable image's quality measures, kept by the store beside its vector, become
+    ``photo_quality``. ``jobs`` and ``scheduler`` say where missing embeddings are computed
     (:meth:`EmbeddingStore.embed_paths`).
     """
     started = time.perf_counter()
@@ -475,6 +476,7 @@ def study_dataset(
         seconds=time.perf_counter() - started,
         engine=engine,
         notes=dataset.notes,
+        photo_quality=embedded.measures,  # rows of embeddings: one per usable image
     )
 
 

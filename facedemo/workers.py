@@ -1,7 +1,9 @@
 """Where a data set's photos are detected and embedded: here, on local cores, or on Dask.
 
 One function, :func:`embed_batch`, turns a batch of photos (content hash, file bytes)
-into outcomes (the row to store, the vector if any); the embedding store runs it in its
+into outcomes (the row to store, the vector if any, the photo's quality measures: see
+:mod:`facedemo.quality.measures`); a photo whose vector the store already holds is sent
+to be measured only (detected again, not embedded). The embedding store runs it in its
 own process, on joblib's loky workers (``jobs`` > 1) or on a Dask cluster (a scheduler
 address). Photos travel as bytes, so workers need no shared disk; outcomes come back
 as each batch finishes, in any order, and the store (the caller) writes them: workers
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facedemo import faces, images
-from facedemo.errors import ImageError, SettingError
+from facedemo.errors import ImageError, SettingError, WeightsUnavailableError
+from facedemo.quality import measures
 
 if TYPE_CHECKING:
     from distributed import Client, Future  # imported on demand: only a cluster needs them
@@ -37,9 +40,10 @@ CONNECT_TIMEOUT = 5.0
 #: with none (never started, or all gone mid-set) would keep the caller waiting forever.
 NO_WORKER_WAIT = 30.0
 
-#: A photo sent to a worker: its content hash (the key the caller knows it by) and its file
-#: bytes, or the sentence saying why the file could not be read (answered without a model).
-Photo = tuple[str, bytes | str]
+#: A photo sent to a worker: its content hash (the key the caller knows it by), its file
+#: bytes or the sentence saying why the file could not be read (answered without a model),
+#: and whether it wants a vector (False: the store has it; detect and measure only).
+Photo = tuple[str, bytes | str, bool]
 
 #: Outcomes of one batch by the content hash each photo was sent under.
 Outcomes = dict[str, "Outcome"]
@@ -53,6 +57,9 @@ class Outcome:
     digest: str  # hash of the bytes actually decoded
     failure: str = ""
     vector: np.ndarray | None = None
+    # The face's quality measures by name (NaN where unmeasurable); None without a face
+    # to measure (no face under enforce_detection, unreadable).
+    measures: dict[str, float] | None = None
 
     @property
     def answer(self) -> np.ndarray | str:
@@ -83,16 +90,30 @@ def _detect(
     # One detector pass either way: without a face it answers with the whole photo.
     largest = faces.detect(image, engine, enforce_detection=False)[0]
     if not largest.whole_photo or engine.detector == "skip":  # "skip": the photo is the face
-        return Outcome("face", digest), largest.crop
+        return Outcome("face", digest, measures=_measured(image, largest)), largest.crop
     if enforce_detection:
         return Outcome("no_face", digest, faces.NO_FACE), None
-    return Outcome("whole_photo", digest, faces.NO_FACE), largest.crop
+    # The whole photo stands in: its crop is measured, landmarks in it would mean nothing.
+    stand_in = measures.measure_face(replace(largest, landmarks=None))
+    return Outcome("whole_photo", digest, faces.NO_FACE, measures=stand_in), largest.crop
+
+
+def _measured(image: np.ndarray, face: faces.Face) -> dict[str, float]:
+    """``face``'s quality measures; its landmarks found on its box when its crop did not
+    need them (about 1 ms), left NaN when dlib's landmark model is not installed."""
+    try:
+        points = faces.landmarks(image, face)
+    except WeightsUnavailableError:
+        points = None
+    return measures.measure_face(face, points)
 
 
 def embed_batch(photos: Sequence[Photo], engine: faces.Engine, enforce_detection: bool) -> Outcomes:
-    """Detect each photo, then embed the crops in one model call (module level: picklable)."""
-    detected = {key: _detect(data, engine, enforce_detection) for key, data in photos}
-    with_crop = [key for key, (_, crop) in detected.items() if crop is not None]
+    """Detect and measure each photo, then embed the crops of those that want a vector in
+    one model call (module level: picklable)."""
+    detected = {key: _detect(data, engine, enforce_detection) for key, data, _ in photos}
+    wanted = {key for key, _, wants_vector in photos if wants_vector}
+    with_crop = [key for key, (_, crop) in detected.items() if crop is not None and key in wanted]
     vectors = faces.embed([detected[key][1] for key in with_crop], engine.model)
     outcomes = {key: outcome for key, (outcome, _) in detected.items()}
     for key, vector in zip(with_crop, vectors, strict=True):

@@ -408,8 +408,9 @@ def test_a_store_of_another_schema_version_is_rebuilt(tmp_path: Path) -> None:
     insert_row(store, ENGINE.embedding_key, "cd" * 16, np.ones(128, dtype=np.float32))
     assert EmbeddingStore(store.path).count() == 1  # same version: rows kept
 
+    # A version with no upgrade to this one (version 1 is upgraded: test_quality_measures).
     with sqlite3.connect(store.path) as connection:
-        connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION - 1,))
+        connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     assert EmbeddingStore(store.path).count() == 0
     with sqlite3.connect(store.path) as connection:
         assert connection.execute("SELECT version FROM schema_version").fetchall() == [

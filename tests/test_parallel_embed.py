@@ -1,5 +1,6 @@
-"""Parallel embedding: local workers and a Dask cluster store the in-process vectors; a run
-killed mid-set, or a worker killed under it, loses nothing and embeds nothing twice."""
+"""Parallel embedding: local workers and a Dask cluster store the in-process vectors and
+quality measures; a run killed mid-set, or a worker killed under it, loses nothing and
+embeds nothing twice."""
 
 from __future__ import annotations
 
@@ -74,12 +75,20 @@ def assert_same_rows(actual: dict[str, Row], expected: dict[str, Row]) -> None:
             np.testing.assert_allclose(actual[key][1], vector, atol=1e-6)
 
 
+def assert_same_measures(actual: EmbeddedSet, expected: EmbeddedSet) -> None:
+    """The same quality measures, photo for photo (NaN where the other has NaN)."""
+    assert actual.measures.keys() == expected.measures.keys()
+    for name, values in expected.measures.items():
+        np.testing.assert_allclose(actual.measures[name], values, rtol=1e-6, err_msg=name)
+
+
 @dataclass(frozen=True)
 class Reference:
     """The subset embedded in this process (jobs=1): what every other way must store."""
 
     rows: dict[str, Row]
     result: EmbeddedSet
+    path: Path
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +101,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, photos: list[Path]) -> R
     store = EmbeddingStore(tmp_path_factory.mktemp("here") / "store.sqlite3", batch_size=BATCH)
     result = store.embed_paths(photos, ENGINE)
     assert result.embedded_now == len(photos)
-    return Reference(stored_rows(store.path), result)
+    return Reference(stored_rows(store.path), result, store.path)
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +134,27 @@ def test_two_local_jobs_store_the_in_process_vectors(
     assert_same_rows(stored_rows(store.path), reference.rows)
     np.testing.assert_array_equal(result.ok_indices, reference.result.ok_indices)
     np.testing.assert_allclose(result.embeddings, reference.result.embeddings, atol=1e-6)
+    assert_same_measures(result, reference.result)
+    calls.assert_each_photo_once(photos)
+
+
+def test_stored_vectors_are_measured_on_workers_not_embedded_again(
+    tmp_path: Path, photos: list[Path], reference: Reference, detect_calls: list[Any]
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    with (
+        contextlib.closing(sqlite3.connect(reference.path)) as source,
+        contextlib.closing(sqlite3.connect(path)) as copy,
+    ):
+        source.backup(copy)
+        copy.execute("DELETE FROM measures")  # as if embedded before measures existed
+        copy.commit()
+    calls = ProgressLog()
+    result = EmbeddingStore(path, batch_size=BATCH).embed_paths(photos, ENGINE, calls, jobs=2)
+    assert detect_calls == []  # every photo went to a worker
+    assert (result.embedded_now, result.measured_now) == (0, len(photos))
+    assert_same_rows(stored_rows(path), reference.rows)
+    assert_same_measures(result, reference.result)
     calls.assert_each_photo_once(photos)
 
 
@@ -147,6 +177,7 @@ def test_a_two_worker_dask_cluster_stores_the_in_process_vectors(
     result = store.embed_paths(photos, ENGINE, calls, scheduler=cluster.scheduler_address)
     assert result.embedded_now == len(photos)
     assert_same_rows(stored_rows(store.path), reference.rows)
+    assert_same_measures(result, reference.result)
     calls.assert_each_photo_once(photos)
 
 

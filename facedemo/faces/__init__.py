@@ -14,7 +14,7 @@ One module per job, every public name importable from here:
   each model's own settings and default threshold, what works offline
 - ``loading``: models built once per process, and the locks their calls take
 - ``detection``: :class:`Face`, :func:`detect`, :func:`detect_frame`; the crops (dlib
-  chip, FaceNet's margin) and a face's surroundings
+  chip, FaceNet's margin), a face's five :func:`landmarks` and its surroundings
 - ``embedding``: :func:`embed`, DeepFace's models and FaceNet-CASIA
 - ``distance``: :func:`distances`, :class:`DistanceTable`
 - ``verification``: :func:`analyse_photo` (and its cache of recent photos),
@@ -37,6 +37,7 @@ from facedemo.faces.detection import (
     detect_frame,
     face_context,
     framed_face,
+    landmarks,
 )
 from facedemo.faces.distance import DistanceTable, distance_from_similarity, distances
 from facedemo.faces.embedding import embed
@@ -118,6 +119,7 @@ __all__ = [
     "face_context",
     "forget_photos",
     "framed_face",
+    "landmarks",
     "model_availability",
     "pick_face",
     "prepare",

@@ -3,7 +3,8 @@
 A :class:`Face` is a box in the photo's own pixels, the detector's score and the aligned
 RGB crop: dlib's 150 px chip from five landmarks, FaceNet's margin crop, or the detector's
 own eye alignment. Detection runs on a copy shrunk to the engine's detection size; boxes
-and crops are cut in full resolution.
+and crops are cut in full resolution. The dlib chip keeps the five landmarks it was cut
+from (``Face.landmarks``); :func:`landmarks` finds them for a face cut any other way.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Face:
     score: float
     crop: np.ndarray = field(repr=False)  # RGB uint8, what the model sees
     whole_photo: bool = False  # no face was found: the whole photo stands in
+    # dlib's five landmarks (x, y) in the photo's own pixels, float32 (5, 2), in its order:
+    # two corners of the eye on the image's right, two of the other eye, the base of the
+    # nose. Set by the dlib chip (it is cut from them); None for the other crops.
+    landmarks: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def area(self) -> int:
@@ -49,13 +54,38 @@ class Face:
         return {"box": {"x": x, "y": y, "w": w, "h": h}, "score": self.score}
 
 
-def _dlib_chip(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The 150 px chip dlib's ResNet expects, from 5 landmarks inside ``box``."""
+def _shape(image: np.ndarray, box: tuple[int, int, int, int]) -> Any:
+    """dlib's 5-point shape of the face in ``box``. Call with the lock held."""
     import dlib
 
     x, y, w, h = box
-    shape = _shape_predictor()(image, dlib.rectangle(x, y, x + w, y + h))
-    return np.asarray(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+    return _shape_predictor()(image, dlib.rectangle(x, y, x + w, y + h))
+
+
+def _points(shape: Any) -> np.ndarray:
+    """A dlib shape's points as float32 (n, 2), x then y."""
+    return np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
+
+
+def _dlib_chip(image: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The 150 px chip dlib's ResNet expects, and the 5 landmarks inside ``box`` it is cut
+    from (in the photo's pixels)."""
+    import dlib
+
+    shape = _shape(image, box)
+    chip = np.asarray(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+    return chip, _points(shape)
+
+
+def landmarks(image: np.ndarray, face: Face) -> np.ndarray:
+    """dlib's five landmarks of ``face`` in ``image`` (the RGB uint8 photo it was found in,
+    as :func:`facedemo.images.load_image` gives it), in the photo's own pixels:
+    ``face.landmarks`` when the dlib chip already found them, else the 5-point model run on
+    the face's box (about 1 ms). WeightsUnavailableError without the model's file."""
+    if face.landmarks is not None:
+        return face.landmarks
+    with _deepface_lock:
+        return _points(_shape(image, face.box))
 
 
 def _margin_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -93,15 +123,16 @@ def _faces_in(image: np.ndarray, engine: Engine, enforce_detection: bool) -> tup
         return _aligned_by_deepface(image, engine, enforce_detection)
     small, scale = images.downscale(image, engine.max_side)
     with _deepface_lock:
-        found = [
-            Face(box, score, _crop(image, box, engine))
-            for box, score in _regions(small, scale, image.shape, engine)
-        ]
+        found = []
+        for box, score in _regions(small, scale, image.shape, engine):
+            crop, points = _crop(image, box, engine)
+            found.append(Face(box, score, crop, landmarks=points))
         if not found:  # "skip" finds nothing by design: the photo is the face
             if enforce_detection and engine.detector != "skip":
                 raise NoFaceError(NO_FACE)
             whole = (0, 0, image.shape[1], image.shape[0])
-            found = [Face(whole, 0.0, _crop(image, whole, engine), whole_photo=True)]
+            crop, points = _crop(image, whole, engine)
+            found = [Face(whole, 0.0, crop, whole_photo=True, landmarks=points)]
     return tuple(sorted(found, key=lambda face: face.area, reverse=True))
 
 
@@ -176,9 +207,14 @@ def _regions(
     return regions
 
 
-def _crop(image: np.ndarray, box: tuple[int, int, int, int], engine: Engine) -> np.ndarray:
-    """What ``engine``'s model sees of the face in ``box``: dlib's chip or FaceNet's margin."""
-    return _dlib_chip(image, box) if engine.alignment == "dlib_chip" else _margin_crop(image, box)
+def _crop(
+    image: np.ndarray, box: tuple[int, int, int, int], engine: Engine
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """What ``engine``'s model sees of the face in ``box`` (dlib's chip or FaceNet's margin),
+    and the landmarks the chip was cut from (None for the margin crop)."""
+    if engine.alignment == "dlib_chip":
+        return _dlib_chip(image, box)
+    return _margin_crop(image, box), None
 
 
 def detect_frame(frame: np.ndarray, engine: Engine = DEFAULT_ENGINE) -> tuple[Face, ...]:
