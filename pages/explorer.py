@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -48,6 +50,8 @@ SCORE_LABELS = {
     "higher": "higher = same person (similarity, probability)",
 }
 WORST_PEOPLE = 5
+#: The attributes table uploaded to the groups panel, kept for the pairs CSV.
+ATTRIBUTES_KEPT_KEY = "explorer_attributes_table"
 STUDIES_KEPT = 8
 
 
@@ -431,12 +435,16 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
         },
     )
     downloads = st.columns(3)
+    uploaded_table: dict = {}  # the groups panel's upload, for the pairs CSV
     downloads[0].download_button(
         "Pairs with distances (CSV)",
-        study.pairs_frame(threshold).to_csv(index=False),
+        pairs_csv(study, dataset, threshold, uploaded_table),
         file_name=f"{study.name}-pairs.csv",
         mime="text/csv",
         key="download_pairs",
+        help="Every pair with its distance and the decision at this threshold, each pair's "
+        "quality per measure (its worse photo's) and, with an attributes table, each "
+        "photo's group. Written when you click.",
     )
     downloads[1].download_button(
         "Thresholds table (CSV)",
@@ -453,7 +461,33 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     show_people_errors(study, dataset, threshold)
     show_misclassified(study, dataset, metrics)
     quality_panel(study, dataset, threshold)
-    groups_panel(study, dataset, threshold)
+    groups_panel(study, dataset, threshold, uploaded_table)
+
+
+def pairs_csv(
+    study: evaluation.PairStudy, dataset, threshold: float, uploaded_table: dict
+) -> Callable[[], str]:
+    """The pairs CSV, made only when the button is clicked (a slider move writes nothing),
+    with the attributes table uploaded to the groups panel (``uploaded_table["table"]``,
+    filled later in this run, or kept from an earlier one), else the data set's own."""
+    remembered = st.session_state.get(ATTRIBUTES_KEPT_KEY)
+    if remembered and remembered[0] == study_label(study):
+        uploaded_table.setdefault("table", remembered[1])
+
+    def make() -> str:
+        chosen = uploaded_table.get("table")
+        if chosen is None and isinstance(dataset, datasets.IdentityDataset):
+            try:
+                chosen = datasets.folder_attributes(dataset)
+            except DatasetError:  # the groups panel says why
+                chosen = None
+        return quality.pairs_export(study, threshold, chosen).to_csv(index=False)
+
+    return make
+
+
+def study_label(study: evaluation.PairStudy) -> tuple[str, str]:
+    return study.name, study.engine_label
 
 
 def quality_panel(study: evaluation.PairStudy, dataset, threshold: float) -> None:
@@ -533,10 +567,11 @@ def show_edc(analysed: quality.StudyQuality, name: str, dataset, threshold: floa
 
 
 def attributes_table(
-    study: evaluation.PairStudy, dataset
+    study: evaluation.PairStudy, dataset, uploaded_table: dict
 ) -> tuple[datasets.AttributesTable | None, str]:
-    """The attributes table the groups come from, and where it came from: an upload, else
-    the data set's own attributes.csv. A bad table is said in one sentence and left out."""
+    """The attributes table the groups come from, and where it came from: an upload (also
+    kept in ``uploaded_table`` and the session for the pairs CSV), else the data set's own
+    attributes.csv. A bad table is said in one sentence and left out."""
     uploaded = st.file_uploader(
         "Attributes table (CSV)",
         type=["csv"],
@@ -545,12 +580,14 @@ def attributes_table(
         "row per person; without one, the groups are the photos' quality bands.",
     )
     known = study.person_index[0]
+    st.session_state.pop(ATTRIBUTES_KEPT_KEY, None)
+    uploaded_table.pop("table", None)
     try:
         if uploaded is not None:
-            return (
-                datasets.load_attributes_csv(uploaded.getvalue(), known, what=uploaded.name),
-                uploaded.name,
-            )
+            table = datasets.load_attributes_csv(uploaded.getvalue(), known, what=uploaded.name)
+            st.session_state[ATTRIBUTES_KEPT_KEY] = (study_label(study), table)
+            uploaded_table["table"] = table
+            return table, uploaded.name
         if isinstance(dataset, datasets.IdentityDataset):
             table = datasets.folder_attributes(dataset)
             return table, f"{datasets.ATTRIBUTES_CSV} of {dataset.name}"
@@ -559,7 +596,9 @@ def attributes_table(
     return None, ""
 
 
-def groups_panel(study: evaluation.PairStudy, dataset, threshold: float) -> None:
+def groups_panel(
+    study: evaluation.PairStudy, dataset, threshold: float, uploaded_table: dict
+) -> None:
     """Error rates per group at the slider's threshold, as NIST's report cards give them.
     Its body runs only while it is open."""
     with st.expander(
@@ -572,7 +611,7 @@ def groups_panel(study: evaluation.PairStudy, dataset, threshold: float) -> None
         if not study.knows_people:
             st.info(quality.groups_note(study, None))
             return
-        table, source = attributes_table(study, dataset)
+        table, source = attributes_table(study, dataset, uploaded_table)
         analysed = quality.study_quality(study)
         if table is not None:
             for note in table.notes:
