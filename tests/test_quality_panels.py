@@ -245,9 +245,8 @@ def page(measured_study_dataset) -> AppTest:
     app = AppTest.from_file(PAGE, default_timeout=300)
     app.session_state["explorer_quality_open"] = True
     app.session_state["explorer_groups_open"] = True
-    app.run()
-    app.sidebar.selectbox(key="explorer_max_negatives").set_value(MEASURED_CAP).run()
-    return app
+    app.session_state["explorer_max_negatives"] = MEASURED_CAP
+    return app.run()
 
 
 @page_needs_edc_bands
@@ -296,8 +295,8 @@ def test_a_study_without_measures_says_so_in_both_panels(shared_study, shared_da
     app = AppTest.from_file(PAGE, default_timeout=300)
     app.session_state["explorer_quality_open"] = True
     app.session_state["explorer_groups_open"] = True
+    app.session_state["explorer_source"] = "Pairs CSV with scores"
     app.run()
-    app.radio(key="explorer_source").set_value("Pairs CSV with scores").run()
     pivot = (shared_data / "face-recognition-pivot.csv").read_bytes()
     app.file_uploader(key="explorer_pairs_csv").upload("pivot.csv", pivot, "text/csv").run()
     assert not app.exception and not app.error
@@ -306,11 +305,16 @@ def test_a_study_without_measures_says_so_in_both_panels(shared_study, shared_da
     assert any(s.startswith("Groups need to know who is in each photo") for s in said)
 
 
-def test_the_panels_cost_a_closed_page_nothing(monkeypatch: pytest.MonkeyPatch, shared_study):
+def test_the_panels_cost_a_closed_page_nothing(
+    monkeypatch: pytest.MonkeyPatch, measured_study_dataset
+) -> None:
     asked = []
     monkeypatch.setattr(study_quality, "study_quality", asked.append)
     monkeypatch.setattr(study_quality, "no_measures_reason", asked.append)
-    app = AppTest.from_file(PAGE, default_timeout=300).run()
+    app = AppTest.from_file(PAGE, default_timeout=300)
+    app.session_state["explorer_max_negatives"] = MEASURED_CAP
+    app.run()
+    assert app.sidebar.selectbox(key="explorer_max_negatives").value == MEASURED_CAP
     app.slider(key="explorer_threshold").set_value(0.05).run()
     assert not app.exception and asked == []
     assert not [c for c in app.caption if "a good measure drops FNMR" in c.value]
