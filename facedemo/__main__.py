@@ -480,8 +480,8 @@ def _print_quality(summary: dict) -> None:
         halved = "never halved" if halving is None else f"halved discarding {halving:.1%}"
         print(
             f"quality {name} {at}: FNMR {fnmr['start']:.2%} {halved}; partial area to "
-            f"{curves['discard_limit']:.0%} {fnmr['partial_area']:.4f} "
-            f"(perfect {fnmr['ideal_partial_area']:.4f})"
+            f"{curves['discard_limit']:.0%} {fnmr['partial_area']:.3g} "
+            f"(perfect {fnmr['ideal_partial_area']:.3g})"
         )
     if summary["quality_note"]:
         print(f"quality: none. {summary['quality_note']}")

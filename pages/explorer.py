@@ -538,10 +538,10 @@ def show_edc(analysed: quality.StudyQuality, name: str, dataset, threshold: floa
     )
     area.metric(
         f"Partial area to {plots.percent(edc.discard_limit, 0)}",
-        f"{edc.fnmr.partial_area(edc.discard_limit):.4f}",
+        f"{edc.fnmr.partial_area(edc.discard_limit):.3g}",
         help=f"Area under the FNMR curve up to {plots.percent(edc.discard_limit, 0)} "
         f"discarded (lower is better); a perfect measure: "
-        f"{edc.fnmr.ideal_partial_area(edc.discard_limit):.4f}.",
+        f"{edc.fnmr.ideal_partial_area(edc.discard_limit):.3g}.",
     )
     st.plotly_chart(plots.edc_figure(edc), key=f"edc_{name}")
     st.caption(plots.edc_caption(edc))
