@@ -29,8 +29,9 @@ from facedemo import (
     thresholds,
 )
 from facedemo.embeddings import EmbeddingStore
-from facedemo.errors import FaceDemoError
+from facedemo.errors import DatasetError, FaceDemoError
 from facedemo.files import write_csv_atomic
+from facedemo.quality.study import pairs_export, quality_summary
 from facedemo.siamese import cli as siamese_cli
 
 
@@ -346,12 +347,20 @@ def _progress_bar(done: int, total: int, name: str) -> None:
         print(f"embeddings ready for {total} images", file=sys.stderr)
 
 
-def _study(args: argparse.Namespace) -> evaluation.PairStudy:
+def _is_pairs_csv(args: argparse.Namespace) -> bool:
+    """Whether ``args.dataset`` is a pairs CSV of scores measured elsewhere."""
     source = Path(args.dataset)
-    if source.suffix.lower() == ".csv" and source.is_file():
-        table = datasets.load_pairs_csv(source)
+    return source.suffix.lower() == ".csv" and source.is_file()
+
+
+def _study(
+    args: argparse.Namespace,
+) -> tuple[evaluation.PairStudy, datasets.IdentityDataset | None]:
+    """The study ``args.dataset`` names, and its data set (None for a pairs CSV)."""
+    if _is_pairs_csv(args):
+        table = datasets.load_pairs_csv(Path(args.dataset))
         column = args.column or table.distance_columns[0]
-        return evaluation.study_pairs_table(table, column, args.scores)
+        return evaluation.study_pairs_table(table, column, args.scores), None
     dataset = datasets.open_dataset(args.dataset, _progress_bar)
     store = EmbeddingStore()
     study = evaluation.study_dataset(
@@ -363,15 +372,47 @@ def _study(args: argparse.Namespace) -> evaluation.PairStudy:
         **parallel_from(args),
     )
     _say_if_healed(store)
-    return study
+    return study, dataset
+
+
+def _attributes(
+    raw: bytes | None,
+    name: str,
+    study: evaluation.PairStudy,
+    dataset: datasets.IdentityDataset | None,
+) -> datasets.AttributesTable | None:
+    """The attributes table for the groups: ``--attributes``' (already read, checked
+    against the study's people now), else the data set's own ``attributes.csv``; a bad
+    ``attributes.csv`` in the folder is a note and the groups come from quality bands."""
+    if raw is not None:
+        known = study.person_index[0] if study.knows_people else None
+        return datasets.load_attributes_csv(raw, known, what=name)
+    if dataset is None:
+        return None
+    try:
+        return datasets.folder_attributes(dataset, config.folder_root())
+    except FaceDemoError as error:
+        print(f"note: {error} Groups come from quality bands instead.", file=sys.stderr)
+        return None
 
 
 def _thresholds(args: argparse.Namespace) -> int:
-    study = _study(args)
+    raw_attributes = None
+    if args.attributes and _is_pairs_csv(args):
+        raise DatasetError(
+            "--attributes needs an identity data set: a pairs CSV does not say who is in "
+            "each photo, so its pairs cannot be put in groups."
+        )
+    if args.attributes:  # a bad table is refused before the photos are embedded
+        raw_attributes = datasets.read_attributes_file(args.attributes, config.folder_root())
+        datasets.load_attributes_csv(raw_attributes, what=args.attributes.name)
+    study, dataset = _study(args)
+    attributes = _attributes(raw_attributes, str(args.attributes), study, dataset)
     summary = study.summary(args.target_far, args.folds, args.threshold, args.prior)
+    summary |= quality_summary(study, summary["threshold"], attributes)
     study.keep_calibration()  # the Verify page's P(same) for this engine
     if args.out:
-        write_csv_atomic(args.out, study.pairs_frame(summary["threshold"]))
+        write_csv_atomic(args.out, pairs_export(study, summary["threshold"], attributes))
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -422,11 +463,35 @@ def _thresholds(args: argparse.Namespace) -> int:
             f"P(same) calibration: {fitted.method} on {fitted.pairs:,} pairs, stated at prior "
             f"{summary['calibration']['prior']:.1%}. {fitted.judged()}"
         )
+    _print_quality(summary)
     for failure in summary["failed_images"]:
         print(f"no face: {failure['file']} ({failure['reason']})")
-    for note in summary["notes"]:
+    for note in summary["notes"] + summary["attributes_notes"]:
         print(f"note: {note}")
     return 0
+
+
+def _print_quality(summary: dict) -> None:
+    """The quality curves' and the groups' figures of merit, one line each."""
+    at = f"at {summary['threshold']:.4f}"
+    for name, curves in (summary["quality"] or {}).items():
+        fnmr = curves["fnmr"]
+        halving = fnmr["halving_fraction"]
+        halved = "never halved" if halving is None else f"halved discarding {halving:.1%}"
+        print(
+            f"quality {name} {at}: FNMR {fnmr['start']:.2%} {halved}; partial area to "
+            f"{curves['discard_limit']:.0%} {fnmr['partial_area']:.3g} "
+            f"(perfect {fnmr['ideal_partial_area']:.3g})"
+        )
+    if summary["quality_note"]:
+        print(f"quality: none. {summary['quality_note']}")
+    for attribute, report in (summary["differentials"] or {}).items():
+        print(f"groups by {attribute} {at}: {report['in_words']}")
+        for group in summary["groups"][attribute]["groups"].values():
+            if group["warning"]:
+                print(f"  {group['warning']}")
+    if summary["groups_note"]:
+        print(f"groups: none. {summary['groups_note']}")
 
 
 def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
@@ -479,7 +544,16 @@ def _register_thresholds(subparsers: argparse._SubParsersAction) -> None:
         help="share of comparisons that are one person, for P(same) (default: the study's)",
     )
     parser.add_argument(
-        "--out", type=csv_out_type, help="write every pair with distance and decision to this CSV"
+        "--attributes",
+        type=Path,
+        metavar="FILE",
+        help="attributes table (identity and label columns such as camera or site) for error "
+        "rates per group (default: the data set's own attributes.csv, else quality bands)",
+    )
+    parser.add_argument(
+        "--out",
+        type=csv_out_type,
+        help="write every pair with distance, decision, quality and groups to this CSV",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_thresholds)

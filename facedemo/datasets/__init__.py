@@ -13,7 +13,8 @@ One module per job, every public name importable from here:
 - ``archives``: zips, unpacked once and safely under ``$FACEDEMO_HOME/datasets``
 - ``downloads``: LFW and the demo set
 - ``pairs``: :func:`make_pairs` / :class:`Pairs`, and the pairs CSV (:class:`PairsTable`)
-- ``attributes``: an analyst's labels per person (``attributes.csv``) → :class:`AttributesTable`
+- ``attributes``: an analyst's labels per person (``attributes.csv`` beside the photos, an
+  upload or a file named on the command line) → :class:`AttributesTable`
 
 A limit that tunes one module (``archives.MAX_UNPACKED_BYTES``, ``MAX_ZIP_ENTRIES``,
 ``downloads.DOWNLOAD_TIMEOUT``) is read there at each call and is not copied here, so
@@ -26,7 +27,13 @@ from pathlib import Path
 
 from facedemo import config
 from facedemo.datasets.archives import load_zip_dataset, mark_used
-from facedemo.datasets.attributes import ATTRIBUTES_CSV, AttributesTable, load_attributes_csv
+from facedemo.datasets.attributes import (
+    ATTRIBUTES_CSV,
+    AttributesTable,
+    folder_attributes,
+    load_attributes_csv,
+    read_attributes_file,
+)
 from facedemo.datasets.downloads import (
     DEMO_IMAGE_NUMBERS,
     Progress,
@@ -60,6 +67,7 @@ __all__ = [
     "Progress",
     "demo_dataset",
     "display_name",
+    "folder_attributes",
     "load_attributes_csv",
     "load_identity_dataset",
     "load_lfw",
@@ -70,6 +78,7 @@ __all__ = [
     "mark_used",
     "open_dataset",
     "overview",
+    "read_attributes_file",
     "relative_path",
     "sample_paths",
 ]

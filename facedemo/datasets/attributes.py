@@ -20,7 +20,8 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import ArrayLike
 
-from facedemo.datasets.folders import _read_csv, _some
+from facedemo import fence
+from facedemo.datasets.folders import IdentityDataset, _read_csv, _some
 from facedemo.errors import DatasetError
 
 #: The file a data-set folder may hold beside its photos.
@@ -160,6 +161,34 @@ def load_attributes_csv(
         for i, column in enumerate(columns)
     }
     return AttributesTable(tuple(columns), tuple(rows), labels, tuple(notes))
+
+
+def read_attributes_file(path: str | Path, within: Path | None = None) -> bytes:
+    """The bytes of the attributes file at ``path``, read through the fence (a regular
+    file, inside ``within`` when given) and never more than one byte past
+    ``MAX_ATTRIBUTES_BYTES``, so an oversized file is refused without reading it whole."""
+    target = fence.regular_file(Path(path).expanduser(), within)
+    try:
+        with target.open("rb") as file:
+            return file.read(MAX_ATTRIBUTES_BYTES + 1)
+    except OSError as error:
+        raise DatasetError(f"{path} cannot be read ({error.strerror or error}).") from error
+
+
+def folder_attributes(
+    dataset: IdentityDataset, within: Path | None = None
+) -> AttributesTable | None:
+    """The ``attributes.csv`` beside a data set's ``identities.csv`` or people's folders,
+    checked against its people; None when the folder has none. Read through the fence:
+    inside ``within`` when given, else inside the data set's own folder."""
+    path = dataset.root / ATTRIBUTES_CSV
+    if not (path.exists() or path.is_symlink()):
+        return None
+    fenced = within if within is not None else fence.folder(dataset.root)
+    what = f"{ATTRIBUTES_CSV} of {dataset.name}"
+    return load_attributes_csv(
+        read_attributes_file(path, fenced), dataset.identity_names, what=what
+    )
 
 
 def _raw_bytes(source: str | Path | bytes | BinaryIO, what: str) -> bytes:
