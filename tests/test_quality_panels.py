@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from facedemo import datasets, evaluation, quality
+from facedemo import datasets, evaluation
 from facedemo.__main__ import main
 from facedemo.errors import DatasetError
 from facedemo.quality import study as study_quality
@@ -30,40 +30,6 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explorer.py")
 #: A sample cap no other test picks, so the page studies the set afresh (through the
 #: patched ``study_dataset``) instead of reusing a study another test left on the server.
 MEASURED_CAP = 1_000_000
-
-
-def _bands_of_people_without_errors_fail() -> bool:
-    """Whether facedemo.quality.edc still has the bug its bands hit when the last person
-    has no false non-match: ``_remaining_weight`` builds the per-person sparse matrix
-    without ``shape=(segments, people)``, so ``@ weights`` fails on a dimension mismatch
-    (reported with the branch quality-ui; a one-line fix in edc.py, not this branch's file)."""
-    photo_person = np.array([0, 0, 1, 1, 2, 2])
-    first, second = np.triu_indices(6, k=1)
-    same = photo_person[first] == photo_person[second]
-    distances = np.where(same, 0.2, 0.9).astype(np.float32)
-    distances[(first == 0) & (second == 1)] = 0.8  # person 0's pair is the only error
-    try:
-        quality.edc(distances, same, first, second, np.arange(6.0), 0.5, photo_person)
-    except ValueError:
-        return True
-    return False
-
-
-EDC_BANDS_BUG = _bands_of_people_without_errors_fail()
-needs_edc_bands = pytest.mark.xfail(
-    EDC_BANDS_BUG,
-    reason="facedemo.quality.edc._remaining_weight: per-person csr_matrix needs "
-    "shape=(segments, people) (reported)",
-    raises=ValueError,
-    strict=False,
-)
-#: The page shows the failure (``AppTest.exception``) rather than raising it.
-page_needs_edc_bands = pytest.mark.xfail(
-    EDC_BANDS_BUG,
-    reason=needs_edc_bands.kwargs["reason"],
-    raises=AssertionError,
-    strict=False,
-)
 
 
 def photo_measures(study: evaluation.PairStudy, root: Path) -> dict[str, np.ndarray]:
@@ -120,7 +86,6 @@ def test_a_study_says_which_measures_it_has_and_why_none(measured, shared_study,
     assert "next study" in study_quality.no_measures_reason(empty)
 
 
-@needs_edc_bands
 def test_the_edc_at_zero_discard_is_the_explorers_frr_and_far(measured) -> None:
     analysed = study_quality.study_quality(measured)
     assert study_quality.study_quality(measured) is analysed  # sorted once per study
@@ -172,7 +137,6 @@ def test_an_attributes_csv_in_the_folder_is_read_inside_the_fence(tmp_path, shar
 # The command line
 
 
-@needs_edc_bands
 def test_thresholds_json_has_quality_groups_differentials_and_the_csv_their_columns(
     measured_study_dataset, tmp_path: Path, capsys, measured
 ) -> None:
@@ -249,7 +213,6 @@ def page(measured_study_dataset) -> AppTest:
     return app.run()
 
 
-@page_needs_edc_bands
 def test_the_explorer_shows_both_panels_live_with_the_slider(page: AppTest) -> None:
     assert not page.exception and not page.error
     shown = _rates(page)
@@ -270,7 +233,6 @@ def test_the_explorer_shows_both_panels_live_with_the_slider(page: AppTest) -> N
     assert sum(m.label == "Discarded to halve FNMR" for m in page.metric) == 2
 
 
-@page_needs_edc_bands
 def test_an_uploaded_table_gives_groups_and_a_bad_one_its_sentence(page: AppTest, measured):
     assert not page.exception
     uploader = page.file_uploader(key="explorer_attributes")

@@ -367,3 +367,16 @@ def test_attributes_table_reads_labels_and_notes(tmp_path) -> None:
 def test_attributes_table_errors_are_sentences(tmp_path, content, sentence) -> None:
     with pytest.raises(DatasetError, match=sentence):
         load_attributes_csv(write(tmp_path, content))
+
+
+def test_bands_hold_when_the_last_person_makes_no_error() -> None:
+    """The people-resampling bands once failed ("dimension mismatch") whenever the
+    highest-numbered person had no false non-match: the one error here is person 0's."""
+    photo_person = np.array([0, 0, 1, 1, 2, 2])
+    first, second = np.triu_indices(6, k=1)
+    same = photo_person[first] == photo_person[second]
+    distances = np.where(same, 0.2, 0.9).astype(np.float32)
+    distances[(first == 0) & (second == 1)] = 0.8  # person 0's pair is the only error
+    found = quality.edc(distances, same, first, second, np.arange(6.0), 0.5, photo_person)
+    assert found.fnmr.start == pytest.approx(1 / 3)
+    assert np.nanmin(found.fnmr.band_low) <= found.fnmr.start <= np.nanmax(found.fnmr.band_high)

@@ -386,8 +386,9 @@ def _remaining_weight(
             per_segment[segment] = np.einsum("pr,pr->r", weights, block)
     elif unique.size:
         segment, person = np.divmod(unique, people)
-        per_person = sparse.csr_matrix((counts.astype(np.float64), (segment, person)))
-        per_segment[: per_person.shape[0]] = per_person @ weights
+        shape = (segments, people)  # whatever the highest person or segment with an error
+        per_person = sparse.csr_matrix((counts.astype(np.float64), (segment, person)), shape)
+        per_segment[:] = per_person @ weights
     return np.cumsum(per_segment[::-1], axis=0)[::-1]
 
 

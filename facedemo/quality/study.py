@@ -40,6 +40,7 @@ from facedemo.quality.groups import (
     group_report,
     quality_bands,
 )
+from facedemo.quality.measures import MEASURES, Measure
 
 if TYPE_CHECKING:  # a study comes from evaluation, which loads the face models' modules
     from facedemo.evaluation import PairStudy
@@ -75,13 +76,10 @@ class NamedMeasure:
         return np.asarray(values, dtype=np.float64).copy()
 
 
-def _catalogue() -> dict[str, NamedMeasure]:
-    """The measures facedemo knows by name: label, unit, direction and what the EDC ranks
-    (the value, or its distance from a preferred one).
-
-    The one place that reads the store's catalogue of measures; until it is merged every
-    measure is a :class:`NamedMeasure`."""
-    return {}
+def _catalogue() -> dict[str, Measure]:
+    """The measures facedemo knows by name (``quality.MEASURES``): label, unit, direction
+    and what the EDC ranks (the value, or its distance from a preferred one)."""
+    return dict(MEASURES)
 
 
 def measures(study: PairStudy) -> tuple[NamedMeasure, ...]:
