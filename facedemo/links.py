@@ -27,3 +27,22 @@ def not_followed(what: str, asked: str | None, shown: object) -> str | None:
         f"The link asks for the {what} '{quoted}', which is not one of the choices here, "
         f"so this page shows {shown}."
     )
+
+
+def threshold_from(asked: str | None, low: float, high: float) -> tuple[float | None, str | None]:
+    """A threshold a link asks for, when it is a number within the study's range
+    ``[low, high]``, or None and the sentence saying why it is not followed (None, None
+    when the link asks for none)."""
+    if asked is None:
+        return None, None
+    try:
+        value = float(asked)
+    except ValueError:
+        value = float("nan")
+    if low <= value <= high:  # NaN and infinities fail here too
+        return value, None
+    quoted = asked if len(asked) <= QUOTE_LIMIT else f"{asked[:QUOTE_LIMIT]}…"
+    return None, (
+        f"The link asks for the threshold '{quoted}', which is not a number from "
+        f"{low:.4f} to {high:.4f} (this study's distances), so the page starts at its own."
+    )

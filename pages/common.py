@@ -1,13 +1,13 @@
 """Widgets the pages share: the engine settings and error display.
 
 Not a page itself: ``app.py`` lists the pages with ``st.navigation``.
-Settings are kept under their own session keys (not the widgets' keys) so they
-survive a visit to a page that does not draw them.
+Settings live in the URL (a link opens them) and survive a visit to a page that does not
+draw them (Streamlit's ``bind="query-params"`` and ``persist_state="session"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -46,8 +46,14 @@ PRESENTER_CSS = """
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 [data-testid="stAlertContentSuccess"] p, [data-testid="stAlertContentWarning"] p
   { font-size: 1.5rem; }
+div[class*="st-key-settings_"] { display: none; }
 </style>
 """
+
+
+def settings(name: str):
+    """A container for choices that presenter mode hides (they stay set, and in the URL)."""
+    return st.container(key=f"settings_{name}")
 
 
 def presenting() -> bool:
@@ -72,6 +78,18 @@ def presenter_toggle() -> bool:
     return on
 
 
+def linked(
+    widget: Callable[..., T], what: str, key: str, label: str, options: Sequence[T], **kwargs
+) -> T:
+    """``widget`` (a radio or a selectbox) keyed ``key``, its choice in the URL (``?key=…``,
+    as the option is shown: Streamlit writes the ``format_func`` label) and kept across
+    pages; a link it cannot follow is said (``what`` names the choice)."""
+    remember_link(key)
+    choice = widget(label, options, key=key, bind="query-params", persist_state="session", **kwargs)
+    say_if_link_not_followed(what, key, kwargs.get("format_func", str)(choice))
+    return choice
+
+
 def say_if_link_not_followed(what: str, key: str, shown: object) -> None:
     """An info line when the URL's ``key`` asked for something the page could not show
     (Streamlit drops such a value from a bound widget silently)."""
@@ -90,11 +108,22 @@ def remember_link(key: str) -> str | None:
     return asked
 
 
-def persistent_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
-    """A selectbox whose choice lives in ``st.session_state[key]`` across pages."""
-    current = st.session_state.get(key, default)
-    index = options.index(current) if current in options else options.index(default)
-    choice = st.selectbox(label, options, index=index, key=f"{key}__widget", **kwargs)
+def engine_select(label: str, options: list[T], key: str, default: T, **kwargs) -> T:
+    """A selectbox of one engine setting, kept across pages and in the URL under its name
+    in :data:`ENGINE_LINKS` (a link sets it; a choice updates the link); its value is
+    mirrored in ``st.session_state[key]`` for the settings that follow from it."""
+    link = ENGINE_LINKS[key]
+    remember_link(link)
+    choice = st.selectbox(
+        label,
+        options,
+        index=options.index(default),  # the engine's own default: a link names only changes
+        key=link,
+        bind="query-params",
+        persist_state="session",
+        **kwargs,
+    )
+    say_if_link_not_followed(label.lower(), link, kwargs.get("format_func", str)(choice))
     st.session_state[key] = choice
     return choice
 
@@ -120,6 +149,16 @@ def offline_summary() -> str:
     return summary
 
 
+#: Each engine setting's session key and its widget's key, which is its name in the URL.
+ENGINE_LINKS = {
+    "engine_model": "model",
+    "engine_detector": "detector",
+    "engine_alignment": "alignment",
+    "engine_metric": "metric",
+    "engine_max_side": "detection_size",
+}
+
+
 def _bring_model_settings() -> None:
     """A newly chosen model brings its own detector and alignment (``faces.engine_for``)."""
     default = faces.DEFAULT_ENGINE
@@ -127,11 +166,11 @@ def _bring_model_settings() -> None:
         detector=st.session_state.get("engine_detector", default.detector),
         alignment=st.session_state.get("engine_alignment", default.alignment),
     )
-    engine = faces.engine_for(st.session_state["engine_model__widget"], current)
+    engine = faces.engine_for(st.session_state[ENGINE_LINKS["engine_model"]], current)
     chosen = {"engine_detector": engine.detector, "engine_alignment": engine.alignment}
     for key, value in chosen.items():
         st.session_state[key] = value
-        st.session_state.pop(f"{key}__widget", None)  # drawn anew from the value above
+        st.session_state[ENGINE_LINKS[key]] = value  # the widget, and so the link, follows
 
 
 def engine_picker(container=st.sidebar) -> faces.Engine:
@@ -139,7 +178,7 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
     default = faces.DEFAULT_ENGINE
     with container:
         st.subheader("Engine")
-        model = persistent_select(
+        model = engine_select(
             "Recognition model",
             list(faces.MODEL_WEIGHTS),
             "engine_model",
@@ -149,7 +188,7 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             help="The network that turns a face into an embedding (a list of numbers). "
             "Choosing one also chooses the detector and alignment it works best with.",
         )
-        detector = persistent_select(
+        detector = engine_select(
             "Face detector",
             list(faces.DETECTOR_WEIGHTS),
             "engine_detector",
@@ -157,7 +196,7 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
             format_func=_offline_label(faces.detector_availability),
             help="Finds the faces in a photo. 'skip' uses the whole photo as the face.",
         )
-        alignment = persistent_select(
+        alignment = engine_select(
             "Alignment",
             list(faces.ALIGNMENTS),
             "engine_alignment",
@@ -169,14 +208,14 @@ def engine_picker(container=st.sidebar) -> faces.Engine:
                 for name, description in faces.ALIGNMENTS.items()
             ),
         )
-        metric = persistent_select(
+        metric = engine_select(
             "Distance metric",
             list(faces.METRICS),
             "engine_metric",
             default.metric,
             help="How two embeddings are compared: smaller means more alike.",
         )
-        max_side = persistent_select(
+        max_side = engine_select(
             "Detection size (long side, px)",
             sorted({*config.DETECTION_SIZES, default.max_side}),
             "engine_max_side",

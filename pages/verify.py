@@ -8,14 +8,12 @@ from pathlib import Path
 import streamlit as st
 
 from facedemo import calibration, config, datasets, decision, faces, identify, images, plots
-from facedemo import explain as explaining
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import GalleryPhoto
-from facedemo.plots.explain import gallery_map_figure, occlusion_figure
 from facedemo.siamese import runs, scoring
-from pages import live_camera
+from pages import common, live_camera, verify_explain
 from pages.common import (
     demo_photos,
     engine_picker,
@@ -57,27 +55,52 @@ def photo_input(
     sources = PHOTO_SOURCES if gallery else PHOTO_SOURCES[1:]
     if live_note is not None:
         sources = (*sources, live_camera.SOURCE)
-    source = st.radio("Source", sources, key=keys.source, horizontal=True)
+    with common.settings(keys.source):
+        source = common.linked(st.radio, "source", keys.source, "Source", sources, horizontal=True)
     if source == live_camera.SOURCE:
         st.caption(live_note)
         return None
     if source == "Upload":
-        uploaded = st.file_uploader(label, key=keys.upload, help=f"{images.FORMAT_LIST}.")
-        return (uploaded.getvalue(), uploaded.name) if uploaded else None
+        return kept_upload(label, keys.upload)
     if source == "Webcam":
         st.caption(live_camera.SNAPSHOT_NEEDS)
         snapshot = st.camera_input(label, key=keys.camera)
         return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
-    captions = [photo.caption for photo in gallery]
-    choice = st.selectbox(
+    # Picked by file name, so that a link names the photo itself, not its place in the list.
+    by_name = {photo.path.name: photo for photo in gallery}
+    names = list(by_name)
+    with common.settings(keys.gallery):
+        choice = common.linked(
+            st.selectbox,
+            "photo",
+            keys.gallery,
+            label,
+            names,
+            index=min(gallery_index, len(names) - 1),
+            format_func=lambda name: by_name[name].caption,
+        )
+    st.image(preview(str(by_name[choice].path)))
+    return by_name[choice].path, choice
+
+
+def kept_upload(label: str, key: str) -> tuple[bytes, str] | None:
+    """An uploaded photo (its bytes, its name), kept for the session: Streamlit empties a
+    file uploader that a visit to another page took off the screen, so the photo is kept
+    here until the user removes it or uploads another."""
+    kept = f"{key}__kept"
+    uploaded = st.file_uploader(
         label,
-        range(len(gallery)),
-        index=gallery_index,
-        key=keys.gallery,
-        format_func=captions.__getitem__,
+        key=key,
+        help=f"{images.FORMAT_LIST}.",
+        on_change=lambda: st.session_state.pop(kept, None),  # removed or replaced
     )
-    st.image(preview(str(gallery[choice].path)))
-    return gallery[choice].path, gallery[choice].path.name
+    if uploaded:
+        st.session_state[kept] = (uploaded.getvalue(), uploaded.name)
+    elif kept in st.session_state:
+        st.caption(
+            f"Using {st.session_state[kept][1]}, uploaded earlier: upload another to replace it."
+        )
+    return st.session_state.get(kept)
 
 
 def photo_slot(slot: str, gallery: list[GalleryPhoto]) -> tuple[bytes | Path, str] | None:
@@ -111,7 +134,12 @@ def threshold_picker(engine: faces.Engine) -> float:
         ):
             default = carried.threshold
             origin = f"chosen in the threshold explorer on {carried.dataset}"
-        custom = st.toggle("Set my own threshold", key="custom_threshold")
+        custom = st.toggle(
+            "Set my own threshold",
+            key="custom_threshold",
+            bind="query-params",
+            persist_state="session",
+        )
         if not custom:
             st.caption(f"Using {default:.4f} ({origin}).")
             return default
@@ -124,6 +152,8 @@ def threshold_picker(engine: faces.Engine) -> float:
             step=float(step),
             format="%.4f",
             key="threshold_value",
+            bind="query-params",
+            persist_state="session",
         )
 
 
@@ -179,6 +209,7 @@ def siamese_picker() -> Path | None:
             "Also ask a siamese CNN from the Training monitor",
             ["none", *finished],
             key="siamese_run",
+            persist_state="session",  # kept across pages (a link does not name a run of its own)
             help="It sees each face with its surroundings (LFW framing) and answers with "
             "the probability that both show the same person.",
         )
@@ -247,13 +278,16 @@ ALIGNED_FACE_WIDTH = 112
 
 def mode_switch() -> str:
     """Verify (two photos) or identify (one photo against a gallery)."""
-    return st.radio(
-        "What do you want to do?",
-        MODES,
-        key="verify_mode",
-        horizontal=True,
-        help="Verify compares two faces; identify looks one face up in a gallery of people.",
-    )
+    with common.settings("mode"):
+        return common.linked(
+            st.radio,
+            "mode",
+            "verify_mode",
+            "What do you want to do?",
+            MODES,
+            horizontal=True,
+            help="Verify compares two faces; identify looks one face up in a gallery of people.",
+        )
 
 
 def explain_identify() -> None:
@@ -290,7 +324,9 @@ def identify_photo(gallery: list[GalleryPhoto]) -> tuple[bytes | Path, str] | No
 
 def identify_dataset(demo_photos: list) -> datasets.IdentityDataset | None:
     """The data set of known people the user chose (the demo set first); None until given."""
-    source = st.radio("Gallery of known people", GALLERY_SOURCES, key="identify_gallery_source")
+    source = common.linked(
+        st.radio, "gallery", "identify_gallery_source", "Gallery of known people", GALLERY_SOURCES
+    )
     if source == "Demo set":
         if not demo_photos:
             offer_demo_download()
@@ -389,28 +425,6 @@ def show_identification(result: identify.Identification) -> None:
     st.caption(f"Engine: {result.engine.label}. The gallery is embedded once and reused.")
 
 
-def where_faces_live(result: identify.Identification) -> None:
-    """The gallery's embeddings in two dimensions, with the face looked up among them."""
-    st.subheader("Where faces live")
-    method = st.radio(
-        "Projection",
-        explaining.METHODS,
-        key="map_method",
-        horizontal=True,
-        format_func={"pca": "PCA (a fixed projection)", "tsne": "t-SNE (keeps neighbours)"}.get,
-    )
-    with user_errors():
-        space = explaining.identification_map(result, method)
-        st.plotly_chart(
-            gallery_map_figure(
-                space.x, space.y, space.people, space.files, space.probe, space.within_threshold
-            ),
-            key="gallery_map",
-            width="stretch",
-        )
-        st.caption(space.caption())
-
-
 def identify_mode() -> None:
     """The page in identify mode: pick a face and a gallery, see who it is. Ends the run."""
     st.title("Identify: who is this?")
@@ -445,7 +459,7 @@ def identify_mode() -> None:
             source, gallery, engine, threshold, face_index=index, enforce_detection=enforce
         )
     show_identification(result)
-    where_faces_live(result)
+    verify_explain.where_faces_live(result)
     st.stop()
 
 
@@ -557,37 +571,7 @@ for slot, column, face in zip(SLOTS, crop_columns[1:3], result.faces, strict=Tru
     column.image(face.crop, caption=f"Aligned face {slot}", width="stretch")
 
 
-def why_same_or_different(result: faces.Verification) -> None:
-    """The occlusion maps of the pair and their deletion check, made on demand (seconds)."""
-    st.subheader("Why same / why different?")
-    crops = [face.crop for face in result.faces]
-    explanation = explaining.cached_explanation(*crops, result.engine)
-    if explanation is None:
-        st.caption(
-            f"Greys each face a patch at a time and measures the distance again "
-            f"({explaining.PASS_BUDGET} embeddings, a few seconds)."
-        )
-        if not st.button("Show which parts of the faces decided it", key="explain_pair"):
-            return
-        with st.spinner("Greying patches and measuring the distance again..."), user_errors():
-            explanation = explaining.explain_faces(*crops, result.engine)
-    st.plotly_chart(
-        occlusion_figure(explanation.crops, explanation.maps, ("Face A", "Face B")),
-        key="occlusion_map",
-        width="stretch",
-    )
-    st.caption(explaining.HOW_TO_READ)
-    check = explanation.deletion_check
-    columns = st.columns(3)
-    columns[0].metric(f"Top {check.share:.0%} greyed", f"{check.top:+.4f}")
-    columns[1].metric("Random sets greyed", f"{check.random:+.4f}")
-    columns[2].metric(
-        "Embeddings", f"{explanation.passes}", help=f"{explanation.seconds:.2f} s on this machine"
-    )
-    (st.success if check.passed else st.warning)(check.sentence())
-
-
-why_same_or_different(result)
+verify_explain.why_same_or_different(result)
 
 st.subheader("Timings")
 st.dataframe(

@@ -3,12 +3,16 @@ made, and no number is cut."""
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import running_app
 from playwright.sync_api import Browser, Locator, Page, expect
+from siamese_support import fake_run
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +99,60 @@ def test_identify_names_stay_whole(page: Page, app_url: str) -> None:
         "Angelina Jolie", timeout=FIRST_RUN_MS
     )
     expect_no_metric_cut(page)
+
+
+def test_a_lecture_link_opens_verify_presented_with_the_verdict_in_view(
+    page: Page, app_url: str
+) -> None:
+    """A teacher's link names the photos, their own threshold and presenter mode: the page
+    opens in that state, settings folded away, the verdict and its numbers in one view."""
+    # A choice is written as it is shown: "Angelina Jolie · img4.jpg".
+    link = "gallery_B=Angelina+Jolie+%C2%B7+img4.jpg&custom_threshold=true&threshold_value=0.02"
+    page.goto(f"{app_url}/?{link}&present=true")
+    # img1 (photo A's default) and img4 are one person at 0.0285: the link's 0.02 turns the
+    # verdict round.
+    verdict = page.get_by_test_id("stAlertContentWarning").filter(has_text="Different people")
+    expect(verdict).to_be_visible(timeout=FIRST_RUN_MS)
+    threshold = page.get_by_test_id("stMetric").filter(has_text="Threshold")
+    expect(threshold.get_by_test_id("stMetricValue")).to_have_text("0.0200")
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    expect(page.locator(".st-key-settings_source_A")).to_be_hidden()  # set, not shown
+    page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+    expect_in_view(verdict, *page.get_by_test_id("stMetric").all())
+    assert "present=true" in page.url and "img4.jpg" in page.url
+
+
+#: Photo B as the link writes it: the option as shown, "Elon Musk · img18.jpg".
+ELON_IN_B = re.compile(r"gallery_B=Elon\+Musk\+%C2%B7\+img18\.jpg")
+
+
+def test_choices_follow_into_the_link_and_survive_another_page(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_be_visible(timeout=FIRST_RUN_MS)
+    page.locator(".st-key-gallery_B").get_by_role("combobox").click()
+    page.get_by_role("option", name="Elon Musk · img18.jpg").click()
+    expect(page).to_have_url(
+        re.compile(r"gallery_B=Elon\+Musk\+%C2%B7\+img18\.jpg"), timeout=RERUN_MS
+    )
+    page.get_by_test_id("stSidebarNav").get_by_text("Threshold explorer").click()
+    expect(page.locator(".st-key-explorer_threshold")).to_be_visible(timeout=FIRST_RUN_MS)
+    page.get_by_test_id("stSidebarNav").get_by_text("Verify").click()
+    photo_b = page.locator(".st-key-gallery_B").get_by_role("combobox")
+    expect(photo_b).to_have_value("Elon Musk · img18.jpg", timeout=RERUN_MS)
+    expect(page).to_have_url(
+        re.compile(r"gallery_B=Elon\+Musk\+%C2%B7\+img18\.jpg"), timeout=RERUN_MS
+    )
+
+
+def test_links_open_the_explorer_and_the_monitor_where_they_point(
+    page: Page, app_url: str, facedemo_home: Path
+) -> None:
+    page.goto(f"{app_url}/explorer?explorer_threshold=0.05")
+    typed = page.locator(".st-key-explorer_threshold_typed input")
+    expect(typed).to_have_value("0.0500", timeout=FIRST_RUN_MS)
+
+    runs_dir = Path(os.environ.get("FACEDEMO_RUNS") or facedemo_home / "runs")
+    for name, started in (("older", time.time() - 100), ("newer", time.time())):
+        fake_run(runs_dir, f"link-{name}", state="finished", started=started)
+    page.goto(f"{app_url}/monitor?run=link-older")
+    expect(page.get_by_text("Run link-older: finished")).to_be_visible(timeout=FIRST_RUN_MS)

@@ -169,7 +169,7 @@ def test_pairs_csv_source(page: AppTest, shared_data: Path) -> None:
     # and no engine settings are offered for scores measured elsewhere.
     best = next(b for b in page.button if b.key == "suggest_max_f1")
     assert f"{page.slider(key='explorer_threshold').value:.4f}" in best.label
-    assert not [s for s in page.sidebar.selectbox if s.key == "engine_model__widget"]
+    assert not [s for s in page.sidebar.selectbox if s.key == "model"]
     assert "lower means same person (detected" in next(
         c.value for c in page.caption if c.value.startswith("Scores:")
     )
@@ -276,7 +276,7 @@ def test_carried_threshold_is_used_by_the_verify_page(page: AppTest) -> None:
 
 
 def test_comparing_settings_works_for_any_detector_choice(page: AppTest) -> None:
-    page.selectbox(key="engine_detector__widget").set_value("skip").run()
+    page.selectbox(key="detector").set_value("skip").run()
     assert not page.exception and not page.error
     options = page.multiselect(key="compare_settings").options
     assert options[0].startswith("Dlib · skip") and any("opencv · detector" in o for o in options)
@@ -303,3 +303,26 @@ def test_lfw_stays_loaded_across_reruns(page: AppTest, shared_data: Path) -> Non
     assert any("7 people, 44 photos" in e.label for e in page.expander)
     page.selectbox(key="explorer_max_negatives").set_value(100_000).run()  # a full rerun
     assert any("7 people, 44 photos" in e.label for e in page.expander)
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown", "said"),
+    [("0.05", 0.05, None), ("lots", None, "'lots', which is not a number from")],
+)
+def test_a_link_opens_the_study_at_its_threshold(
+    shared_study, asked: str, shown: float | None, said: str | None
+) -> None:
+    app = AppTest.from_file(PAGE, default_timeout=300)
+    app.query_params["explorer_threshold"] = asked
+    app.run()
+    assert not app.exception
+    value = app.slider(key="explorer_threshold").value
+    if shown is None:
+        assert value == pytest.approx(shared_study.starting_threshold, abs=1e-4)
+    else:
+        assert value == pytest.approx(shown)
+    notes = [i.value for i in app.info if "The link asks for the threshold" in i.value]
+    if said is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and said in notes[0]

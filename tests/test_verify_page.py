@@ -23,7 +23,8 @@ def gallery_photo(selectbox):
     from facedemo import faces
     from facedemo.gallery import demo_gallery
 
-    return faces.analyse_photo(demo_gallery()[selectbox.value].path, faces.DEFAULT_ENGINE)
+    (photo,) = [photo for photo in demo_gallery() if photo.path.name == selectbox.value]
+    return faces.analyse_photo(photo.path, faces.DEFAULT_ENGINE)
 
 
 def _upload(app: AppTest, slot: str, path: Path) -> None:
@@ -65,12 +66,8 @@ def test_text_file_shows_an_error_and_the_page_keeps_working(
 def test_demo_gallery_and_face_choice_for_a_photo_with_two_faces(page: AppTest) -> None:
     # The gallery preselects two photos of one person, so the page answers at once.
     assert "Same person" in page.success[0].value
-    couple = next(
-        index
-        for index, caption in enumerate(page.selectbox(key="gallery_B").options)
-        if "couple.jpg" in caption
-    )
-    page.selectbox(key="gallery_B").set_value(int(couple)).run()
+    assert "two people · couple.jpg" in page.selectbox(key="gallery_B").options
+    page.selectbox(key="gallery_B").set_value("couple.jpg").run()
     chooser = page.selectbox(key="face_B")
     assert len(chooser.options) >= 2
     first_distance = page.metric[0].value
@@ -79,16 +76,16 @@ def test_demo_gallery_and_face_choice_for_a_photo_with_two_faces(page: AppTest) 
 
 
 def test_choosing_facenet_brings_its_detector_crop_and_threshold(page: AppTest) -> None:
-    page.selectbox(key="engine_detector__widget").set_value("dlib").run()
-    page.selectbox(key="engine_model__widget").set_value("FaceNet-CASIA").run()
+    page.selectbox(key="detector").set_value("dlib").run()
+    page.selectbox(key="model").set_value("FaceNet-CASIA").run()
     assert not page.exception and not page.error and not page.warning
-    assert page.selectbox(key="engine_detector__widget").value == "mtcnn"
-    assert page.selectbox(key="engine_alignment__widget").value == "margin"
+    assert page.selectbox(key="detector").value == "mtcnn"
+    assert page.selectbox(key="alignment").value == "margin"
     assert float(page.metric[1].value) == pytest.approx(0.55)
     assert "Same person" in page.success[0].value  # the gallery's preselected pair
-    page.selectbox(key="engine_model__widget").set_value("Dlib").run()
-    assert page.selectbox(key="engine_detector__widget").value == "opencv"
-    assert page.selectbox(key="engine_alignment__widget").value == "dlib_chip"
+    page.selectbox(key="model").set_value("Dlib").run()
+    assert page.selectbox(key="detector").value == "opencv"
+    assert page.selectbox(key="alignment").value == "dlib_chip"
 
 
 def test_custom_threshold_flips_the_verdict(page: AppTest) -> None:
@@ -147,7 +144,8 @@ def test_a_trained_siamese_run_answers_too(monkeypatch: pytest.MonkeyPatch) -> N
     from facedemo.gallery import demo_gallery
     from facedemo.siamese import runs
 
-    people = {demo_gallery()[box.value].identity for box in gallery}
+    chosen = {box.value for box in gallery}
+    people = {photo.identity for photo in demo_gallery() if photo.path.name in chosen}
     trained = runs.trained_people(run_dir)
     warned = [w.value for w in app.warning if "this network trained on" in w.value]
     assert bool(warned) == bool(people & trained)
@@ -159,15 +157,10 @@ def test_a_trained_siamese_run_answers_too(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_detection_size_changes_what_the_detector_finds(page: AppTest) -> None:
-    selfie = next(
-        index
-        for index, caption in enumerate(page.selectbox(key="gallery_B").options)
-        if "selfie-many-people.jpg" in caption
-    )
-    page.selectbox(key="gallery_B").set_value(int(selfie)).run()
-    page.selectbox(key="engine_max_side__widget").set_value(480).run()
+    page.selectbox(key="gallery_B").set_value("selfie-many-people.jpg").run()
+    page.selectbox(key="detection_size").set_value(480).run()
     small = len(page.selectbox(key="face_B").options)
-    page.selectbox(key="engine_max_side__widget").set_value(1024).run()
+    page.selectbox(key="detection_size").set_value(1024).run()
     large = len(page.selectbox(key="face_B").options)
     assert small < large  # measured: 3 faces at 480 px, 5 at 640 px and above
 
@@ -270,7 +263,7 @@ def test_sidebar_engine_labels_are_short_enough_to_read() -> None:
     app.session_state["identify_source"] = "Upload"  # nothing to analyse: the sidebar only
     app.run()
     assert not app.exception
-    alignment = app.selectbox(key="engine_alignment__widget")
+    alignment = app.selectbox(key="alignment")
     assert alignment.options == list(faces.ALIGNMENT_NAMES.values())
     assert all(description in alignment.help for description in faces.ALIGNMENTS.values())
     offline = next(m.value for m in app.sidebar.markdown if m.value.startswith("**Offline now**"))
@@ -401,3 +394,27 @@ def test_served_to_the_network_a_folder_needs_the_folder_root(
     app.run()
     assert not app.exception
     assert "FACEDEMO_FOLDER_ROOT=/path/to/datasets" in app.error[0].value
+
+
+def test_a_link_opens_the_pair_threshold_and_engine_it_names() -> None:
+    """?gallery_B=…&custom_threshold=true&threshold_value=…&model=… opens that state; a
+    photo the gallery does not have is said, and the page's own stays."""
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.query_params.update(
+        {
+            "gallery_B": "Angelina Jolie · img4.jpg",
+            "custom_threshold": "true",
+            "threshold_value": "0.02",
+            "gallery_A": "Nobody · img999.jpg",
+        }
+    )
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="gallery_B").value == "img4.jpg"
+    assert app.selectbox(key="gallery_A").value == "img1.jpg"  # the default, said below
+    assert app.slider(key="threshold_value").value == pytest.approx(0.02)
+    threshold = next(m for m in app.metric if m.label == "Threshold")
+    assert threshold.value == "0.0200"
+    assert "Different people" in app.warning[0].value  # img1/img4: one person at 0.0285
+    (note,) = [i.value for i in app.info if "The link asks for" in i.value]
+    assert note.startswith("The link asks for the photo 'Nobody · img999.jpg', which is not")
