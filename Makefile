@@ -2,6 +2,7 @@
 #   make run     set up, then serve the app on http://localhost:8501
 #   make test    set up (Python packages, Debian's Chromium for browser tests), ruff, pytest
 #   make bench   the speed benchmarks in bench/ (ratios against a baseline run alongside)
+#   make figures the README's pictures of the demo set (assets/readme-*.png)
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup browser run test lint bench clean
+.PHONY: setup browser run test lint bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,10 @@ bench: setup
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_live.py
 	$(BIN)/python bench/bench_embed.py
+
+# The README's pictures of the demo set, drawn by Chromium (no kaleido needed).
+figures: setup browser
+	$(BIN)/python bench/readme_figures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

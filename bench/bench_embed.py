@@ -13,7 +13,12 @@ decoding, resizing and the Haar cascade over every core, so one in-process job a
 uses about 1.3 of 2 cores (the CPU column): the issue's "2 jobs / 1 job" is then bounded
 near 2 / 1.3 = 1.5 on 2 cores whatever the pool does. Both ratios are printed: against
 1 job as the app runs it, and core for core (against 1 job on one core), which is what
-the pool's scaling is.
+the pool's scaling is; beside them, the floor run as one process a core at once: what
+these cores give this pipeline with nothing shared, the ceiling any pool can reach.
+
+Each way runs in a process of its own (this script again, with ``--way``): in one process,
+what a way left behind (another pool's idle workers, models, threads) cost the next ones
+up to 15 %.
 
     python bench/bench_embed.py [--large 400] [--represent 60]
 """
@@ -21,11 +26,14 @@ the pool's scaling is.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -178,47 +186,110 @@ def warmed(name: str, run: Callable[[list[Path]], None], warm_up: list[Path]) ->
     return run
 
 
+def way_runner(way: str, cores: int, warm_up: list[Path]) -> tuple[Callable, ExitStack]:
+    """The run of ``way`` after its warm-up, and what must stay open while it is timed."""
+    kept = ExitStack()
+    if way == "floor on every core":
+        print("  warm-up of floor on every core: inside each of its processes")
+        return (lambda paths: floor_on_every_core(paths, cores)), kept
+    faces.prepare(ENGINE)
+    if way == "dask":
+        from distributed import LocalCluster
+
+        cluster = kept.enter_context(
+            LocalCluster(
+                n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+        )
+        return warmed(way, facedemo_run(scheduler=cluster.scheduler_address), warm_up), kept
+    runs = {
+        "floor": lambda: one_core(direct_dlib()),
+        "floor threads": direct_dlib,
+        "1 job": lambda: one_core(facedemo_run(jobs=1)),
+        "1 job threads": lambda: facedemo_run(jobs=1),
+        "jobs": lambda: facedemo_run(jobs=cores),
+        "represent": lambda: represent,
+    }
+    pool = way == "jobs"  # a pool warms up every worker: two batches each
+    few = 2 if way == "represent" else 4
+    return warmed(way, runs[way](), warm_up if pool else warm_up[:few]), kept
+
+
+def measure_alone(way: str, folder: Path, represent_photos: int) -> None:
+    """Child process: ``way`` warmed, then timed on both sets; prints its rates as JSON."""
+    cores = config.embedding_jobs()
+    sets = {
+        "shared": list(datasets.load_identity_dataset(config.demo_data_dir()).paths),
+        "larger": sorted(folder.glob("variant*.jpg")),
+    }
+    warm_up = sets["larger"][-2 * 16 * cores :]  # two batches a worker, never timed
+    run, kept = way_runner(way, cores, warm_up)
+    with kept:
+        rates = {}
+        for name, paths in sets.items():
+            if way == "represent":
+                paths = paths[:represent_photos]
+            if way == "floor on every core":
+                rates[name] = (run(paths), float("nan"))
+            else:
+                rates[name] = rate(run, paths)
+    print(json.dumps(rates))
+
+
+#: Each way the bench measures, by its child's name, as the table calls it.
+WAYS = {
+    "floor": "direct dlib (floor), 1 core",
+    "floor threads": "direct dlib, OpenCV threads",
+    "floor on every core": "direct dlib, one process a core",
+    "1 job": "facedemo, 1 job, 1 core",
+    "1 job threads": "facedemo, 1 job (as the app)",
+    "jobs": "facedemo, a job a core",
+    "dask": "facedemo, Dask, a worker a core",
+    "represent": "DeepFace.represent",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--large", type=int, default=400, help="photos in the larger set")
     parser.add_argument(
         "--represent", type=int, default=60, help="photos of each set DeepFace.represent gets"
     )
+    parser.add_argument("--way", choices=list(WAYS), help=argparse.SUPPRESS)  # a child
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.way:
+        measure_alone(args.way, args.folder, args.represent)
+        return
     cores = config.embedding_jobs()
     shared = list(datasets.load_identity_dataset(config.demo_data_dir()).paths)
-    from distributed import LocalCluster
-
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        LocalCluster(
-            n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-    ):
+    rates: dict[tuple[str, str], tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
         large = variants(shared, args.large, Path(folder))
-        warm_up = large[-2 * 16 * cores :]  # two batches a worker, never timed
         print(f"{cores} cores; shared set {len(shared)} photos, larger set {len(large)}")
-        faces.prepare(ENGINE)
-        floor, one_job = direct_dlib(), facedemo_run(jobs=1)
-        ways: dict[str, Callable[[list[Path]], None] | None] = {
-            "direct dlib (floor), 1 core": warmed("floor", one_core(floor), warm_up[:4]),
-            "direct dlib, OpenCV threads": floor,
-            "facedemo, 1 job, 1 core": warmed("1 job", one_core(one_job), warm_up[:4]),
-            "facedemo, 1 job (as the app)": one_job,
-            f"facedemo, {cores} jobs": warmed(f"{cores} jobs", facedemo_run(jobs=cores), warm_up),
-            f"facedemo, Dask {cores} workers": warmed(
-                "Dask", facedemo_run(scheduler=cluster.scheduler_address), warm_up
-            ),
-            "DeepFace.represent": warmed("represent", represent, warm_up[:2]),
-        }
-        rates: dict[tuple[str, str], tuple[float, float]] = {}
-        ceiling = f"direct dlib, {cores} processes at once"
-        for set_name, paths in (("shared", shared), ("larger", large)):
-            for way, run in ways.items():
-                subset = paths[: args.represent] if way == "DeepFace.represent" else paths
-                rates[way, set_name] = rate(run, subset)
-            rates[ceiling, set_name] = (floor_on_every_core(paths, cores), float("nan"))
-        ways[ceiling] = None
+        print("each way in a process of its own, so nothing one leaves behind slows another")
+        for way, label in WAYS.items():
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--way",
+                    way,
+                    "--folder",
+                    folder,
+                    "--represent",
+                    str(args.represent),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            lines = child.stdout.strip().splitlines()
+            print(*(line for line in lines if line.lstrip().startswith("warm-up")), sep="\n")
+            measured = json.loads(lines[-1])
+            for set_name, value in measured.items():
+                rates[label, set_name] = tuple(value)
+    ways = list(WAYS.values())
 
     print(f"\n{'photos/s':<34}{'shared':>8}{'larger':>8}{'ms/photo':>10}{'CPU':>6}  (larger set)")
     for way in ways:
@@ -228,10 +299,9 @@ def main() -> None:
         )
 
     larger = {way: rates[way, "larger"][0] for way in ways}
-    floor_rate = larger["direct dlib (floor), 1 core"]
-    single, as_app = larger["facedemo, 1 job, 1 core"], larger["facedemo, 1 job (as the app)"]
-    many, dask = larger[f"facedemo, {cores} jobs"], larger[f"facedemo, Dask {cores} workers"]
-    best = larger[ceiling]
+    floor_rate, best = larger[WAYS["floor"]], larger[WAYS["floor on every core"]]
+    single, as_app = larger[WAYS["1 job"]], larger[WAYS["1 job threads"]]
+    many, dask = larger[WAYS["jobs"]], larger[WAYS["dask"]]
     report: list[tuple[str, float, str, float | None]] = [
         ("1 job / floor, per photo, 1 core each", floor_rate / single, "<=", TARGETS["per photo"]),
         (f"floor on {cores} processes / floor (the cores)", best / floor_rate, "", None),

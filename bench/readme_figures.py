@@ -18,7 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from facedemo import config, datasets, evaluation, faces, plots, quality  # noqa: E402
+from facedemo import config, datasets, evaluation, faces, plots  # noqa: E402
+from facedemo.quality import study as quality  # noqa: E402
 
 #: The measure both figures show: the face's size in the photo, the demo set's widest spread.
 MEASURE = "inter_eye_distance"

@@ -18,7 +18,7 @@ from facedemo import (
 from facedemo.cache import LruCache
 from facedemo.embeddings import EmbeddingStore
 from facedemo.siamese import runs
-from pages import common, explorer_quality
+from pages import common, explorer_quality, model_views
 from pages.common import (
     engine_picker,
     ensure_app_navigation,
@@ -605,4 +605,5 @@ if study.failed_images:
 threshold_panel(study, dataset)
 calibration_panel(study)
 if isinstance(dataset, datasets.IdentityDataset):
+    model_views.dataset_map_panel(dataset, engine, embedding_store())
     compare_panel(dataset, engine, int(max_negatives), scheduler or None)

@@ -13,7 +13,7 @@ from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
 from facedemo.gallery import GalleryPhoto
 from facedemo.siamese import runs, scoring
-from pages import common, live_camera, verify_explain
+from pages import common, live_camera, model_views
 from pages.common import (
     demo_photos,
     engine_picker,
@@ -459,7 +459,7 @@ def identify_mode() -> None:
             source, gallery, engine, threshold, face_index=index, enforce_detection=enforce
         )
     show_identification(result)
-    verify_explain.where_faces_live(result)
+    model_views.where_faces_live(result)
     st.stop()
 
 
@@ -571,7 +571,7 @@ for slot, column, face in zip(SLOTS, crop_columns[1:3], result.faces, strict=Tru
     column.image(face.crop, caption=f"Aligned face {slot}", width="stretch")
 
 
-verify_explain.why_same_or_different(result)
+model_views.why_same_or_different(result)
 
 st.subheader("Timings")
 st.dataframe(

@@ -53,7 +53,8 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
     expect(page.get_by_role("heading", name="Verify: same person or not?")).to_be_visible()
     expect(navigation(page)).to_have_text(PAGES)
     navigation(page).filter(has_text="Threshold explorer").click()
-    expect(page).to_have_url(f"{app_url}/explorer")
+    # The page writes its choices into the URL (?explorer_threshold=…): a link to its state.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(app_url)}/explorer(\?.*)?$"))
     expect(page.get_by_role("heading", name="Threshold explorer")).to_be_visible()
     expect(metric(page, "FRR")).to_have_text(re.compile(r"^\d+\.\d\d%$"), timeout=FIRST_RUN_MS)
     expect(heading(page)).to_have_text(HEADING, timeout=RERUN_MS)
@@ -218,3 +219,30 @@ def test_held_out_rates_and_intervals_are_on_the_page(page: Page) -> None:
     table = pd.read_csv(download.value.path())
     assert {"heldout_far", "heldout_frr", "threshold_spread"} <= set(table.columns)
     assert table.heldout_frr.notna().sum() == len(table) - 1  # every suggestion; not "current"
+
+
+def test_why_errors_happen_panels_draw_their_figures(page: Page) -> None:
+    """Both panels of issue 19 in the real browser: the EDC of the first quality measure and
+    the cross-group FMR heat map of its quality bands, each with its newcomer's caption."""
+    page.get_by_text("Why errors happen (1)").click()
+    edc = page.locator('[class*="st-key-edc_"] .main-svg').first
+    expect(edc).to_be_visible(timeout=RERUN_MS)
+    expect(page.get_by_text("a good measure drops FNMR steeply").first).to_be_visible()
+    page.get_by_text("Why errors happen (2)").click()
+    heat_map = page.locator('[class*="st-key-cross_"] .main-svg').first
+    expect(heat_map).to_be_visible(timeout=RERUN_MS)
+    expect(page.get_by_text("A max/min FMR ratio of 3 means").first).to_be_visible()
+    expect_clean(page)
+
+
+def test_a_point_picked_on_the_map_shows_its_photo(page: Page) -> None:
+    """Where faces live: every demo photo a point; a click on one shows its photo (a Plotly
+    hover label cannot hold a picture)."""
+    page.get_by_text("Where faces live: this data set's photos").click()
+    points = page.locator(".st-key-explorer_map .scatterlayer .point")
+    expect(points.first).to_be_visible(timeout=RERUN_MS)
+    expect(page.get_by_text("Trustworthiness").first).to_be_visible()
+    points.first.click()
+    picked = page.get_by_test_id("stImageCaption").filter(has_text=re.compile(r"\.jpg$"))
+    expect(picked.first).to_be_visible(timeout=RERUN_MS)
+    expect_clean(page)

@@ -170,7 +170,7 @@ def run_page(browser: Browser, app_url: str, runs_dir: Path) -> Iterator[tuple[P
         links = page.get_by_test_id("stSidebarNav").get_by_role("link")
         expect(links).to_have_text(PAGES)
         links.filter(has_text="Training monitor").click()
-        expect(page).to_have_url(f"{app_url}/monitor")
+        expect(page).to_have_url(re.compile(rf"^{re.escape(app_url)}/monitor(\?.*)?$"))
         expect(page.get_by_role("heading", name="Training monitor")).to_be_visible()
         expect(page.get_by_text(f"No training runs yet in {runs_dir}.")).to_be_visible(
             timeout=PAGE_MS

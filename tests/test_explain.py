@@ -167,3 +167,17 @@ def test_identify_mode_shows_where_faces_live(shared_gallery) -> None:
     page.radio(key="map_method").set_value("tsne").run()
     assert not page.exception
     assert any("t-SNE" in c.value for c in page.caption)
+
+
+def test_a_data_set_map_samples_a_large_set_and_says_how_many(shared_data) -> None:
+    """The explorer's map of a whole data set: every photo, or a seeded sample beyond the
+    limit, with the total said."""
+    from facedemo import datasets, identify
+
+    gallery = identify.build_gallery(datasets.load_identity_dataset(shared_data))
+    whole, total = explain.dataset_map(gallery)
+    assert total == len(whole) == len(gallery) and whole.probe is None
+    sample, total = explain.dataset_map(gallery, limit=20)
+    assert (len(sample), total) == (20, len(gallery))
+    assert set(sample.files) < set(whole.files)
+    assert sample.files == explain.dataset_map(gallery, limit=20)[0].files  # seeded

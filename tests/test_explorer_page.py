@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,24 @@ def test_a_link_opens_the_study_at_its_threshold(
         assert notes == []
     else:
         assert len(notes) == 1 and said in notes[0]
+
+
+def test_the_map_of_the_data_set_opens_with_its_trustworthiness(shared_study) -> None:
+    """Where faces live, in the explorer: every demo photo a point, the caption says how far
+    the 2-D picture can be trusted; closed, it costs the page nothing."""
+    closed = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert "explorer_map" not in {chart.key for chart in closed.get("plotly_chart")}
+    app = AppTest.from_file(PAGE, default_timeout=300)
+    app.session_state["explorer_map_open"] = True
+    app.run()
+    assert not app.exception and not app.error
+    (chart,) = [chart for chart in app.get("plotly_chart") if chart.key == "explorer_map"]
+    spec = json.loads(chart.proto.spec)
+    points = sum(len(trace["x"]) for trace in spec["data"] if trace.get("x"))
+    assert points == shared_study.embedded_now + shared_study.embedded_before - len(
+        shared_study.failed_images
+    )
+    assert any(
+        c.value.startswith("Each dot a photo, one colour a person. Trustworthiness")
+        for c in app.caption
+    )

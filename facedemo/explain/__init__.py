@@ -26,13 +26,21 @@ from facedemo.explain.occlusion import (
     forget_explanations,
     greyed,
 )
-from facedemo.explain.space import METHODS, GalleryMap, gallery_map, identification_map
+from facedemo.explain.space import (
+    MAP_PHOTOS,
+    METHODS,
+    GalleryMap,
+    dataset_map,
+    gallery_map,
+    identification_map,
+)
 
 __all__ = [
     "CHECK_FAILED",
     "CHECK_PASSED",
     "DEFAULT_SETTINGS",
     "HOW_TO_READ",
+    "MAP_PHOTOS",
     "METHODS",
     "PASS_BUDGET",
     "DeletionCheck",
@@ -40,6 +48,7 @@ __all__ = [
     "GalleryMap",
     "OcclusionSettings",
     "cached_explanation",
+    "dataset_map",
     "explain_faces",
     "explain_photos",
     "forget_explanations",

@@ -1,62 +1,35 @@
 """Command-line verbs ``explain`` (why same / why different?) and ``map`` (where faces live).
 
 ``register`` adds them to ``python -m facedemo``'s sub-commands, which also turns user
-errors into one line on stderr. The options every embedding command shares (engine,
-jobs, the data-set opener) live in ``facedemo.__main__``, which imports this module, so
-they are handed over as :class:`SharedOptions` rather than imported back.
+errors into one line on stderr; the options every command shares come from
+``facedemo.commands.options``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
-from typing import Any
 
 from facedemo import faces, identify
+from facedemo.commands.options import (
+    add_engine_options,
+    add_parallel_options,
+    engine_from,
+    finite_number,
+    open_dataset,
+    out_file,
+    parallel_from,
+    progress_bar,
+    say_if_healed,
+)
 from facedemo.embeddings import EmbeddingStore
 from facedemo.explain.occlusion import explain_photos
 from facedemo.explain.picture import write_png
 from facedemo.explain.space import METHODS, gallery_map
 
 
-@dataclass(frozen=True)
-class SharedOptions:
-    """What ``python -m facedemo``'s commands share, from ``facedemo.__main__``."""
-
-    add_engine_options: Callable[[argparse.ArgumentParser], None]
-    engine_from: Callable[[argparse.Namespace], faces.Engine]
-    add_parallel_options: Callable[[argparse.ArgumentParser], None]
-    parallel_from: Callable[[argparse.Namespace], dict[str, Any]]
-    open_dataset: Callable[[str], Any]  # the data set, its notes said on stderr
-    progress: Callable[[int, int, str], None]
-    say_if_healed: Callable[[EmbeddingStore], None]
-    finite_number: Callable[[str], float]
-
-
-def png_out_type(text: str) -> Path:
-    """argparse's type for ``--out``: a .png file in a folder that exists."""
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is a folder; name a file in it, e.g. {path / 'map.png'}"
-        )
-    if path.suffix.lower() != ".png":
-        raise argparse.ArgumentTypeError(
-            f"the map is written as a PNG: name a .png file, not {text!r}"
-        )
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"the folder {str(path.parent)!r} does not exist; create it first"
-        )
-    return path
-
-
-def _explain(args: argparse.Namespace, shared: SharedOptions) -> int:
-    engine = shared.engine_from(args)
+def _explain(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
     result = explain_photos(
         args.img1,
         args.img2,
@@ -90,18 +63,16 @@ def _explain(args: argparse.Namespace, shared: SharedOptions) -> int:
     return 0
 
 
-def _map(args: argparse.Namespace, shared: SharedOptions) -> int:
-    engine = shared.engine_from(args)
+def _map(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
     probe = None
     if args.probe:  # a bad photo fails before the gallery is embedded
         photo = faces.analyse_photo(args.probe, engine, not args.no_enforce_detection)
         probe = photo.embeddings[faces.pick_face(args.face, len(photo.faces))]
-    dataset = shared.open_dataset(args.gallery)
+    dataset = open_dataset(args.gallery)
     store = EmbeddingStore()
-    gallery = identify.build_gallery(
-        dataset, engine, store, shared.progress, **shared.parallel_from(args)
-    )
-    shared.say_if_healed(store)
+    gallery = identify.build_gallery(dataset, engine, store, progress_bar, **parallel_from(args))
+    say_if_healed(store)
     row = gallery.row_of(args.probe) if args.probe else None
     if row is not None:  # the probe's own photo is not its own neighbour
         gallery = gallery.without([row])
@@ -122,14 +93,14 @@ def _map(args: argparse.Namespace, shared: SharedOptions) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction, shared: SharedOptions) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``explain`` and ``map`` to an argparse sub-command set."""
     parser = subparsers.add_parser(
         "explain", help="why same or why different? an occlusion map of two faces"
     )
     parser.add_argument("img1", help="first photo (path)")
     parser.add_argument("img2", help="second photo (path)")
-    shared.add_engine_options(parser)
+    add_engine_options(parser)
     parser.add_argument("--face1", type=int, default=None, help="face index in img1 (0 = largest)")
     parser.add_argument("--face2", type=int, default=None, help="face index in img2 (0 = largest)")
     parser.add_argument(
@@ -137,9 +108,11 @@ def register(subparsers: argparse._SubParsersAction, shared: SharedOptions) -> N
         action="store_true",
         help="use the whole photo when no face is found",
     )
-    parser.add_argument("--out", type=png_out_type, help="write the map over the faces as a PNG")
+    parser.add_argument(
+        "--out", type=out_file("map.png", ".png"), help="write the map over the faces as a PNG"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=partial(_explain, shared=shared))
+    parser.set_defaults(handler=_explain)
 
     parser = subparsers.add_parser(
         "map", help="where faces live: a gallery's embeddings in two dimensions"
@@ -149,8 +122,8 @@ def register(subparsers: argparse._SubParsersAction, shared: SharedOptions) -> N
         help="a folder (identities.csv, one folder per person or LFW names), a .zip, "
         "'demo' or 'lfw'",
     )
-    shared.add_engine_options(parser)
-    shared.add_parallel_options(parser)
+    add_engine_options(parser)
+    add_parallel_options(parser)
     parser.add_argument(
         "--method", choices=METHODS, default=METHODS[0], help="projection (default %(default)s)"
     )
@@ -158,7 +131,7 @@ def register(subparsers: argparse._SubParsersAction, shared: SharedOptions) -> N
     parser.add_argument("--face", type=int, default=None, help="face index in the probe")
     parser.add_argument(
         "--threshold",
-        type=shared.finite_number,
+        type=finite_number,
         default=None,
         help="mark the photos within this distance of the probe (default: the model's)",
     )
@@ -169,4 +142,4 @@ def register(subparsers: argparse._SubParsersAction, shared: SharedOptions) -> N
     )
     parser.add_argument("--seed", type=int, default=0, help="t-SNE's seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=partial(_map, shared=shared))
+    parser.set_defaults(handler=_map)

@@ -20,7 +20,7 @@ import numpy as np
 
 from facedemo import faces
 from facedemo.errors import DatasetError, SettingError
-from facedemo.identify import Gallery, Identification
+from facedemo.identify import Gallery, Identification, gallery_from_embeddings
 
 #: The projections offered, the default first.
 METHODS = ("pca", "tsne")
@@ -185,6 +185,34 @@ def gallery_map(
         threshold=None if threshold is None else float(threshold),
         metric=engine.metric,
     )
+
+
+#: Most photos a data set's map draws: beyond, a seeded sample of people's photos, so that
+#: t-SNE (seconds per thousand points here) and the browser stay quick on an LFW-size set.
+MAP_PHOTOS = 1_500
+
+
+def dataset_map(
+    gallery: Gallery,
+    engine: faces.Engine = faces.DEFAULT_ENGINE,
+    method: str = "pca",
+    seed: int = 0,
+    limit: int = MAP_PHOTOS,
+) -> tuple[GalleryMap, int]:
+    """:func:`gallery_map` of a whole data set, with no probe (the explorer's view), and how
+    many photos it has in all: beyond ``limit`` the map draws a seeded sample of them."""
+    total = len(gallery)
+    if total > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(total, limit, replace=False))
+        gallery = gallery_from_embeddings(
+            gallery.embeddings[keep],
+            [gallery.identities[index] for index in keep],
+            [gallery.paths[index] for index in keep],
+            gallery.embedding_key,
+            name=gallery.name,
+            root=gallery.root,
+        )
+    return gallery_map(gallery, engine, method, seed=seed), total
 
 
 def identification_map(result: Identification, method: str = "pca", seed: int = 0) -> GalleryMap:

@@ -42,7 +42,7 @@ from facedemo.people import DEFAULT_RESAMPLES, resample_people
 from facedemo.thresholds import Metrics
 
 # The explorer's own rounding of a threshold (float32, NaN refused): one rule for "accepted".
-from facedemo.thresholds.core import _as_float32
+from facedemo.thresholds.core import as_float32
 
 #: The discard fraction the partial area runs to, as the reference's example and NIST's
 #: quality reports use.
@@ -261,7 +261,7 @@ class QualityStudy:
             )
         if resamples < 0:
             raise SettingError(f"The number of resamples cannot be negative ({resamples}).")
-        limit = _as_float32(threshold)
+        limit = as_float32(threshold)
         curves = {}
         for kind, pairs, same in (("fnmr", self.same, True), ("fmr", self.different, False)):
             errors = pairs.errors(limit, same)
@@ -301,7 +301,7 @@ class QualityStudy:
         """The photos that drag the wrong pairs down: of every false non-match and false
         match at ``threshold``, the photo whose quality is the pair's (the lower), lowest
         quality first (then most wrong pairs), at most ``limit``."""
-        cut = _as_float32(threshold)
+        cut = as_float32(threshold)
         photos = len(self.photo_quality)
         counts = [
             np.bincount(pairs.worse_photo[pairs.errors(cut, same)], minlength=photos)

@@ -39,7 +39,7 @@ from facedemo.errors import DatasetError, SettingError
 from facedemo.people import DEFAULT_RESAMPLES, PeoplePairs, RateInterval
 
 # The explorer's own rounding of a threshold (float32, NaN refused): one rule for "accepted".
-from facedemo.thresholds.core import _as_float32
+from facedemo.thresholds.core import as_float32
 
 #: Below these a group's rates are shown with a warning and left out of the summaries: too
 #: few people to resample, too few pairs for a rate (30 error-free pairs still only bound
@@ -266,7 +266,7 @@ def group_report(
     code = np.full(len(labels), -1, dtype=np.int64)
     for index, value in enumerate(values):
         code[np.array([v is not None and str(v) == value for v in labels], dtype=bool)] = index
-    limit = _as_float32(threshold)
+    limit = as_float32(threshold)
     groups = tuple(
         _group_rates(
             value,

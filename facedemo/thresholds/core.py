@@ -71,7 +71,7 @@ class Analysis:
 
     def at(self, threshold: float) -> Metrics:
         """Metrics when pairs with distance ``<= threshold`` are accepted; O(log n)."""
-        limit = _as_float32(threshold)
+        limit = as_float32(threshold)
         tp = int(self.positive_distances.searchsorted(limit, side="right"))
         fp = int(self.negative_distances.searchsorted(limit, side="right"))
         return Metrics.from_counts(float(threshold), tp, fp, self.positives, self.negatives)
@@ -310,8 +310,10 @@ def _checked(distances: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.nd
     return distances, is_same
 
 
-def _as_float32(threshold: float) -> np.float32:
-    """The threshold rounded to float32 (beyond float32's range: an infinity)."""
+def as_float32(threshold: float) -> np.float32:
+    """The threshold rounded to float32 (beyond float32's range: an infinity): distances are
+    float32, so a pair is accepted when ``distance <= as_float32(threshold)``, everywhere a
+    threshold decides (the explorer, held-out rules, the EDC, groups)."""
     if math.isnan(threshold):
         raise SettingError("The threshold must be a number.")
     with np.errstate(over="ignore"):

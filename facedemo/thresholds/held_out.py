@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from facedemo.errors import DatasetError
-from facedemo.thresholds.core import DEFAULT_TARGET_FAR, _as_float32, _checked, analyse
+from facedemo.thresholds.core import DEFAULT_TARGET_FAR, _checked, analyse, as_float32
 from facedemo.thresholds.results import Metrics
 
 #: Folds of people for held-out thresholds; fewer when the set has fewer people than
@@ -96,7 +96,7 @@ def held_out_suggestions(
         for rule in rules:
             chosen.setdefault(rule.name, []).append(rule.threshold)
             labels_of[rule.name] = rule.label
-            accept = scored <= _as_float32(rule.threshold)
+            accept = scored <= as_float32(rule.threshold)
             counts = np.array([np.sum(accept & scored_same), np.sum(accept & ~scored_same)])
             accepted[rule.name] = accepted.get(rule.name, 0) + counts
     if not (tested > 0).all():
