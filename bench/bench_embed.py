@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,8 @@ ENGINE = faces.DEFAULT_ENGINE
 #: on one core), and the throughput of 2 jobs and of 2 Dask workers against 1 job.
 TARGETS = {"per photo": 1.2, "jobs": 1.8, "dask": 1.6}
 LFW_PHOTOS = 13_233
+#: Seconds a floor process may take to start, or to time its share, before the bench stops.
+PROCESS_WAIT = 600
 
 
 def variants(photos: list[Path], count: int, folder: Path) -> list[Path]:
@@ -108,7 +111,7 @@ def _floor_process(paths: list[Path], ready: Any, seconds: Any) -> None:
     cv2.setNumThreads(1)
     run = direct_dlib()
     run(paths[:2])
-    ready.wait()
+    ready.wait(timeout=PROCESS_WAIT)
     started = time.perf_counter()
     run(paths)
     seconds.put(time.perf_counter() - started)
@@ -128,7 +131,12 @@ def floor_on_every_core(paths: list[Path], cores: int) -> float:
     ]
     for process in processes:
         process.start()
-    slowest = max(seconds.get() for _ in processes)
+    try:  # a process that died (out of memory, say) never reports: stop, do not hang
+        slowest = max(seconds.get(timeout=PROCESS_WAIT) for _ in processes)
+    except queue.Empty:
+        for process in processes:
+            process.kill()
+        raise RuntimeError(f"a floor process gave no time within {PROCESS_WAIT} s") from None
     for process in processes:
         process.join()
     return len(paths) / slowest
@@ -222,7 +230,8 @@ def measure_alone(way: str, folder: Path, represent_photos: int) -> None:
         "shared": list(datasets.load_identity_dataset(config.demo_data_dir()).paths),
         "larger": sorted(folder.glob("variant*.jpg")),
     }
-    warm_up = sets["larger"][-2 * 16 * cores :]  # two batches a worker, never timed
+    # Two batches a worker, run once before timing (into a store that is then thrown away).
+    warm_up = sets["larger"][-2 * 16 * cores :]
     run, kept = way_runner(way, cores, warm_up)
     with kept:
         rates = {}

@@ -111,8 +111,10 @@ CREATE TABLE measures (
 # MEASURES_VERSION says; a row of another version, or one that does not read, is measured
 # again.
 
-#: Statements that bring a store of an older schema version to this one, its rows kept.
-_UPGRADES: dict[int, tuple[str, ...]] = {1: (_MEASURES_SCHEMA,)}
+#: Statements that bring a store of an older schema version to this one, its rows kept. A
+#: version-1 store may still hold a measures table: an older checkout that met this version
+#: rebuilt the store as version 1 and left the table it did not know about.
+_UPGRADES: dict[int, tuple[str, ...]] = {1: ("DROP TABLE IF EXISTS measures", _MEASURES_SCHEMA)}
 
 #: A stored answer: the embedding, or the sentence why the image has none.
 _Answer = np.ndarray | str

@@ -44,5 +44,5 @@ def threshold_from(asked: str | None, low: float, high: float) -> tuple[float | 
     quoted = asked if len(asked) <= QUOTE_LIMIT else f"{asked[:QUOTE_LIMIT]}…"
     return None, (
         f"The link asks for the threshold '{quoted}', which is not a number from "
-        f"{low:.4f} to {high:.4f} (this study's distances), so the page starts at its own."
+        f"{low:.4f} to {high:.4f}, so the page starts at its own."
     )

@@ -132,6 +132,21 @@ def embed_batch_alone(
     return embed_batch(photos, engine, enforce_detection)
 
 
+def embed_batch_on_cluster(
+    photos: Sequence[Photo], engine: faces.Engine, enforce_detection: bool, fingerprint: str
+) -> Outcomes:
+    """``embed_batch_alone`` on a Dask worker once it is seen to run the caller's code
+    (``fingerprint``): :func:`check_workers` sees only the workers there at the start, and one
+    that joins later (a dead worker's replacement) may run another copy of facedemo."""
+    if code_fingerprint() != fingerprint:
+        raise SettingError(
+            f"The Dask worker on {socket.gethostname()} runs other facedemo code than the "
+            "caller, so its vectors could differ from the store's; the photos embedded so far "
+            "are kept. Bring its checkout to the caller's, restart it and run again."
+        )
+    return embed_batch_alone(photos, engine, enforce_detection)
+
+
 def on_local_cores(
     batches: Iterable[Sequence[Photo]], engine: faces.Engine, enforce_detection: bool, jobs: int
 ) -> Iterator[Outcomes]:
@@ -167,10 +182,13 @@ def on_dask(
     client = connect(scheduler)
     try:
         check_workers(client, scheduler)
+        own = code_fingerprint()  # each batch checks it again on the worker that runs it
         pending = iter(batches)
 
         def submit(batch: Sequence[Photo]) -> Future:
-            return client.submit(embed_batch_alone, batch, engine, enforce_detection, pure=False)
+            return client.submit(
+                embed_batch_on_cluster, batch, engine, enforce_detection, own, pure=False
+            )
 
         window = 2 * max(1, sum(client.nthreads().values()))
         in_flight = {submit(batch) for batch in itertools.islice(pending, window)}

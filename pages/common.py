@@ -238,6 +238,16 @@ def user_errors() -> Iterator[None]:
         st.stop()
 
 
+@contextmanager
+def panel_errors() -> Iterator[None]:
+    """A :class:`FaceDemoError` as ``st.error`` that ends only this section of the page: what
+    follows it is still drawn (``user_errors`` stops the whole run)."""
+    try:
+        yield
+    except FaceDemoError as error:
+        st.error(str(error))
+
+
 def demo_photos() -> list[GalleryPhoto]:
     """The demo gallery; empty, with a warning saying why, when its folder is damaged (the
     page still takes uploads and the camera)."""
@@ -263,6 +273,15 @@ THUMBNAIL_SIDE = 160
 def thumbnail(path: str) -> np.ndarray:
     """A photo as a square thumbnail, made once per photo and server."""
     return images.square_thumbnail(images.load_image(path), THUMBNAIL_SIDE)
+
+
+def show_thumbnail(container, path: Path, caption: str | None = None) -> None:
+    """``path``'s thumbnail in ``container``; a photo removed or changed since its study was
+    made is said in the caption instead (the rest of the page stays)."""
+    try:
+        container.image(thumbnail(str(path)), caption=caption)
+    except FaceDemoError as error:
+        container.caption(f"{caption or path.name}: cannot be shown ({error})")
 
 
 #: Side of the box a photo preview fits in (Verify's inputs), in pixels: small enough that

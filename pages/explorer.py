@@ -25,7 +25,7 @@ from pages.common import (
     prepared,
     progress_reporter,
     server_folder_dataset,
-    thumbnail,
+    show_thumbnail,
     user_errors,
     zip_dataset,
 )
@@ -56,7 +56,6 @@ SCORE_LABELS = {
     "higher": "higher = same person (similarity, probability)",
 }
 WORST_PEOPLE = 5
-#: The attributes table uploaded to the groups panel, kept for the pairs CSV.
 STUDIES_KEPT = 8
 
 
@@ -171,7 +170,7 @@ def show_overview(dataset: datasets.IdentityDataset) -> None:
             )
         samples = datasets.sample_paths(dataset, per_identity=1, limit=12)
         for column, (identity, path) in zip(st.columns(6) * 2, samples, strict=False):
-            column.image(thumbnail(str(path)), caption=datasets.display_name(identity))
+            show_thumbnail(column, path, datasets.display_name(identity))
 
 
 def set_threshold(value: float) -> None:
@@ -278,8 +277,8 @@ def show_misclassified(study: evaluation.PairStudy, dataset, metrics: thresholds
     for _, row in wrong.iterrows():
         kind = "same person judged different" if row.same_person else "strangers judged same"
         left, right, text = st.columns([1, 1, 3])
-        left.image(thumbnail(str(dataset.root / row.file_x)), caption=row.file_x)
-        right.image(thumbnail(str(dataset.root / row.file_y)), caption=row.file_y)
+        show_thumbnail(left, dataset.root / row.file_x, row.file_x)
+        show_thumbnail(right, dataset.root / row.file_y, row.file_y)
         text.markdown(
             f"**distance {row.distance:.4f}** — {kind}  \n"
             f"{datasets.display_name(row.identity_x)} · {datasets.display_name(row.identity_y)}"
@@ -306,7 +305,7 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
     )
     for column, row in zip(st.columns(WORST_PEOPLE), shown.itertuples(), strict=False):
         name = datasets.display_name(row.identity)
-        column.image(thumbnail(str(dataset.root / row.photo)), caption=name)
+        show_thumbnail(column, dataset.root / row.photo, name)
         column.markdown(
             f"{row.false_rejects} of {row.same_pairs} own pairs rejected  \n"
             f"{row.false_accepts} of {row.different_pairs:,} stranger pairs accepted"

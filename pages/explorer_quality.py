@@ -12,7 +12,7 @@ import streamlit as st
 from facedemo import datasets, evaluation, plots
 from facedemo.errors import DatasetError
 from facedemo.quality import study as quality
-from pages.common import thumbnail
+from pages.common import show_thumbnail
 
 #: Where the attributes table uploaded to the groups panel is kept for the pairs CSV.
 ATTRIBUTES_KEPT_KEY = "explorer_attributes_table"
@@ -111,7 +111,7 @@ def show_edc(analysed: quality.StudyQuality, name: str, dataset, threshold: floa
     unit = analysed.measure(name).unit
     for column, row in zip(st.columns(len(culprits)), culprits.itertuples(), strict=True):
         if isinstance(dataset, datasets.IdentityDataset):
-            column.image(thumbnail(str(dataset.root / row.file)))
+            show_thumbnail(column, dataset.root / row.file)
         value = "not measured" if pd.isna(row.quality) else f"{row.quality:.4g} {unit}".strip()
         column.caption(
             f"{datasets.display_name(row.identity)} · {value}  \n"

@@ -12,7 +12,7 @@ from facedemo import datasets, faces, identify
 from facedemo import explain as explaining
 from facedemo.embeddings import EmbeddingStore
 from facedemo.plots.explain import gallery_map_figure, occlusion_figure
-from pages.common import thumbnail, user_errors
+from pages.common import panel_errors, show_thumbnail
 
 #: How each projection is offered.
 METHOD_NAMES = {"pca": "PCA (a fixed projection)", "tsne": "t-SNE (keeps neighbours)"}
@@ -28,7 +28,7 @@ def where_faces_live(result: identify.Identification) -> None:
         horizontal=True,
         format_func=METHOD_NAMES.get,
     )
-    with user_errors():
+    with panel_errors():
         space = explaining.identification_map(result, method)
         picked = st.plotly_chart(
             gallery_map_figure(
@@ -40,24 +40,27 @@ def where_faces_live(result: identify.Identification) -> None:
             selection_mode=("points", "box", "lasso"),
         )
         st.caption(space.caption())
-        show_picked_photos(picked, result.gallery.root)
+        show_picked_photos(picked, result.gallery.root, space.files)
 
 
 #: Most photos shown under a map for the points picked on it.
 PICKED_SHOWN = 8
 
 
-def show_picked_photos(picked, root: Path) -> None:
+def show_picked_photos(picked, root: Path, files: tuple[str, ...]) -> None:
     """The photos behind the points picked on a map (a click, a box or a lasso), as
-    thumbnails: a Plotly hover label cannot show a picture."""
-    files = [file for file in dict.fromkeys(map(_file_of, picked.selection.points)) if file]
-    if not files:
+    thumbnails: a Plotly hover label cannot show a picture. Only the map's own ``files``
+    are shown (the selection comes from the browser)."""
+    mapped = set(files)
+    picked_files = dict.fromkeys(map(_file_of, picked.selection.points))
+    chosen = [file for file in picked_files if file in mapped]
+    if not chosen:
         st.caption("Click a point, or drag a box round several, to see their photos here.")
         return
-    for column, file in zip(st.columns(PICKED_SHOWN), files[:PICKED_SHOWN], strict=False):
-        column.image(thumbnail(str(root / file)), caption=file)
-    if len(files) > PICKED_SHOWN:
-        st.caption(f"The first {PICKED_SHOWN} of the {len(files)} photos picked.")
+    for column, file in zip(st.columns(PICKED_SHOWN), chosen[:PICKED_SHOWN], strict=False):
+        show_thumbnail(column, root / file, file)
+    if len(chosen) > PICKED_SHOWN:
+        st.caption(f"The first {PICKED_SHOWN} of the {len(chosen)} photos picked.")
 
 
 def _file_of(point: dict) -> str | None:
@@ -80,8 +83,10 @@ def why_same_or_different(result: faces.Verification) -> None:
         )
         if not st.button("Show which parts of the faces decided it", key="explain_pair"):
             return
-        with st.spinner("Greying patches and measuring the distance again..."), user_errors():
+        with st.spinner("Greying patches and measuring the distance again..."), panel_errors():
             explanation = explaining.explain_faces(*crops, result.engine)
+        if explanation is None:  # said above
+            return
     st.plotly_chart(
         occlusion_figure(explanation.crops, explanation.maps, ("Face A", "Face B")),
         key="occlusion_map",
@@ -117,9 +122,12 @@ def dataset_map_panel(
             horizontal=True,
             format_func=METHOD_NAMES.get,
         )
-        with user_errors(), st.spinner("Placing the photos..."):
+        space = None
+        with panel_errors(), st.spinner("Placing the photos..."):
             gallery = identify.build_gallery(dataset, engine, store)  # the study's vectors
             space, total = explaining.dataset_map(gallery, engine, method)
+        if space is None:  # said above
+            return
         picked = st.plotly_chart(
             gallery_map_figure(space.x, space.y, space.people, space.files),
             key="explorer_map",
@@ -129,4 +137,4 @@ def dataset_map_panel(
         )
         shown = "" if total == len(space) else f" (a sample of {len(space):,} of {total:,})"
         st.caption(f"Each dot a photo{shown}, one colour a person. {space.caption()}")
-        show_picked_photos(picked, dataset.root)
+        show_picked_photos(picked, dataset.root, space.files)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from facedemo import calibration, config, datasets, decision, faces, identify, images, plots
+from facedemo import (
+    calibration,
+    config,
+    datasets,
+    decision,
+    faces,
+    identify,
+    images,
+    links,
+    plots,
+)
 from facedemo.cache import LruCache
 from facedemo.drawing import draw_faces
 from facedemo.errors import FaceDemoError, NoFaceError
@@ -23,7 +34,7 @@ from pages.common import (
     preview,
     progress_reporter,
     server_folder_dataset,
-    thumbnail,
+    show_thumbnail,
     user_errors,
     zip_dataset,
 )
@@ -66,8 +77,8 @@ def photo_input(
         st.caption(live_camera.SNAPSHOT_NEEDS)
         snapshot = st.camera_input(label, key=keys.camera)
         return (snapshot.getvalue(), "webcam snapshot") if snapshot else None
-    # Picked by file name, so that a link names the photo itself, not its place in the list.
-    by_name = {photo.path.name: photo for photo in gallery}
+    # Picked by the photo (its caption in the link), not by its place in the list.
+    by_name = gallery_by_name(gallery)
     names = list(by_name)
     with common.settings(keys.gallery):
         choice = common.linked(
@@ -81,6 +92,15 @@ def photo_input(
         )
     st.image(preview(str(by_name[choice].path)))
     return by_name[choice].path, choice
+
+
+def gallery_by_name(gallery: list[GalleryPhoto]) -> dict[str, GalleryPhoto]:
+    """The gallery's photos by their path below the folder they share ("img1.jpg", or
+    "ada/0001.jpg" where each person has a folder): two photos never share a name."""
+    if len(gallery) == 1:
+        return {gallery[0].path.name: gallery[0]}
+    shared = Path(os.path.commonpath([photo.path for photo in gallery]))
+    return {photo.path.relative_to(shared).as_posix(): photo for photo in gallery}
 
 
 def kept_upload(label: str, key: str) -> tuple[bytes, str] | None:
@@ -144,6 +164,10 @@ def threshold_picker(engine: faces.Engine) -> float:
             st.caption(f"Using {default:.4f} ({origin}).")
             return default
         top, step = faces.threshold_slider(default, engine.metric)
+        if "threshold_value" not in st.session_state:  # a link's threshold, as the page opens
+            _, note = links.threshold_from(st.query_params.get("threshold_value"), 0.0, top)
+            if note:
+                st.info(note)
         return st.slider(
             "Same person if distance ≤",
             0.0,
@@ -414,7 +438,7 @@ def show_identification(result: identify.Identification) -> None:
         st.subheader("Closest people")
         for rank, candidate in enumerate(result.candidates, start=1):
             picture, text = st.columns([1, 5])
-            picture.image(thumbnail(str(candidate.path)))
+            show_thumbnail(picture, candidate.path)
             sign, verdict = ("≤", "match") if candidate.matches else (">", "no match")
             text.markdown(
                 f"**{rank}. {datasets.display_name(candidate.identity)}** — distance "

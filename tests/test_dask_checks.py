@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from facedemo import datasets, faces, workers
-from facedemo.embeddings import EmbeddingStore
+from facedemo.embeddings import EmbeddingStore, content_hash
 from facedemo.errors import SettingError
 
 ENGINE = faces.DEFAULT_ENGINE
@@ -107,10 +107,19 @@ def test_a_worker_running_other_code_is_refused_then_work_until_they_all_leave(
     client.run(lambda: workers.__dict__.setdefault("_real_fingerprint", workers.code_fingerprint))
     client.run(_other_code)
     store = EmbeddingStore(tmp_path / "store.sqlite3", batch_size=BATCH)
-    with pytest.raises(SettingError, match=r"1 of the 1 Dask workers .* run other facedemo code"):
-        store.embed_paths(photos, ENGINE, scheduler=cluster.scheduler_address)
+    try:
+        with pytest.raises(SettingError, match=r"1 of the 1 Dask workers .* run other facedemo"):
+            store.embed_paths(photos, ENGINE, scheduler=cluster.scheduler_address)
+        # One that joins after the check (a dead worker's replacement) is caught batch by batch.
+        batch = [(content_hash(photos[0].read_bytes()), photos[0].read_bytes(), True)]
+        future = client.submit(
+            workers.embed_batch_on_cluster, batch, ENGINE, True, workers.code_fingerprint()
+        )
+        with pytest.raises(SettingError, match=r"runs other facedemo code than the caller"):
+            future.result()
+    finally:
+        client.run(_own_code)
     assert store.count() == 0
-    client.run(_own_code)
 
     def leave_after_the_first_batch(done: int, total: int, name: str) -> None:
         if done >= BATCH and cluster.workers:

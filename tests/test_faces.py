@@ -320,4 +320,36 @@ def test_boxes_found_without_the_eye_search_are_deepfaces_own(
             for item in theirs
         )
         found = sorted((face.box, face.score) for face in faces.detect(image, engine, False))
-        assert found == expected, name
+        assert found and found == expected, name
+
+
+class _EdgeCascade:
+    """OpenCV's face cascade, stood in for: one box that ends on the image's last column and
+    row (a face cut by the frame), as detectMultiScale3 returns it."""
+
+    def detectMultiScale3(self, image: np.ndarray, *args, **kwargs):
+        height, width = image.shape[:2]
+        return np.array([[width - 60, height - 70, 60, 70]]), None, np.array([5.0])
+
+
+def test_a_box_on_the_edge_is_the_one_deepface_reports(
+    shared_images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeepFace reports a box on the right or bottom edge a pixel in; so must the path that
+    skips its eye search (the same box, so the same chip and vector as before)."""
+    from deepface import DeepFace
+
+    from facedemo import images
+    from facedemo.faces.loading import _build
+
+    client = _build("face_detector", "opencv")
+    monkeypatch.setitem(client.model, "face_detector", _EdgeCascade())
+    image = images.load_image(shared_images / "img1.jpg")
+    small, scale = images.downscale(image, faces.DEFAULT_ENGINE.max_side)
+    (theirs,) = DeepFace.extract_faces(
+        np.ascontiguousarray(small[:, :, ::-1]), detector_backend="opencv", align=False
+    )
+    expected = tuple(round(theirs["facial_area"][k] / scale) for k in "xywh")
+    (face,) = faces.detect(image, faces.DEFAULT_ENGINE)
+    assert face.box == expected
+    assert face.box[0] + face.box[2] < image.shape[1]  # a pixel in, not on the edge

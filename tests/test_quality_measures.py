@@ -190,17 +190,26 @@ def test_stored_measures_read_back_equal(
     assert json.loads(text)["inter_eye_distance"] == computed.measures["inter_eye_distance"][0]
 
 
+@pytest.mark.parametrize("left_behind", [False, True])
 def test_an_old_store_is_upgraded_and_measured_without_embedding_again(
     tmp_path: Path,
     photos: list[Path],
     reference: EmbeddedSet,
     detect_calls: list[Any],
     monkeypatch: pytest.MonkeyPatch,
+    left_behind: bool,
 ) -> None:
-    # A store of the first schema, holding the vectors of the photos.
+    """A store of the first schema, holding the vectors of the photos; ``left_behind``: with
+    the measures table an older checkout leaves when it rebuilds a newer store as its own."""
     path = tmp_path / "old.sqlite3"
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.executescript(OLD_SCHEMA)
+        if left_behind:
+            db.executescript(
+                "CREATE TABLE measures (engine_key TEXT, content_hash TEXT, version INTEGER, "
+                "measures TEXT, PRIMARY KEY (engine_key, content_hash)) WITHOUT ROWID;"
+                "INSERT INTO measures VALUES ('stale', 'stale', 1, '{}');"
+            )
         db.executemany(
             "INSERT INTO embeddings VALUES (?, ?, 'face', ?, ?, NULL)",
             [

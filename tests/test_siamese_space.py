@@ -153,6 +153,20 @@ DAMAGE = {
     "names as numbers": lambda path: write_arrays(
         path, **{**good_arrays(), "files": np.arange(12)}
     ),
+    "a bare array": lambda path: np.save(path.open("wb"), good_arrays()["outputs"]),
+    "no epoch": lambda path: write_arrays(
+        path,
+        **{**good_arrays(), "epochs": np.array([], int), "outputs": np.zeros((0, 12, 20))},
+    ),
+    "one face": lambda path: write_arrays(
+        path,
+        **{
+            **good_arrays(),
+            "people": good_arrays()["people"][:1],
+            "files": good_arrays()["files"][:1],
+            "outputs": good_arrays()["outputs"][:, :1],
+        },
+    ),
 }
 
 

@@ -169,7 +169,8 @@ def gallery_map(
     if probe is not None:
         if threshold is None:
             threshold = faces.default_threshold(engine.model, engine.metric)
-        within = gallery.distances(np.reshape(probe, -1), engine.metric) <= threshold
+        distances = gallery.distances(np.reshape(probe, -1), engine.metric)
+        within = distances.astype(np.float64) <= threshold  # identify's rule: Candidate.matches
     coordinates = coordinates.astype(np.float32)
     n = len(gallery)
     return GalleryMap(

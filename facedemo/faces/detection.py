@@ -196,14 +196,17 @@ def _regions(
         found = [(box, (100 - level) / 100) for box, level in zip(boxes, levels, strict=True)]
     else:
         found = [((r.x, r.y, r.w, r.h), r.confidence) for r in detector.detect_faces(bgr)]
+    height, width = bgr.shape[:2]
     regions = []
     for (x, y, w, h), confidence in found:
-        # Clipped to the image as DeepFace's extract_face clips it; an empty box is no face.
-        w = max(0, min(bgr.shape[1], x + w) - max(0, x))
-        h = max(0, min(bgr.shape[0], y + h) - max(0, y))
-        if w and h:
-            box = tuple(round(value / scale) for value in (max(0, x), max(0, y), w, h))
-            regions.append((_clip_box(box, shape), round(float(confidence or 0), 2)))
+        # As DeepFace.extract_faces does: a box whose clipped crop is empty is no face; the
+        # box it reports keeps a pixel off the right and bottom edges.
+        if min(width, x + w) <= max(0, x) or min(height, y + h) <= max(0, y):
+            continue
+        x, y = max(0, int(x)), max(0, int(y))
+        w, h = min(width - x - 1, int(w)), min(height - y - 1, int(h))
+        box = tuple(round(value / scale) for value in (x, y, w, h))
+        regions.append((_clip_box(box, shape), round(float(confidence or 0), 2)))
     return regions
 
 

@@ -33,6 +33,7 @@ from facedemo.quality.edc import (
     edc,
     pair_quality,
     quality_study,
+    worse_photo,
 )
 from facedemo.quality.groups import (
     DEFAULT_BAND_LABELS,
@@ -85,4 +86,5 @@ __all__ = [
     "quality_bands",
     "quality_study",
     "unmeasured",
+    "worse_photo",
 ]

@@ -63,13 +63,23 @@ CURVES = {
 }
 
 
+def worse_photo(
+    photo_quality: ArrayLike, first: ArrayLike, second: ArrayLike, higher_is_better: bool = True
+) -> np.ndarray:
+    """Each pair's lower-quality photo (an index, ``first`` on a tie; an unmeasured photo is
+    the lowest of all): the one photo a pair's quality is read from, everywhere."""
+    oriented = _oriented(photo_quality, higher_is_better)
+    first, second = np.asarray(first), np.asarray(second)
+    return np.where(oriented[second] < oriented[first], second, first)
+
+
 def pair_quality(
     photo_quality: ArrayLike, first: ArrayLike, second: ArrayLike, higher_is_better: bool = True
 ) -> np.ndarray:
     """Each pair's quality, the lower of its two photos' (float64; NaN, unmeasured, as
     ``-inf``); with ``higher_is_better`` False the measure is negated first."""
     oriented = _oriented(photo_quality, higher_is_better)
-    return np.minimum(oriented[np.asarray(first)], oriented[np.asarray(second)])
+    return oriented[worse_photo(photo_quality, first, second, higher_is_better)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -428,9 +438,8 @@ def quality_study(
         raise DatasetError(
             "A quality curve needs at least one same-person and one different-person pair."
         )
-    oriented = _oriented(photo_quality, higher_is_better)
-    worse = np.where(oriented[second] < oriented[first], second, first)
-    quality = oriented[worse]
+    worse = worse_photo(photo_quality, first, second, higher_is_better)
+    quality = _oriented(photo_quality, higher_is_better)[worse]
     people = 0
     person_a = person_b = None
     if photo_person is not None:

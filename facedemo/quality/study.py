@@ -30,8 +30,8 @@ from facedemo.quality.edc import (
     DEFAULT_DISCARD_LIMIT,
     Edc,
     QualityStudy,
-    pair_quality,
     quality_study,
+    worse_photo,
 )
 from facedemo.quality.groups import (
     DEFAULT_BAND_LABELS,
@@ -341,13 +341,10 @@ def pairs_export(
     measure of its lower-quality photo; empty where unmeasured), and with ``attributes``
     ``group_<attribute>_x`` / ``_y``, each photo's label."""
     frame = study.pairs_frame(threshold)
-    photos = np.arange(len(study.files))
     for measure in measures(study):
         values = study.photo_quality[measure.name]
-        # Each photo's oriented rank (higher better, unmeasured lowest), then each pair's worse.
-        oriented = pair_quality(measure.ranked(values), photos, photos, measure.higher_is_better)
-        first, second = study.first, study.second
-        worse = np.where(oriented[second] < oriented[first], second, first)
+        ranked = measure.ranked(values)  # what the EDC ranks: the same worse photo as its curve
+        worse = worse_photo(ranked, study.first, study.second, measure.higher_is_better)
         frame[QUALITY_COLUMN.format(measure=measure.name)] = values[worse]
     if attributes is not None:
         if not study.knows_people:

@@ -30,11 +30,20 @@ from facedemo.siamese.runs.status import list_runs
 CHANCE_STANDARD_ERRORS = 2
 
 
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the .npz archive at ``path``; a file that is no such archive (a bare
+    .npy array, say) is a ValueError, as a damaged one is."""
+    loaded = np.load(path, allow_pickle=False)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError("a single array, not an archive of named arrays")
+    with loaded:
+        return {name: loaded[name] for name in loaded.files}
+
+
 def read_pairs(path: Path) -> PairImages | None:
     """A ``PairImages`` file of a run (``RunLayout.preview`` / ``.misclassified``), if written."""
     try:
-        with np.load(path) as arrays:
-            return PairImages(**{name: arrays[name] for name in arrays.files})
+        return PairImages(**_npz_arrays(path))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
@@ -57,8 +66,7 @@ def read_space(run_dir: Path) -> EpochSpace | None:
     the file and its fault when it is damaged."""
     path = RunLayout(run_dir).space
     try:
-        with np.load(path) as arrays:
-            loaded = {name: arrays[name] for name in arrays.files}
+        loaded = _npz_arrays(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):

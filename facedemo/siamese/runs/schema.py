@@ -235,6 +235,11 @@ def checked_space(arrays: Mapping[str, Any], path: Path) -> dict[str, Any]:
     if arrays["people"].dtype.kind != "U" or arrays["files"].dtype.kind != "U":
         raise damaged("names people or files by something other than text")
     faces = len(arrays["people"])
+    if len(epochs) < 1 or faces < 2 or outputs.shape[-1] < 2:
+        raise damaged(
+            f"holds {len(epochs)} epochs of {faces} faces with {outputs.shape[-1]} numbers "
+            "each, too few to draw (at least 1 epoch, 2 faces and 2 numbers a face)"
+        )
     if outputs.shape[:2] != (len(epochs), faces) or len(arrays["files"]) != faces:
         raise damaged(
             f"holds outputs of shape {outputs.shape} for {len(epochs)} epochs and {faces} faces"
