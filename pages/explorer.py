@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from facedemo import (
-    calibration,
     config,
     datasets,
     evaluation,
@@ -18,7 +17,7 @@ from facedemo import (
 from facedemo.cache import LruCache
 from facedemo.embeddings import EmbeddingStore
 from facedemo.siamese import runs
-from pages import common, explorer_quality, model_views
+from pages import common, explorer_panels, explorer_quality, model_views
 from pages.common import (
     engine_picker,
     ensure_app_navigation,
@@ -319,41 +318,6 @@ def show_people_errors(study: evaluation.PairStudy, dataset, threshold: float) -
         )
 
 
-@st.fragment
-def calibration_panel(study: evaluation.PairStudy) -> None:
-    """P(same person) fitted on the study, out of fold, at a prior the analyst states."""
-    fitted = study.calibration_or_why
-    with st.expander("A calibrated probability of “same person”"), user_errors():
-        if isinstance(fitted, str):
-            st.caption(f"No calibrated probability for this study: {fitted}")
-            return
-        prior = st.slider(
-            "Prior: share of comparisons that are one person",
-            *calibration.PRIOR_RANGE,
-            calibration.slider_prior(fitted.study_prior),
-            key="explorer_prior",
-            help="It changes the probability: a close pair among mostly strangers is less "
-            f"likely one person. This study's own share is {plots.percent(fitted.study_prior)}.",
-        )
-        st.caption(
-            f"Fitted by {calibration.METHOD_NAMES[fitted.method]} on {fitted.pairs:,} pairs; "
-            "judged out of fold "
-            f"({fitted.folds} folds of {fitted.folds_of}: no pair is predicted by a fit that "
-            f"saw it{' or its first person' if fitted.folds_of == 'people' else ''}). "
-            f"{fitted.judged()}"
-            + (" The Verify page uses it for this engine." if study.engine else "")
-        )
-        st.dataframe(
-            fitted.probability_table(*study.analysis.distance_range(), prior),
-            hide_index=True,
-            key="calibration_table",
-            column_config={
-                "distance": st.column_config.NumberColumn(format="%.4f"),
-            },
-        )
-        st.plotly_chart(plots.reliability_figure(fitted.reliability), key="reliability")
-
-
 def operating_points(study: evaluation.PairStudy) -> pd.DataFrame:
     """The study's operating points with their target FMR as text: "—" where a point has
     none (ZeroFNMR), rather than a raw None."""
@@ -476,58 +440,6 @@ def threshold_panel(study: evaluation.PairStudy, dataset) -> None:
     explorer_quality.groups_panel(study, dataset, threshold, uploaded_table)
 
 
-def compare_panel(
-    dataset: datasets.IdentityDataset,
-    engine: faces.Engine,
-    max_negatives: int,
-    scheduler: str | None,
-) -> None:
-    with st.expander("Compare engine settings on this data set"):
-        candidates = {other.label: other for other in faces.comparable_engines(engine)}
-        chosen = st.multiselect(
-            "Settings",
-            list(candidates),
-            key="compare_settings",
-            default=[
-                other.label
-                for other in evaluation.comparison_defaults(engine)
-                if other.label in candidates
-            ],
-            help="Each setting embeds every photo once (then the store remembers it).",
-        )
-        if st.button("Compare", key="compare_run") and chosen:
-            with user_errors():
-                bar, report = progress_reporter("Embedding")
-                table = evaluation.compare_engines(
-                    dataset,
-                    [candidates[label] for label in chosen],
-                    embedding_store(),
-                    report,
-                    max_negatives,
-                    jobs=config.embedding_jobs(),
-                    scheduler=scheduler,
-                )
-                bar.empty()
-            st.dataframe(
-                table,
-                hide_index=True,
-                column_config={
-                    "setting": st.column_config.TextColumn("Engine setting", pinned=True),
-                    "different_pairs": st.column_config.NumberColumn(
-                        "Different-person pairs", format="localized"
-                    ),
-                    "auc": st.column_config.NumberColumn("AUC", format="%.4f"),
-                    "eer": st.column_config.NumberColumn("EER", format="percent"),
-                    "best_accuracy": st.column_config.NumberColumn(
-                        "Best accuracy", format="percent"
-                    ),
-                    "best_threshold": st.column_config.NumberColumn("at threshold", format="%.4f"),
-                    "failed_images": st.column_config.NumberColumn("Photos without a face"),
-                },
-            )
-            st.plotly_chart(plots.comparison_figure(table.to_dict("records")), key="comparison")
-
-
 ensure_app_navigation()
 st.title("Threshold explorer")
 st.caption(
@@ -602,7 +514,9 @@ if study.failed_images:
     with st.expander(f"{len(study.failed_images)} photos gave no face and are left out"):
         st.dataframe(pd.DataFrame(study.failed_images, columns=["file", "why"]), hide_index=True)
 threshold_panel(study, dataset)
-calibration_panel(study)
+explorer_panels.calibration_panel(study)
 if isinstance(dataset, datasets.IdentityDataset):
     model_views.dataset_map_panel(dataset, engine, embedding_store())
-    compare_panel(dataset, engine, int(max_negatives), scheduler or None)
+    explorer_panels.compare_panel(
+        dataset, engine, int(max_negatives), scheduler or None, embedding_store()
+    )

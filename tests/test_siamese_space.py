@@ -98,7 +98,7 @@ def test_a_resume_keeps_the_committed_epochs_and_records_the_missing_one(tmp_pat
     epoch 2: epoch 3 is dropped (it is trained again), epochs 0-2 are kept as they were."""
     from facedemo.siamese.data import FaceImages, load_faces, load_split
     from facedemo.siamese.model import build_siamese
-    from facedemo.siamese.train import _SpaceRecorder
+    from facedemo.siamese.recording import SpaceRecorder
 
     run_dir, _ = tiny_run()
     settings = read_settings(run_dir)
@@ -106,7 +106,7 @@ def test_a_resume_keeps_the_committed_epochs_and_records_the_missing_one(tmp_pat
         load_split(settings).validation, settings.image_size, settings.framing
     )
     writer = RunWriter(RunLayout(tmp_path))
-    recorder = _SpaceRecorder(writer, bank, settings)
+    recorder = SpaceRecorder(writer, bank, settings)
     model = build_siamese(settings.image_size)
     saved = read_space(run_dir)
     written = saved.with_epoch(3, saved.outputs[-1] + 1)
@@ -119,7 +119,7 @@ def test_a_resume_keeps_the_committed_epochs_and_records_the_missing_one(tmp_pat
     assert read_space(tmp_path).epochs.tolist() == [0, 1, 2, 3]
     # A run from before space.npz, resumed at epoch 5, starts its file there.
     (tmp_path / "space.npz").unlink()
-    fresh = _SpaceRecorder(writer, bank, settings)
+    fresh = SpaceRecorder(writer, bank, settings)
     fresh.start(model, 5)
     assert read_space(tmp_path).epochs.tolist() == [5]
 

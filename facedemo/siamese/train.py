@@ -41,7 +41,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-from facedemo.datasets.folders import display_name
 from facedemo.errors import FaceDemoError, RunError
 from facedemo.siamese import BEST_BY, TrainConfig
 from facedemo.siamese.data import (
@@ -61,7 +60,6 @@ from facedemo.siamese.data import (
     load_faces,
     load_split,
     seen_people_pairs,
-    space_faces,
 )
 from facedemo.siamese.device import (
     Device,
@@ -76,15 +74,14 @@ from facedemo.siamese.model import (
     reseed,
     takes_raw_pixels,
 )
-from facedemo.siamese.runs.layout import Checkpoint, EpochSpace, PairImages, RunLayout
+from facedemo.siamese.recording import SpaceRecorder
+from facedemo.siamese.runs.layout import Checkpoint, PairImages, RunLayout
 from facedemo.siamese.runs.lifecycle import check_resumable, create_run, dataset_source
 from facedemo.siamese.runs.processes import process_start_time
-from facedemo.siamese.runs.results import read_space
 from facedemo.siamese.runs.settings import has_settings, read_config, read_settings
 from facedemo.siamese.runs.status import read_checkpoint, resume_would
 from facedemo.siamese.runs.writer import RunWriter
 from facedemo.siamese.scoring import PairScores, evaluate_model
-from facedemo.siamese.space import SPACE_PEOPLE, SPACE_PHOTOS
 
 #: Training pairs saved for the Monitor page's preview grid.
 PREVIEW_PAIRS = 16
@@ -194,52 +191,6 @@ def _preview(model: keras.Model, faces: FaceImages, config: TrainConfig) -> Pair
     )
 
 
-class _SpaceRecorder:
-    """space.npz: the tower's outputs for a fixed handful of validation faces (``space_faces``,
-    seeded), appended after every epoch and rewritten whole each time (one atomic write)."""
-
-    def __init__(self, writer: RunWriter, faces: FaceImages, config: TrainConfig) -> None:
-        chosen = space_faces(faces, SPACE_PEOPLE, SPACE_PHOTOS, config.seed)
-        self.writer, self.batch_size = writer, config.batch_size
-        self.images = faces.images[chosen]
-        identities, paths = faces.dataset.identities, faces.dataset.paths
-        self.space = EpochSpace(
-            epochs=np.zeros(0, dtype=np.int64),
-            outputs=np.zeros((0, len(chosen), 0), np.float32),  # features: from the first epoch
-            people=np.array([display_name(identities[i]) for i in chosen]),
-            files=np.array([Path(paths[i]).name for i in chosen]),
-        )
-
-    def start(self, model: keras.Model, epoch: int) -> None:
-        """Continue from the checkpoint of ``epoch``: keep what the file holds up to it (a
-        resume drops the epoch it did not commit) and record ``epoch`` itself if missing (the
-        untrained network as epoch 0; the first epoch resumed of a run from before space.npz)."""
-        try:
-            saved = read_space(self.writer.layout.run_dir)
-        except RunError as error:
-            print(f"{error} It is written again from epoch {epoch}.", flush=True)
-            saved = None
-        if saved is not None and np.array_equal(saved.files, self.space.files):
-            self.space = saved.up_to(epoch)
-        if epoch in self.space.epochs:
-            self.writer.space(self.space)  # without the epoch it did not commit
-        else:
-            self.record(model, epoch)
-
-    def record(self, model: keras.Model, epoch: int) -> None:
-        """The tower's outputs for the faces after ``epoch``, added to space.npz."""
-        tower = feature_extractor(model)
-        starts = range(0, len(self.images), self.batch_size)
-        outputs = np.concatenate(
-            [
-                keras.ops.convert_to_numpy(tower(self.images[i : i + self.batch_size]))
-                for i in starts
-            ]
-        )
-        self.space = self.space.with_epoch(epoch, outputs.astype(np.float32))
-        self.writer.space(self.space)
-
-
 def _improves(best: Checkpoint, logs: dict[str, float], best_by: str) -> bool:
     """Whether an epoch's ``logs`` beat the best epoch so far by the run's ``best_by``."""
     before = getattr(best, f"best_{best_by}")
@@ -269,7 +220,7 @@ class _RunCallback(keras.callbacks.Callback):
         checkpoint: Checkpoint,
         stop_requested: Callable[[], bool],
         seen_people: tuple[FaceImages, DrawnPairs] | None = None,
-        space: _SpaceRecorder | None = None,
+        space: SpaceRecorder | None = None,
     ) -> None:
         super().__init__()
         self.space = space
@@ -482,7 +433,7 @@ def _fit(
         f"from, {len(split.validation.identity_names)} to validate on; {where}.",
         flush=True,
     )
-    space = _SpaceRecorder(writer, validation_faces, config)
+    space = SpaceRecorder(writer, validation_faces, config)
     callback = _RunCallback(config, device, writer, checkpoint, stop_requested, seen_people, space)
     with distributed(device):
         if checkpoint.last:

@@ -1,44 +1,11 @@
-"""The embedding store: every image embedded once per engine setting, kept on disk.
-
-Rows live in SQLite, keyed by the image's content (a hash of the file bytes, so a
-renamed or copied photo is found again) and by ``Engine.embedding_key`` (model,
-detector, alignment, detection size; the metric does not change a vector). Images
-without a usable face are stored too, with the sentence why, so they are listed
-rather than dropped and not retried until the engine changes.
-
-The file is shared by sessions, pages and CLI runs, in threads and processes at
-once: every call opens its own connection, the database runs in WAL mode with a
-busy timeout, and each batch is written in one short transaction, so a killed run
-loses only the batch it was working on.
-
-A data set can be embedded on several cores or machines (``jobs``, ``scheduler``: see
-:mod:`facedemo.workers`); this process stays the file's one writer. Photos already
-stored are never sent out; the rest go out as batches of bytes, and each batch that
-comes back is written in its own transaction, so a killed run loses only the batches
-in flight and a rerun continues where it stopped.
-
-Beside each vector the store keeps the photo's quality measures
-(:mod:`facedemo.quality.measures`: face size, sharpness, exposure, pose, the detector's
-score), computed in the same pass. A photo whose vector is stored but whose measures are
-not (embedded before measures existed, measured by another version, a damaged measures
-row) is detected again and measured, never embedded again. A store file of the first
-schema (vectors only) is upgraded in place when opened: its vectors stay as they are.
-
-The store is only a cache, so a damaged file (cut short, overwritten, not SQLite at
-all) is never an error: found when the store opens (an integrity check) or when a
-call reads it, it is renamed aside (``embeddings.sqlite3.damaged-<time>``, kept for
-inspection) and a fresh store takes its place; ``EmbeddingStore.healed`` holds the
-sentence saying so. Healing takes a lock file beside the store and checks the file
-again under it, so two processes finding the same damage move it aside once.
-"""
+"""The embedding store: one SQLite file, written by this process alone, filled here, on local
+cores or on Dask (``facedemo.embeddings`` says what it keeps, how it is shared and healed)."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime
 import fcntl
-import json
-import math
 import sqlite3
 import threading
 from collections.abc import Callable, Container, Iterator, Sequence
@@ -49,16 +16,25 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from facedemo import config, faces, images, workers
+from facedemo.embeddings.rows import (
+    MEASURES_SCHEMA,
+    SCHEMA,
+    SCHEMA_VERSION,
+    UPGRADES,
+    Answer,
+    EmbeddedSet,
+    Measures,
+    Stored,
+    measures_text,
+    stored_answer,
+    stored_measures,
+)
 from facedemo.errors import ImageError, SettingError
 from facedemo.quality.measures import MEASURES, MEASURES_VERSION, unmeasured
 from facedemo.workers import Outcomes, Photo, content_hash
 
 if TYPE_CHECKING:
     from facedemo.datasets import Progress  # (done, total, file name); datasets loads pandas
-
-#: Bump when the tables change; a store of a version in :data:`_UPGRADES` is upgraded in
-#: place, one of any other version rebuilt (it is only a cache).
-SCHEMA_VERSION = 2
 
 #: Images detected, embedded and written per transaction (a killed run loses at most these).
 BATCH_SIZE = 16
@@ -82,65 +58,6 @@ _Result = TypeVar("_Result")
 # and a session waiting here finds what another session just stored instead of redoing it.
 _COMPUTE_LOCK = threading.Lock()
 
-_SCHEMA = """
-CREATE TABLE embeddings (
-    engine_key   TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    kind         TEXT NOT NULL CHECK (kind IN ('face', 'whole_photo', 'no_face', 'unreadable')),
-    dimension    INTEGER,
-    vector       BLOB,
-    failure      TEXT,
-    PRIMARY KEY (engine_key, content_hash)
-) WITHOUT ROWID
-"""
-# kind: 'face' = the largest face's vector; 'no_face' = none found (failure says so);
-# 'whole_photo' = none found, the whole photo's vector (used only without enforce_detection);
-# 'unreadable' = the bytes are not an image we can decode (failure says why).
-
-_MEASURES_SCHEMA = """
-CREATE TABLE measures (
-    engine_key   TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    version      INTEGER NOT NULL,
-    measures     TEXT NOT NULL,
-    PRIMARY KEY (engine_key, content_hash)
-) WITHOUT ROWID
-"""
-# One row per photo with a face (or a whole-photo stand-in) under an engine: measures is a
-# JSON object, measure name -> number (null where unmeasurable), computed the way
-# MEASURES_VERSION says; a row of another version, or one that does not read, is measured
-# again.
-
-#: Statements that bring a store of an older schema version to this one, its rows kept. A
-#: version-1 store may still hold a measures table: an older checkout that met this version
-#: rebuilt the store as version 1 and left the table it did not know about.
-_UPGRADES: dict[int, tuple[str, ...]] = {1: ("DROP TABLE IF EXISTS measures", _MEASURES_SCHEMA)}
-
-#: A stored answer: the embedding, or the sentence why the image has none.
-_Answer = np.ndarray | str
-
-#: A photo's quality measures by name (NaN where unmeasured).
-_Measures = dict[str, float]
-
-#: What the store holds of a photo: its answer, and its measures (None: not measured yet,
-#: measured by another version, or a row that does not read).
-_Stored = tuple[_Answer, _Measures | None]
-
-
-@dataclass(frozen=True)
-class EmbeddedSet:
-    """Embeddings of a list of images under one engine, and which images have none."""
-
-    embeddings: np.ndarray  # float32 (n_ok, d), rows in the order of ok_indices
-    ok_indices: np.ndarray  # int32 indices into the input paths that got a face
-    failures: tuple[tuple[int, str], ...]  # (input index, the sentence why) for the rest
-    embedded_now: int  # distinct images detected and embedded now (0 on a warm store)
-    embedded_before: int  # input images answered from the store
-    # Quality measures by name (facedemo.quality.MEASURES), float64 aligned with the rows of
-    # ``embeddings``, NaN where unmeasured.
-    measures: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    measured_now: int = 0  # distinct images whose stored vector was measured now (detected)
-
 
 def _read(path: Path) -> bytes:
     """The file's bytes, or ImageError (missing, unreadable, not a regular file, too large)."""
@@ -151,50 +68,6 @@ def _is_damage(error: sqlite3.DatabaseError) -> bool:
     """Whether SQLite found the file damaged or no database (rather than locked or full)."""
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in _DAMAGED_CODES
-
-
-def _vector(dimension: int | None, blob: bytes | None) -> np.ndarray | None:
-    """A stored vector, or None when its bytes do not match its dimension (a torn row)."""
-    if not dimension or blob is None or len(blob) != 4 * dimension:
-        return None
-    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
-
-
-def _measures(version: int | None, text: str | None) -> _Measures | None:
-    """Stored measures, or None when there are none of this version or the row does not
-    read (every measure a number or null)."""
-    if version != MEASURES_VERSION or text is None:
-        return None
-    try:
-        values = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(values, dict) or values.keys() != MEASURES.keys():
-        return None
-    if not all(v is None or type(v) in (int, float) for v in values.values()):
-        return None
-    return {name: math.nan if value is None else float(value) for name, value in values.items()}
-
-
-def _measures_text(values: _Measures) -> str:
-    """Measures as their row stores them: JSON, null for NaN."""
-    return json.dumps({name: None if math.isnan(v) else v for name, v in values.items()})
-
-
-def _answer(
-    kind: str,
-    dimension: int | None,
-    blob: bytes | None,
-    failure: str | None,
-    enforce_detection: bool,
-) -> _Answer | None:
-    """What a stored row says under ``enforce_detection``; None means compute it again.
-
-    Without enforce_detection a 'no_face' row has no vector yet: the whole photo's is wanted.
-    """
-    if kind == "unreadable" or (enforce_detection and kind != "face"):
-        return failure
-    return _vector(dimension, blob)
 
 
 @contextlib.contextmanager
@@ -301,7 +174,7 @@ class EmbeddingStore:
 
     @staticmethod
     def _ensure_schema(connection: sqlite3.Connection) -> None:
-        """Create the tables; upgrade them in place from a version in :data:`_UPGRADES` (the
+        """Create the tables; upgrade them in place from a version in :data:`UPGRADES` (the
         first schema: vectors only), or rebuild them from any other version."""
         with _transaction(connection):
             connection.execute(
@@ -310,14 +183,14 @@ class EmbeddingStore:
             row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
             if row[0] == SCHEMA_VERSION:
                 return
-            if row[0] in _UPGRADES:
-                for statement in _UPGRADES[row[0]]:
+            if row[0] in UPGRADES:
+                for statement in UPGRADES[row[0]]:
                     connection.execute(statement)
             else:
                 connection.execute("DROP TABLE IF EXISTS embeddings")
                 connection.execute("DROP TABLE IF EXISTS measures")
-                connection.execute(_SCHEMA)
-                connection.execute(_MEASURES_SCHEMA)
+                connection.execute(SCHEMA)
+                connection.execute(MEASURES_SCHEMA)
             connection.execute("DELETE FROM schema_version")
             connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
@@ -379,7 +252,7 @@ class EmbeddingStore:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
         paths = [Path(path) for path in paths]
-        answers: dict[int, _Answer] = {}  # by input index
+        answers: dict[int, Answer] = {}  # by input index
         indices_of: dict[str, list[int]] = {}  # input indices by content hash, in input order
         for index, path in enumerate(paths):
             try:
@@ -473,10 +346,10 @@ class EmbeddingStore:
         engine: faces.Engine,
         keys: Sequence[str],
         enforce_detection: bool,
-    ) -> dict[str, _Stored]:
+    ) -> dict[str, Stored]:
         """Stored answers and measures for the content hashes ``keys`` (absent: not stored
         or unusable)."""
-        found: dict[str, _Stored] = {}
+        found: dict[str, Stored] = {}
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start : start + _LOOKUP_CHUNK]
             rows = connection.execute(
@@ -487,9 +360,9 @@ class EmbeddingStore:
                 (engine.embedding_key, *chunk),
             )
             for key, kind, dimension, blob, failure, version, measures in rows:
-                answer = _answer(kind, dimension, blob, failure, enforce_detection)
+                answer = stored_answer(kind, dimension, blob, failure, enforce_detection)
                 if answer is not None:
-                    found[key] = (answer, _measures(version, measures))
+                    found[key] = (answer, stored_measures(version, measures))
         return found
 
     @staticmethod
@@ -518,7 +391,7 @@ class EmbeddingStore:
                 engine.embedding_key,
                 outcome.digest,
                 MEASURES_VERSION,
-                _measures_text(outcome.measures),
+                measures_text(outcome.measures),
             )
             for outcome in outcomes.values()
             if outcome.measures is not None
@@ -540,17 +413,17 @@ class _Filling:
 
     paths: list[Path]
     indices_of: dict[str, list[int]]  # input indices by content hash, in input order
-    answers: dict[int, _Answer]  # by input index
+    answers: dict[int, Answer]  # by input index
     progress: Progress | None
     computed: int = 0  # distinct images detected and embedded now
     measured: int = 0  # distinct images whose stored vector was measured now
     reused: int = 0  # input images answered from the store
-    measures: dict[int, _Measures] = field(default_factory=dict)  # by input index
+    measures: dict[int, Measures] = field(default_factory=dict)  # by input index
     # Stored vectors waiting for their measures, by content hash: sent to be measured only.
     measure_only: dict[str, np.ndarray] = field(default_factory=dict)
     started: bool = False  # progress has heard of the answers the store held at the start
 
-    def start(self, stored: dict[str, _Stored]) -> list[str]:
+    def start(self, stored: dict[str, Stored]) -> list[str]:
         """Take what the store already holds whole; tell progress once if there is any.
         Returns the content hashes still to compute, in input order."""
         todo = self.take(stored, list(self.indices_of))
@@ -560,7 +433,7 @@ class _Filling:
         self.started = True
         return todo
 
-    def take(self, stored: dict[str, _Stored], keys: Sequence[str]) -> list[str]:
+    def take(self, stored: dict[str, Stored], keys: Sequence[str]) -> list[str]:
         """Answer the ``keys`` the store holds whole (a failure, or a vector with its
         measures); keep stored vectors without measures to be measured only. Returns the
         keys still to compute (embed, or measure only); progress hears of each answer."""
@@ -568,7 +441,7 @@ class _Filling:
         for key in keys:
             answer, measures = stored.get(key, (None, None))
             if isinstance(answer, str) or (answer is not None and measures is not None):
-                self._answer(key, answer, measures)
+                self.stored_answer(key, answer, measures)
                 self.reused += len(self.indices_of[key])
                 continue
             if answer is not None:
@@ -591,12 +464,12 @@ class _Filling:
             if key in self.measure_only:
                 self.measured += 1
                 self.reused += len(self.indices_of[key])
-                self._answer(key, self.measure_only.pop(key), outcome.measures)
+                self.stored_answer(key, self.measure_only.pop(key), outcome.measures)
             else:
                 self.computed += 1
-                self._answer(key, outcome.answer, outcome.measures)
+                self.stored_answer(key, outcome.answer, outcome.measures)
 
-    def _answer(self, key: str, answer: _Answer, measures: _Measures | None) -> None:
+    def stored_answer(self, key: str, answer: Answer, measures: Measures | None) -> None:
         """Answer every input image of content hash ``key``; progress hears of each, unless
         the store answered it at the start (one call for all of those)."""
         for index in self.indices_of[key]:
