@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dask_support import local_cluster
 
 from facedemo import datasets, faces, workers
 from facedemo.embeddings import EmbeddingStore, content_hash
@@ -30,17 +30,8 @@ def photos(shared_data: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A scheduler on this machine that starts with no worker; tests add and remove them."""
-    from distributed import LocalCluster
-
-    main = sys.modules["__main__"]  # see test_parallel_embed's cluster: a bare __main__
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        with LocalCluster(
-            n_workers=0, processes=True, threads_per_worker=1, dashboard_address=":0"
-        ) as local:
-            yield local
-    finally:
-        sys.modules["__main__"] = main
+    with local_cluster(0) as local:
+        yield local
 
 
 @pytest.fixture

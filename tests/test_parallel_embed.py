@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from dask_support import local_cluster
 
 from facedemo import config, datasets, faces, workers
 from facedemo.__main__ import build_parser
@@ -107,20 +107,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory, photos: list[Path]) -> R
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A Dask cluster of two worker processes, one thread each, on this machine."""
-    from distributed import LocalCluster
-
-    # Dask spawns its workers, and a spawned process runs the parent's __main__ file again:
-    # after an AppTest has run a page in this process, that is a Streamlit script. A bare
-    # __main__ keeps the workers' start-up to Dask's own.
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        with LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
-        ) as local:
-            yield local
-    finally:
-        sys.modules["__main__"] = main
+    with local_cluster(2) as local:
+        yield local
 
 
 def test_two_local_jobs_store_the_in_process_vectors(
