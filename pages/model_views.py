@@ -18,16 +18,17 @@ from pages.common import panel_errors, show_thumbnail
 METHOD_NAMES = {"pca": "PCA (a fixed projection)", "tsne": "t-SNE (keeps neighbours)"}
 
 
+def projection_choice(key: str) -> str:
+    """PCA or t-SNE, for a map of where faces live."""
+    return st.radio(
+        "Projection", explaining.METHODS, key=key, horizontal=True, format_func=METHOD_NAMES.get
+    )
+
+
 def where_faces_live(result: identify.Identification) -> None:
     """The gallery's embeddings in two dimensions, with the face looked up among them."""
     st.subheader("Where faces live")
-    method = st.radio(
-        "Projection",
-        explaining.METHODS,
-        key="map_method",
-        horizontal=True,
-        format_func=METHOD_NAMES.get,
-    )
+    method = projection_choice("map_method")
     with panel_errors():
         space = explaining.identification_map(result, method)
         picked = st.plotly_chart(
@@ -115,13 +116,7 @@ def dataset_map_panel(
     ) as panel:
         if not panel.open:
             return
-        method = st.radio(
-            "Projection",
-            explaining.METHODS,
-            key="explorer_map_method",
-            horizontal=True,
-            format_func=METHOD_NAMES.get,
-        )
+        method = projection_choice("explorer_map_method")
         space = None
         with panel_errors(), st.spinner("Placing the photos..."):
             gallery = identify.build_gallery(dataset, engine, store)  # the study's vectors
